@@ -1,0 +1,43 @@
+package bee
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/ethersphere/bee/v2/pkg/swarm"
+)
+
+// ErrTooLarge: a download exceeded the caller's limit.
+var ErrTooLarge = fmt.Errorf("content too large")
+
+// Content is a downloaded body with its content type.
+type Content struct {
+	Data        []byte
+	ContentType string
+}
+
+// Get downloads an API path such as "/bytes/<ref>" or "/bzz/<ref>/a/b.ts",
+// reading at most limit bytes.
+func (c *Client) Get(ctx context.Context, path string, limit int64) (Content, error) {
+	resp, err := c.do(ctx, request{method: http.MethodGet, path: path})
+	if err != nil {
+		return Content{}, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return Content{}, fmt.Errorf("bee: GET %s: read body: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return Content{}, fmt.Errorf("bee: GET %s: %w (limit %d bytes)", path, ErrTooLarge, limit)
+	}
+	return Content{Data: data, ContentType: resp.Header.Get("Content-Type")}, nil
+}
+
+// DownloadBytes downloads the Swarm file at ref (/bytes).
+func (c *Client) DownloadBytes(ctx context.Context, ref swarm.Address, limit int64) ([]byte, error) {
+	content, err := c.Get(ctx, "/bytes/"+ref.String(), limit)
+	return content.Data, err
+}
