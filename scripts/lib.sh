@@ -1,0 +1,12 @@
+# Shared settings for the scripts; sourced, not run.
+# ARCHIVER_CACHE holds tools built once per machine, outside the repository.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BEE_VERSION=v2.7.0
+ARCHIVER_CACHE=${ARCHIVER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lpswarm-archiver}
+BEE_BIN=${BEE_BIN:-$ARCHIVER_CACHE/bee-$BEE_VERSION/bee}
+# State of background processes started by bee-dev.sh (pid, port, log).
+RUN_DIR=${RUN_DIR:-$ROOT/.cache/run}
+export ARCHIVER_CACHE BEE_BIN
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The project's checks, as CI runs them: install what is missing, then
+# gofmt, go vet and every test against a real Bee dev node.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+"$ROOT/scripts/install-deps.sh"
+
+log "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' | grep -v '^tools/') 2>&1 || true)
+[ -z "$unformatted" ] || die "gofmt needed on: $unformatted"
+
+log "go vet"
+go vet ./...
+
+log "go test"
+go test -count=1 -timeout 20m "$@" ./...
