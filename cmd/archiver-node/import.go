@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
+	"github.com/ethersphere/bee/v2/pkg/swarm"
+
+	"github.com/lpswarm/archiver/archive"
+	"github.com/lpswarm/archiver/bee"
+	"github.com/lpswarm/archiver/hlsimport"
+	"github.com/lpswarm/archiver/upload"
+)
+
+// importConfig is the import command's flags.
+type importConfig struct {
+	beeURL          string
+	batchID         string
+	redundancy      uint
+	follow          bool
+	poll            time.Duration
+	publishEvery    int
+	publishInterval time.Duration
+	idleTimeout     time.Duration
+	maxSegmentBytes int64
+	verbose         bool
+	input           string
+}
+
+func parseImport(args []string, stderr io.Writer) (importConfig, error) {
+	var c importConfig
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: archiver-node import [flags] <folder | playlist file | http(s) playlist URL>")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.beeURL, "bee", "http://127.0.0.1:1633", "Bee API URL")
+	fs.StringVar(&c.batchID, "batch", "", "postage batch id the Bee node stamps with (node-side stamping)")
+	fs.UintVar(&c.redundancy, "redundancy", uint(redundancy.MEDIUM), "Swarm-Redundancy-Level 0-4 (none, medium, strong, insane, paranoid)")
+	fs.BoolVar(&c.follow, "follow", false, "follow a live playlist until EXT-X-ENDLIST, a stop signal or -idle-timeout")
+	fs.DurationVar(&c.poll, "poll", 0, "live playlist reload interval (default: half the target duration)")
+	fs.IntVar(&c.publishEvery, "publish-every", hlsimport.DefaultPublishEvery, "while following, republish the manifest after this many new segments")
+	fs.DurationVar(&c.publishInterval, "publish-interval", hlsimport.DefaultPublishInterval, "while following, republish at least this often when segments arrived")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", hlsimport.DefaultIdleTimeout, "while following, end when no segment arrived for this long")
+	fs.Int64Var(&c.maxSegmentBytes, "max-segment-bytes", hlsimport.DefaultMaxSegmentBytes, "refuse larger segments (they become gaps)")
+	fs.BoolVar(&c.verbose, "v", false, "log every archived segment")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, err
+		}
+		return c, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return c, fmt.Errorf("%w: import takes exactly one input", errUsage)
+	}
+	c.input = fs.Arg(0)
+	if c.batchID == "" {
+		return c, fmt.Errorf("%w: -batch is required", errUsage)
+	}
+	if !redundancy.Level(c.redundancy).Validate() {
+		return c, fmt.Errorf("%w: -redundancy must be 0-4", errUsage)
+	}
+	return c, nil
+}
+
+func runImport(ctx context.Context, stop <-chan struct{}, args []string, stdout, stderr io.Writer) error {
+	c, err := parseImport(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if c.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	client, err := bee.New(c.beeURL)
+	if err != nil {
+		return err
+	}
+	if err := checkBatch(ctx, client, c.batchID); err != nil {
+		return err
+	}
+	up := upload.NodeStamped(client, c.batchID, upload.Config{Redundancy: redundancy.Level(c.redundancy)})
+	arch, err := archive.New(up)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	res, err := hlsimport.Run(ctx, arch, c.input, hlsimport.Config{
+		Follow: c.follow, Stop: stop, Poll: c.poll,
+		PublishEvery: c.publishEvery, PublishInterval: c.publishInterval, IdleTimeout: c.idleTimeout,
+		MaxSegmentBytes: c.maxSegmentBytes, Logger: log,
+		OnPublish: func(ref swarm.Address, final bool) {
+			if !final {
+				log.Info("live archive", "url", client.URL("/bzz/"+ref.String()+"/"+archive.IndexName))
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	s := res.Stats
+	log.Info("archived", "renditions", s.Renditions, "segments", s.Segments, "gaps", s.Gaps,
+		"bytes", s.Bytes, "overhead_bytes", s.Overhead, "elapsed", time.Since(start).Round(time.Millisecond))
+	if s.Gaps > 0 {
+		log.Warn("some segments could not be read from the source; they are marked EXT-X-GAP", "gaps", s.Gaps)
+	}
+	fmt.Fprintf(stdout, "reference: %s\nurl: %s\n", res.Reference, client.URL("/bzz/"+res.Reference.String()+"/"+archive.IndexName))
+	return nil
+}
+
+// checkBatch fails early, with a clear message, when Bee is unreachable or
+// does not have the batch.
+func checkBatch(ctx context.Context, c *bee.Client, id string) error {
+	b, err := c.Batch(ctx, id)
+	switch {
+	case errors.Is(err, bee.ErrUnreachable):
+		return fmt.Errorf("cannot reach Bee: %w", err)
+	case errors.Is(err, bee.ErrNotFound):
+		return fmt.Errorf("batch %s: the Bee node has no such batch: %w", id, err)
+	case err != nil:
+		return fmt.Errorf("batch %s: %w", id, err)
+	case !b.Usable:
+		return fmt.Errorf("batch %s: %w", id, bee.ErrBatchUnusable)
+	}
+	return nil
+}

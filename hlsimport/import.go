@@ -1,0 +1,262 @@
+package hlsimport
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/ethersphere/bee/v2/pkg/swarm"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/lpswarm/archiver/archive"
+	"github.com/lpswarm/archiver/hls"
+)
+
+// Defaults of Config, stated in the README.
+const (
+	DefaultMaxSegmentBytes = 64 << 20
+	DefaultPublishEvery    = 10
+	DefaultPublishInterval = 30 * time.Second
+	DefaultIdleTimeout     = 60 * time.Second
+	maxPlaylistBytes       = 8 << 20
+)
+
+// Config tunes an import.
+type Config struct {
+	// Follow keeps reading live playlists until every rendition has
+	// EXT-X-ENDLIST, Stop is closed or IdleTimeout passes without change.
+	Follow bool
+	// Stop ends following gracefully: the archive is published as a VOD of
+	// what was archived so far. Cancelling the context instead aborts.
+	Stop <-chan struct{}
+	// Poll is the live playlist reload interval; 0 means half the target
+	// duration (RFC 8216 §6.3.4), at least 250 ms.
+	Poll time.Duration
+	// PublishEvery and PublishInterval set the republishing cadence while
+	// following: after that many new segments or that much time, whichever
+	// comes first, and always at the end.
+	PublishEvery    int
+	PublishInterval time.Duration
+	// IdleTimeout ends following when no playlist grew for this long.
+	IdleTimeout time.Duration
+	// MaxSegmentBytes refuses larger segments (they become gaps).
+	MaxSegmentBytes int64
+	// HTTPClient fetches remote playlists and segments.
+	HTTPClient *http.Client
+	// OnPublish is called after every publish with the manifest reference.
+	OnPublish func(ref swarm.Address, final bool)
+	Logger    *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxSegmentBytes <= 0 {
+		c.MaxSegmentBytes = DefaultMaxSegmentBytes
+	}
+	if c.PublishEvery <= 0 {
+		c.PublishEvery = DefaultPublishEvery
+	}
+	if c.PublishInterval <= 0 {
+		c.PublishInterval = DefaultPublishInterval
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: 2 * time.Minute}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.OnPublish == nil {
+		c.OnPublish = func(swarm.Address, bool) {}
+	}
+	return c
+}
+
+// Result is the outcome of an import.
+type Result struct {
+	Reference swarm.Address // final manifest
+	Stats     archive.Stats
+}
+
+// importer is one run of Run.
+type importer struct {
+	cfg   Config
+	arch  *archive.Archive
+	fetch *fetcher
+	log   *slog.Logger
+
+	newSegments chan struct{} // one token per archived segment, for the publisher
+	stopOnce    sync.Once
+	stop        chan struct{} // closed on Config.Stop or idle timeout
+}
+
+// Run archives the HLS stream at input (a folder, a playlist file or an
+// http(s) playlist URL) into arch and publishes it as a VOD.
+func Run(ctx context.Context, arch *archive.Archive, input string, cfg Config) (Result, error) {
+	cfg = cfg.withDefaults()
+	top, root, err := locate(input)
+	if err != nil {
+		return Result{}, err
+	}
+	im := &importer{
+		cfg: cfg, arch: arch, log: cfg.Logger,
+		fetch:       &fetcher{http: cfg.HTTPClient, root: root, attempts: 4, backoff: 250 * time.Millisecond},
+		newSegments: make(chan struct{}, 1024),
+		stop:        make(chan struct{}),
+	}
+	tracks, err := im.tracks(ctx, top)
+	if err != nil {
+		return Result{}, err
+	}
+	for _, t := range tracks {
+		if err := arch.AddRendition(t.name, t.listing); err != nil {
+			return Result{}, err
+		}
+	}
+	if err := im.archiveAll(ctx, tracks); err != nil {
+		return Result{}, err
+	}
+	ref, err := arch.Publish(ctx, true)
+	if err != nil {
+		return Result{}, err
+	}
+	cfg.OnPublish(ref, true)
+	return Result{Reference: ref, Stats: arch.Stats()}, nil
+}
+
+// tracks reads the top playlist and lists the renditions to archive.
+func (im *importer) tracks(ctx context.Context, top *url.URL) ([]track, error) {
+	data, err := im.fetch.fetch(ctx, top, maxPlaylistBytes)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := hls.Parse(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("hlsimport: %s: %w", redact(top), err)
+	}
+	var n namer
+	master, ok := pl.(*hls.Master)
+	if !ok {
+		return []track{{name: n.name(top.Path, "stream"), url: top, listing: archive.Listing{Variants: []hls.Variant{{}}}}}, nil
+	}
+	// A media playlist listed several times (ffmpeg lists an audio track as
+	// EXT-X-MEDIA and as a variant) is archived once.
+	var out []*track
+	byURL := make(map[string]*track)
+	add := func(uri, fallback string) (*track, error) {
+		u, err := im.fetch.resolve(top, uri)
+		if err != nil {
+			return nil, err
+		}
+		if t, ok := byURL[u.String()]; ok {
+			return t, nil
+		}
+		t := &track{name: n.name(uri, fallback), url: u}
+		byURL[u.String()] = t
+		out = append(out, t)
+		return t, nil
+	}
+	for i, v := range master.Variants {
+		t, err := add(v.URI, fmt.Sprintf("v%d", i))
+		if err != nil {
+			return nil, err
+		}
+		t.listing.Variants = append(t.listing.Variants, v)
+	}
+	for i, r := range master.Renditions {
+		if r.URI == "" {
+			continue // carried inside the variant streams
+		}
+		t, err := add(r.URI, fmt.Sprintf("%s%d", lowerType(r.Type), i))
+		if err != nil {
+			return nil, err
+		}
+		t.listing.Media = append(t.listing.Media, r)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("hlsimport: %s: %w: master playlist lists no stream", redact(top), ErrNoPlaylist)
+	}
+	tracks := make([]track, len(out))
+	for i, t := range out {
+		tracks[i] = *t
+	}
+	return tracks, nil
+}
+
+func lowerType(t string) string {
+	switch t {
+	case "AUDIO":
+		return "audio"
+	case "SUBTITLES":
+		return "subtitles"
+	}
+	return "media"
+}
+
+// archiveAll runs one reader per track and, while following, the publisher.
+func (im *importer) archiveAll(ctx context.Context, tracks []track) error {
+	g, gctx := errgroup.WithContext(ctx)
+	var readers sync.WaitGroup
+	for _, t := range tracks {
+		readers.Add(1)
+		g.Go(func() error {
+			defer readers.Done()
+			return im.follow(gctx, t)
+		})
+	}
+	done := make(chan struct{})
+	go func() { readers.Wait(); close(done) }()
+	if im.cfg.Follow {
+		g.Go(func() error { return im.publishLoop(gctx, done) })
+		go im.watchStop(done)
+	}
+	return g.Wait()
+}
+
+// watchStop turns Config.Stop into the importer's stop signal.
+func (im *importer) watchStop(done <-chan struct{}) {
+	select {
+	case <-im.cfg.Stop:
+		im.log.Info("stop requested: finishing the archive with what was archived so far")
+		im.stopNow()
+	case <-done:
+	}
+}
+
+func (im *importer) stopNow() { im.stopOnce.Do(func() { close(im.stop) }) }
+
+// publishLoop republishes the live archive at the configured cadence.
+func (im *importer) publishLoop(ctx context.Context, done <-chan struct{}) error {
+	tick := time.NewTicker(im.cfg.PublishInterval)
+	defer tick.Stop()
+	pending := 0
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return nil
+		case <-im.newSegments:
+			if pending++; pending < im.cfg.PublishEvery {
+				continue
+			}
+		case <-tick.C:
+			if pending == 0 {
+				continue
+			}
+		}
+		ref, err := im.arch.Publish(ctx, false)
+		if err != nil {
+			return err
+		}
+		pending = 0
+		im.log.Info("published live archive", "reference", ref.String())
+		im.cfg.OnPublish(ref, false)
+	}
+}
