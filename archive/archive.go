@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 
-	"github.com/ethersphere/bee/v2/pkg/manifest"
 	"github.com/ethersphere/bee/v2/pkg/swarm"
 
 	"github.com/lpswarm/archiver/hls"
@@ -51,27 +49,6 @@ type Entry struct {
 	Gap       string // why the segment is missing; "" when archived
 }
 
-// Archive is one stream being archived. It is safe for concurrent use:
-// uploads of different segments run in parallel, manifest edits serialise.
-type Archive struct {
-	up Uploader
-
-	mu         sync.Mutex
-	m          manifest.Interface
-	renditions []*rendition // master playlist order
-	byName     map[string]*rendition
-	overhead   int64 // bytes of playlists published so far
-}
-
-// New starts an empty archive whose files are stored by up.
-func New(up Uploader) (*Archive, error) {
-	m, err := manifest.NewDefaultManifest(loadSaver{up: up}, false)
-	if err != nil {
-		return nil, fmt.Errorf("archive: new manifest: %w", err)
-	}
-	return &Archive{up: up, m: m, byName: make(map[string]*rendition)}, nil
-}
-
 // Listing is how the master playlist lists a rendition: as variant streams
 // (EXT-X-STREAM-INF), as alternative renditions (EXT-X-MEDIA, e.g. an audio
 // track), or both, as ffmpeg does for audio. URIs are replaced on publish.
@@ -80,23 +57,37 @@ type Listing struct {
 	Media    []hls.Rendition
 }
 
-// AddRendition adds a rendition: one media playlist of the stream.
-func (a *Archive) AddRendition(name string, l Listing) error {
-	return a.addRendition(&rendition{name: name, listing: l})
+// Archive is one stream being archived. It is safe for concurrent use:
+// uploads of different segments run in parallel, bookkeeping serialises.
+// It keeps references, never media: memory grows with the segment count,
+// not with the bytes archived.
+type Archive struct {
+	up    Uploader
+	nodes *nodeStore
+
+	mu         sync.Mutex
+	renditions []*rendition // master playlist order
+	byName     map[string]*rendition
 }
 
-func (a *Archive) addRendition(r *rendition) error {
-	if err := hls.ValidName(r.name); err != nil {
-		return fmt.Errorf("archive: rendition %q: %w", r.name, err)
+// New starts an empty archive whose files are stored by up.
+func New(up Uploader) *Archive {
+	return &Archive{up: up, nodes: newNodeStore(up), byName: make(map[string]*rendition)}
+}
+
+// AddRendition adds a rendition: one media playlist of the stream.
+func (a *Archive) AddRendition(name string, l Listing) error {
+	if err := hls.ValidName(name); err != nil {
+		return fmt.Errorf("archive: rendition %q: %w", name, err)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if _, dup := a.byName[r.name]; dup {
-		return fmt.Errorf("archive: rendition %q: %w", r.name, ErrDuplicateRendition)
+	if _, dup := a.byName[name]; dup {
+		return fmt.Errorf("archive: rendition %q: %w", name, ErrDuplicateRendition)
 	}
-	r.entries = make(map[uint64]*Entry)
+	r := &rendition{name: name, listing: l, entries: make(map[uint64]*Entry)}
 	a.renditions = append(a.renditions, r)
-	a.byName[r.name] = r
+	a.byName[name] = r
 	return nil
 }
 
@@ -118,12 +109,8 @@ func (a *Archive) AddInit(ctx context.Context, rendition string, data []byte) (s
 			return initName(i), nil
 		}
 	}
-	name := initName(len(r.inits))
-	if err := a.addFile(ctx, r.name+"/"+name, rec.Reference); err != nil {
-		return "", err
-	}
 	r.inits = append(r.inits, rec.Reference)
-	return name, nil
+	return initName(len(r.inits) - 1), nil
 }
 
 func initName(i int) string { return "init-" + strconv.Itoa(i) + ".mp4" }
@@ -150,9 +137,6 @@ func (a *Archive) AddSegment(ctx context.Context, rendition string, s Segment, d
 			return *old, fmt.Errorf("archive: %s segment %d: %w", rendition, s.Seq, ErrConflict)
 		}
 		return *old, nil
-	}
-	if err := a.addFile(ctx, r.name+"/"+e.Name, e.Reference); err != nil {
-		return Entry{}, err
 	}
 	r.entries[s.Seq] = e
 	return *e, nil
@@ -196,33 +180,4 @@ func (a *Archive) rendition(name string) (*rendition, error) {
 		return nil, fmt.Errorf("archive: %q: %w", name, ErrUnknownRendition)
 	}
 	return r, nil
-}
-
-// addFile adds a manifest entry; a.mu must be held.
-func (a *Archive) addFile(ctx context.Context, path string, ref swarm.Address) error {
-	meta := map[string]string{
-		manifest.EntryMetadataContentTypeKey: ContentType(path),
-		manifest.EntryMetadataFilenameKey:    path[strings.LastIndexByte(path, '/')+1:],
-	}
-	if err := a.m.Add(ctx, path, manifest.NewEntry(ref, meta)); err != nil {
-		return fmt.Errorf("archive: manifest add %s: %w", path, err)
-	}
-	return nil
-}
-
-// loadSaver stores manifest nodes through the archive's uploader, so they
-// are stamped and verified like every other file. Manifests are built in
-// memory, so nothing is ever loaded back.
-type loadSaver struct{ up Uploader }
-
-func (l loadSaver) Save(ctx context.Context, data []byte) ([]byte, error) {
-	rec, err := l.up.Upload(ctx, data)
-	if err != nil {
-		return nil, err
-	}
-	return rec.Reference.Bytes(), nil
-}
-
-func (loadSaver) Load(context.Context, []byte) ([]byte, error) {
-	return nil, errors.New("archive: manifest nodes are kept in memory, not loaded")
 }

@@ -12,7 +12,7 @@
 // source. Segments that could not be archived stay visible as gaps
 // (EXT-X-GAP), and a jump in sequence numbers is marked as a discontinuity.
 //
-// The manifest lives in memory between publishes, so republishing stores only
-// the manifest nodes on the paths that changed plus the playlists, never the
-// whole tree again.
+// Every publish rebuilds the manifest from the archive's records; manifest
+// nodes and playlists unchanged since the previous publish are not uploaded
+// again, so republishing uploads the changed paths only.
 package archive

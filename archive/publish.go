@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/ethersphere/bee/v2/pkg/manifest"
 	"github.com/ethersphere/bee/v2/pkg/swarm"
@@ -110,45 +111,80 @@ func (a *Archive) master() *hls.Master {
 	return m
 }
 
-// Publish stores the current playlists and the manifest and returns the
+// Publish stores the current playlists and manifest and returns the
 // manifest reference. final marks the archive finished: VOD playlists with
-// ENDLIST. Only manifest nodes changed since the last publish are stored.
+// ENDLIST. Every publish rebuilds the manifest from the records; nodes and
+// playlists unchanged since the last publish are not uploaded again.
 func (a *Archive) Publish(ctx context.Context, final bool) (swarm.Address, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	m, err := manifest.NewDefaultManifest(a.nodes, false)
+	if err != nil {
+		return swarm.ZeroAddress, fmt.Errorf("archive: new manifest: %w", err)
+	}
 	for _, r := range a.renditions {
-		if err := a.putPlaylist(ctx, r.name+"/"+IndexName, r.mediaPlaylist(final)); err != nil {
+		if err := a.addRendition(ctx, m, r, final); err != nil {
 			return swarm.ZeroAddress, err
 		}
 	}
-	if err := a.putPlaylist(ctx, IndexName, a.master()); err != nil {
+	if err := a.addPlaylist(ctx, m, IndexName, a.master()); err != nil {
 		return swarm.ZeroAddress, err
 	}
 	root := manifest.NewEntry(swarm.ZeroAddress, map[string]string{
 		manifest.WebsiteIndexDocumentSuffixKey: IndexName,
 	})
-	if err := a.m.Add(ctx, manifest.RootPath, root); err != nil {
+	if err := m.Add(ctx, manifest.RootPath, root); err != nil {
 		return swarm.ZeroAddress, fmt.Errorf("archive: manifest root: %w", err)
 	}
-	ref, err := a.m.Store(ctx, func(n int64) error { a.overhead += n; return nil })
+	ref, err := m.Store(ctx)
 	if err != nil {
 		return swarm.ZeroAddress, fmt.Errorf("archive: store manifest: %w", err)
 	}
+	a.nodes.done()
 	return ref, nil
 }
 
-// putPlaylist uploads a playlist and points path at it; a.mu must be held.
-func (a *Archive) putPlaylist(ctx context.Context, path string, p interface{ Encode(io.Writer) error }) error {
+// addRendition adds a rendition's files and playlist to m.
+func (a *Archive) addRendition(ctx context.Context, m manifest.Interface, r *rendition, final bool) error {
+	for i, ref := range r.inits {
+		if err := addFile(ctx, m, r.name+"/"+initName(i), ref); err != nil {
+			return err
+		}
+	}
+	for _, e := range r.entries {
+		if e.Gap != "" {
+			continue
+		}
+		if err := addFile(ctx, m, r.name+"/"+e.Name, e.Reference); err != nil {
+			return err
+		}
+	}
+	return a.addPlaylist(ctx, m, r.name+"/"+IndexName, r.mediaPlaylist(final))
+}
+
+// addPlaylist stores a playlist (unless unchanged) and adds it to m.
+func (a *Archive) addPlaylist(ctx context.Context, m manifest.Interface, path string, p interface{ Encode(io.Writer) error }) error {
 	var buf bytes.Buffer
 	if err := p.Encode(&buf); err != nil {
 		return fmt.Errorf("archive: encode %s: %w", path, err)
 	}
-	rec, err := a.up.Upload(ctx, buf.Bytes())
+	ref, err := a.nodes.put(ctx, buf.Bytes())
 	if err != nil {
 		return fmt.Errorf("archive: upload %s: %w", path, err)
 	}
-	a.overhead += rec.Bytes
-	return a.addFile(ctx, path, rec.Reference)
+	return addFile(ctx, m, path, ref)
+}
+
+// addFile adds a manifest entry with the metadata Bee serves.
+func addFile(ctx context.Context, m manifest.Interface, path string, ref swarm.Address) error {
+	meta := map[string]string{
+		manifest.EntryMetadataContentTypeKey: ContentType(path),
+		manifest.EntryMetadataFilenameKey:    path[strings.LastIndexByte(path, '/')+1:],
+	}
+	if err := m.Add(ctx, path, manifest.NewEntry(ref, meta)); err != nil {
+		return fmt.Errorf("archive: manifest add %s: %w", path, err)
+	}
+	return nil
 }
 
 // Stats summarises an archive.
@@ -157,14 +193,14 @@ type Stats struct {
 	Segments   int   // archived segments, all renditions
 	Gaps       int   // listed segments that could not be archived
 	Bytes      int64 // archived segment bytes
-	Overhead   int64 // playlist and manifest bytes stored by all publishes
+	Overhead   int64 // playlist and manifest bytes uploaded by all publishes
 }
 
 // Stats returns the archive's counters.
 func (a *Archive) Stats() Stats {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s := Stats{Renditions: len(a.renditions), Overhead: a.overhead}
+	s := Stats{Renditions: len(a.renditions), Overhead: a.nodes.bytes()}
 	for _, r := range a.renditions {
 		for _, e := range r.entries {
 			if e.Gap != "" {

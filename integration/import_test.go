@@ -107,9 +107,7 @@ func newArchive(t *testing.T, level redundancy.Level) *archive.Archive {
 	t.Helper()
 	batch, err := dev.BuyBatch(testContext(t, time.Minute), 22)
 	require.NoError(t, err)
-	a, err := archive.New(upload.NodeStamped(dev.Client, batch, upload.Config{Redundancy: level}))
-	require.NoError(t, err)
-	return a
+	return archive.New(upload.NodeStamped(dev.Client, batch, upload.Config{Redundancy: level}))
 }
 
 // TestImportOddlyShapedFolder archives a finished ffmpeg stream whose

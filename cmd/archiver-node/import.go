@@ -93,10 +93,7 @@ func runImport(ctx context.Context, stop <-chan struct{}, args []string, stdout,
 		return err
 	}
 	up := upload.NodeStamped(client, c.batchID, upload.Config{Redundancy: redundancy.Level(c.redundancy)})
-	arch, err := archive.New(up)
-	if err != nil {
-		return err
-	}
+	arch := archive.New(up)
 	start := time.Now()
 	res, err := hlsimport.Run(ctx, arch, c.input, hlsimport.Config{
 		Follow: c.follow, Stop: stop, Poll: c.poll,

@@ -1,0 +1,81 @@
+package integration_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
+	"github.com/ethersphere/bee/v2/pkg/swarm"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lpswarm/archiver/archive"
+	"github.com/lpswarm/archiver/hls"
+	"github.com/lpswarm/archiver/hlsimport"
+	"github.com/lpswarm/archiver/internal/hlstest"
+)
+
+// waitFile waits until ffmpeg has written a file.
+func waitFile(t *testing.T, ctx context.Context, p string) {
+	t.Helper()
+	for {
+		if _, err := os.Stat(p); err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s never appeared", p)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// TestImportFollowLive follows a live playlist that ffmpeg is still
+// writing in real time: intermediate publishes are live EVENT playlists,
+// and the final manifest is a VOD covering every segment ffmpeg wrote.
+func TestImportFollowLive(t *testing.T) {
+	ctx := testContext(t, 2*time.Minute)
+	dir := t.TempDir()
+	ffmpeg := hlstest.Command(ctx, dir, hlstest.Options{Seconds: 12, Live: true})
+	require.NoError(t, ffmpeg.Start())
+	ffmpegDone := make(chan error, 1)
+	go func() { ffmpegDone <- ffmpeg.Wait() }()
+	waitFile(t, ctx, filepath.Join(dir, "master.m3u8"))
+
+	var mu sync.Mutex
+	var live []swarm.Address
+	a := newArchive(t, redundancy.NONE)
+	res, err := hlsimport.Run(ctx, a, dir, hlsimport.Config{
+		Follow: true, PublishEvery: 3, PublishInterval: time.Hour, IdleTimeout: 20 * time.Second,
+		OnPublish: func(ref swarm.Address, final bool) {
+			if !final {
+				mu.Lock()
+				live = append(live, ref)
+				mu.Unlock()
+			}
+		},
+	})
+	require.NoError(t, err)
+	require.NoError(t, <-ffmpegDone, "ffmpeg")
+
+	// ffmpeg finished the playlists with ENDLIST; the archive has them all.
+	for _, r := range []string{"audio", "hi", "lo"} {
+		src := readSource(t, filepath.Join(dir, r, "index.m3u8"))
+		require.True(t, src.playlist.EndList)
+		require.GreaterOrEqual(t, len(src.playlist.Segments), 6)
+		verifyRendition(t, ctx, res.Reference, r, src, redundancy.NONE, true)
+	}
+	requireRemuxDuration(t, ctx, res.Reference, 12, 2)
+
+	mu.Lock()
+	defer mu.Unlock()
+	require.NotEmpty(t, live, "no intermediate publish while following")
+	pl, err := hls.ParseMedia(bytes.NewReader(getBzz(t, ctx, live[0], "hi/index.m3u8", archive.PlaylistContentType)))
+	require.NoError(t, err)
+	require.Equal(t, "EVENT", pl.PlaylistType)
+	require.False(t, pl.EndList, "a live archive must not claim to be finished")
+}
