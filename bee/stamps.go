@@ -69,3 +69,34 @@ func (b *BigInt) UnmarshalJSON(data []byte) error {
 	b.Int = v
 	return nil
 }
+
+// ChainBatch is a batch as the node sees it on chain (/batches): any
+// owner's, not only the node's own.
+type ChainBatch struct {
+	BatchID     string `json:"batchID"`
+	Value       BigInt `json:"value"` // normalised balance, PLUR per chunk
+	Start       uint64 `json:"start"` // block number of creation
+	Owner       string `json:"owner"` // hex address without 0x
+	Depth       uint8  `json:"depth"`
+	BucketDepth uint8  `json:"bucketDepth"`
+	Immutable   bool   `json:"immutable"`
+	BatchTTL    int64  `json:"batchTTL"` // seconds
+}
+
+// ChainBatch looks a batch up in the node's view of the chain; ErrNotFound
+// when the node does not know it (yet: a new batch shows up after a few
+// blocks).
+func (c *Client) ChainBatch(ctx context.Context, id string) (ChainBatch, error) {
+	var ans struct {
+		Batches []ChainBatch `json:"batches"`
+	}
+	if err := c.getJSON(ctx, "/batches", &ans); err != nil {
+		return ChainBatch{}, err
+	}
+	for _, b := range ans.Batches {
+		if strings.EqualFold(b.BatchID, strings.TrimPrefix(id, "0x")) {
+			return b, nil
+		}
+	}
+	return ChainBatch{}, fmt.Errorf("bee: batch %s: %w", id, ErrNotFound)
+}

@@ -15,7 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/accounts/keystore"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
+	"github.com/google/uuid"
 	"github.com/ethersphere/bee/v2/pkg/swarm"
 	"github.com/stretchr/testify/require"
 
@@ -117,6 +120,7 @@ func TestImportCommandErrors(t *testing.T) {
 	dir := generate(t, hlstest.Options{Seconds: 2})
 	batch, err := dev.BuyBatch(ctx, 22)
 	require.NoError(t, err)
+	keyFile, passFile := writeKey(t)
 	malformed := filepath.Join(t.TempDir(), "bad.m3u8")
 	require.NoError(t, os.WriteFile(malformed, []byte("#EXTM3U\n#EXTINF:abc,\nseg.ts\n"), 0o644))
 
@@ -131,6 +135,12 @@ func TestImportCommandErrors(t *testing.T) {
 		{"malformed playlist", []string{"import", "--bee", dev.URL, "--batch", batch, malformed}, "malformed"},
 		{"missing input", []string{"import", "--bee", dev.URL, "--batch", batch, filepath.Join(dir, "nope")}, "no such file"},
 		{"bad redundancy", []string{"import", "--bee", dev.URL, "--batch", batch, "--redundancy", "7", dir}, "-redundancy must be 0-4"},
+		{"client stamping without key", []string{"import", "--bee", dev.URL, "--batch", batch, "--stamping", "client", dir}, "needs -key"},
+		{"client stamping, wrong password", []string{"import", "--bee", dev.URL, "--batch", batch, "--stamping", "client",
+			"--key", keyFile, "--password-file", keyFile, dir}, "could not decrypt key"},
+		// The dev node's batches belong to its own random key.
+		{"client stamping, batch of another owner", []string{"import", "--bee", dev.URL, "--batch", batch, "--stamping", "client",
+			"--key", keyFile, "--password-file", passFile, "--issuer-state", t.TempDir(), dir}, "not by the key's address"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -140,4 +150,21 @@ func TestImportCommandErrors(t *testing.T) {
 			require.NotContains(t, stdout, "reference:")
 		})
 	}
+}
+
+// writeKey writes a go-ethereum keystore file and its password file.
+func writeKey(t *testing.T) (keyFile, passFile string) {
+	t.Helper()
+	priv, err := crypto.GenerateKey()
+	require.NoError(t, err)
+	id, err := uuid.NewRandom()
+	require.NoError(t, err)
+	key := &keystore.Key{Id: id, Address: crypto.PubkeyToAddress(priv.PublicKey), PrivateKey: priv}
+	blob, err := keystore.EncryptKey(key, "secret", keystore.LightScryptN, keystore.LightScryptP)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	keyFile, passFile = filepath.Join(dir, "key.json"), filepath.Join(dir, "password")
+	require.NoError(t, os.WriteFile(keyFile, blob, 0o600))
+	require.NoError(t, os.WriteFile(passFile, []byte("secret\n"), 0o600))
+	return keyFile, passFile
 }

@@ -21,7 +21,7 @@ import (
 // importConfig is the import command's flags.
 type importConfig struct {
 	beeURL          string
-	batchID         string
+	stamping        stampingConfig
 	redundancy      uint
 	follow          bool
 	poll            time.Duration
@@ -42,7 +42,11 @@ func parseImport(args []string, stderr io.Writer) (importConfig, error) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.beeURL, "bee", "http://127.0.0.1:1633", "Bee API URL")
-	fs.StringVar(&c.batchID, "batch", "", "postage batch id the Bee node stamps with (node-side stamping)")
+	fs.StringVar(&c.stamping.batches, "batch", "", "postage batch id; with -stamping client, a comma-separated list tried in order")
+	fs.StringVar(&c.stamping.mode, "stamping", "node", "who stamps chunks: node (the Bee node, with its own batch) or client (this process, with -key)")
+	fs.StringVar(&c.stamping.keyFile, "key", "", "client stamping: go-ethereum keystore file of the batch owner")
+	fs.StringVar(&c.stamping.passwordFile, "password-file", "", "client stamping: file with the keystore password (default: $ARCHIVER_KEY_PASSWORD)")
+	fs.StringVar(&c.stamping.stateDir, "issuer-state", defaultStateDir(), "client stamping: durable stamp issuer state; never delete or share it")
 	fs.UintVar(&c.redundancy, "redundancy", uint(redundancy.MEDIUM), "Swarm-Redundancy-Level 0-4 (none, medium, strong, insane, paranoid)")
 	fs.BoolVar(&c.follow, "follow", false, "follow a live playlist until EXT-X-ENDLIST, a stop signal or -idle-timeout")
 	fs.DurationVar(&c.poll, "poll", 0, "live playlist reload interval (default: half the target duration)")
@@ -62,8 +66,8 @@ func parseImport(args []string, stderr io.Writer) (importConfig, error) {
 		return c, fmt.Errorf("%w: import takes exactly one input", errUsage)
 	}
 	c.input = fs.Arg(0)
-	if c.batchID == "" {
-		return c, fmt.Errorf("%w: -batch is required", errUsage)
+	if err := c.stamping.validate(); err != nil {
+		return c, fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if !redundancy.Level(c.redundancy).Validate() {
 		return c, fmt.Errorf("%w: -redundancy must be 0-4", errUsage)
@@ -89,10 +93,15 @@ func runImport(ctx context.Context, stop <-chan struct{}, args []string, stdout,
 	if err != nil {
 		return err
 	}
-	if err := checkBatch(ctx, client, c.batchID); err != nil {
+	up, closeUp, err := newUploader(ctx, client, c.stamping, upload.Config{Redundancy: redundancy.Level(c.redundancy)})
+	if err != nil {
 		return err
 	}
-	up := upload.NodeStamped(client, c.batchID, upload.Config{Redundancy: redundancy.Level(c.redundancy)})
+	defer func() {
+		if err := closeUp(); err != nil {
+			log.Error("closing the stamp issuer", "error", err)
+		}
+	}()
 	arch := archive.New(up)
 	start := time.Now()
 	res, err := hlsimport.Run(ctx, arch, c.input, hlsimport.Config{
@@ -115,22 +124,5 @@ func runImport(ctx context.Context, stop <-chan struct{}, args []string, stdout,
 		log.Warn("some segments could not be read from the source; they are marked EXT-X-GAP", "gaps", s.Gaps)
 	}
 	fmt.Fprintf(stdout, "reference: %s\nurl: %s\n", res.Reference, client.URL("/bzz/"+res.Reference.String()+"/"+archive.IndexName))
-	return nil
-}
-
-// checkBatch fails early, with a clear message, when Bee is unreachable or
-// does not have the batch.
-func checkBatch(ctx context.Context, c *bee.Client, id string) error {
-	b, err := c.Batch(ctx, id)
-	switch {
-	case errors.Is(err, bee.ErrUnreachable):
-		return fmt.Errorf("cannot reach Bee: %w", err)
-	case errors.Is(err, bee.ErrNotFound):
-		return fmt.Errorf("batch %s: the Bee node has no such batch: %w", id, err)
-	case err != nil:
-		return fmt.Errorf("batch %s: %w", id, err)
-	case !b.Usable:
-		return fmt.Errorf("batch %s: %w", id, bee.ErrBatchUnusable)
-	}
 	return nil
 }
