@@ -18,8 +18,8 @@ import (
 	"github.com/ethereum/go-ethereum/accounts/keystore"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
-	"github.com/google/uuid"
 	"github.com/ethersphere/bee/v2/pkg/swarm"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/lpswarm/archiver/internal/hlstest"
