@@ -296,3 +296,48 @@ func TestInitSections(t *testing.T) {
 	require.Equal(t, "init-0.mp4", parsed.Segments[1].Map.URI)
 	require.Equal(t, "init-1.mp4", parsed.Segments[2].Map.URI)
 }
+
+// BenchmarkRepublish measures one republish of a live archive that already
+// holds n segments per rendition (3 renditions), after 10 new ones: the
+// manifest is rebuilt in full (CPU), only changed nodes are uploaded.
+func BenchmarkRepublish(b *testing.B) {
+	for _, n := range []uint64{100, 1000, 5000} {
+		b.Run(fmt.Sprintf("segments=%d", n), func(b *testing.B) {
+			st := newMemStore()
+			a := archive.New(st)
+			for _, r := range renditions {
+				if err := a.AddRendition(r, archive.Listing{Variants: []hls.Variant{{Bandwidth: 1}}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ctx := context.Background()
+			add := func(from, to uint64) {
+				for seq := from; seq < to; seq++ {
+					for _, r := range renditions {
+						if _, err := a.AddSegment(ctx, r, seg(seq), payload(r, seq)); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+			}
+			add(0, n)
+			if _, err := a.Publish(ctx, false); err != nil {
+				b.Fatal(err)
+			}
+			next := n
+			var uploaded int64
+			for b.Loop() {
+				b.StopTimer()
+				add(next, next+10)
+				next += 10
+				before := st.uploaded
+				b.StartTimer()
+				if _, err := a.Publish(ctx, false); err != nil {
+					b.Fatal(err)
+				}
+				uploaded += st.uploaded - before
+			}
+			b.ReportMetric(float64(uploaded)/float64(b.N), "uploaded-B/op")
+		})
+	}
+}

@@ -168,3 +168,16 @@ func writeKey(t *testing.T) (keyFile, passFile string) {
 	require.NoError(t, os.WriteFile(passFile, []byte("secret\n"), 0o600))
 	return keyFile, passFile
 }
+
+// TestImportWaitSynced: on a dev node nothing is pushed to a network, so
+// waiting for sync must fail clearly after the reference is printed.
+func TestImportWaitSynced(t *testing.T) {
+	ctx := testContext(t, time.Minute)
+	dir := generate(t, hlstest.Options{Seconds: 2})
+	batch, err := dev.BuyBatch(ctx, 22)
+	require.NoError(t, err)
+	stdout, stderr, err := runCLI(t, ctx, "import", "--bee", dev.URL, "--batch", batch, "--wait-synced", "1s", dir)
+	require.Error(t, err)
+	parseRef(t, stdout)
+	require.Contains(t, stderr, "not synced after 1s")
+}

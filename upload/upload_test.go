@@ -81,3 +81,27 @@ func TestNodeStampedUnknownBatch(t *testing.T) {
 	_, err := up.Upload(ctx, []byte("data"))
 	require.ErrorIs(t, err, bee.ErrBatchUnusable)
 }
+
+// BenchmarkNodeStampedUpload measures archiving throughput of 1 MiB
+// segments into a real dev node, offline reference check included.
+func BenchmarkNodeStampedUpload(b *testing.B) {
+	ctx := context.Background()
+	batch, err := dev.BuyBatch(ctx, 24)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, level := range []redundancy.Level{redundancy.NONE, redundancy.MEDIUM} {
+		b.Run(map[redundancy.Level]string{0: "none", 1: "medium"}[level], func(b *testing.B) {
+			up := upload.NodeStamped(dev.Client, batch, upload.Config{Redundancy: level})
+			b.SetBytes(1 << 20)
+			i := 0
+			for b.Loop() {
+				i++
+				data := randomBytes(byte(i), 1<<20) // distinct segments: no deduplication
+				if _, err := up.Upload(ctx, data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

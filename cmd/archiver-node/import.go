@@ -29,6 +29,7 @@ type importConfig struct {
 	publishInterval time.Duration
 	idleTimeout     time.Duration
 	maxSegmentBytes int64
+	waitSynced      time.Duration
 	verbose         bool
 	input           string
 }
@@ -54,6 +55,7 @@ func parseImport(args []string, stderr io.Writer) (importConfig, error) {
 	fs.DurationVar(&c.publishInterval, "publish-interval", hlsimport.DefaultPublishInterval, "while following, republish at least this often when segments arrived")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", hlsimport.DefaultIdleTimeout, "while following, end when no segment arrived for this long")
 	fs.Int64Var(&c.maxSegmentBytes, "max-segment-bytes", hlsimport.DefaultMaxSegmentBytes, "refuse larger segments (they become gaps)")
+	fs.DurationVar(&c.waitSynced, "wait-synced", 0, "after publishing, wait up to this long until Bee reports every chunk synced to the network (real networks; dev nodes never sync)")
 	fs.BoolVar(&c.verbose, "v", false, "log every archived segment")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -124,5 +126,27 @@ func runImport(ctx context.Context, stop <-chan struct{}, args []string, stdout,
 		log.Warn("some segments could not be read from the source; they are marked EXT-X-GAP", "gaps", s.Gaps)
 	}
 	fmt.Fprintf(stdout, "reference: %s\nurl: %s\n", res.Reference, client.URL("/bzz/"+res.Reference.String()+"/"+archive.IndexName))
+	if c.waitSynced > 0 {
+		return waitSynced(ctx, up, c.waitSynced, log)
+	}
 	return nil
+}
+
+// waitSynced polls the upload tag until Bee has pushed every chunk to the
+// network: the moment an archive on a real network counts as archived.
+func waitSynced(ctx context.Context, up *upload.Uploader, limit time.Duration, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	for {
+		tag, err := up.Tag(ctx)
+		if err == nil && tag.Done() {
+			log.Info("synced to the network", "chunks", tag.Split)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not synced after %s (tag %d: %d of %d chunks): %w", limit, tag.UID, tag.Synced+tag.Seen, tag.Split, ctx.Err())
+		case <-time.After(time.Second):
+		}
+	}
 }
