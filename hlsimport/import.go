@@ -38,8 +38,8 @@ type Config struct {
 	// duration (RFC 8216 §6.3.4), at least 250 ms.
 	Poll time.Duration
 	// PublishEvery and PublishInterval set the republishing cadence while
-	// following: after that many new segments or that much time, whichever
-	// comes first, and always at the end.
+	// following: after that many new segments per rendition or that much
+	// time, whichever comes first, and always at the end.
 	PublishEvery    int
 	PublishInterval time.Duration
 	// IdleTimeout ends following when no playlist grew for this long.
@@ -213,7 +213,7 @@ func (im *importer) archiveAll(ctx context.Context, tracks []track) error {
 	done := make(chan struct{})
 	go func() { readers.Wait(); close(done) }()
 	if im.cfg.Follow {
-		g.Go(func() error { return im.publishLoop(gctx, done) })
+		g.Go(func() error { return im.publishLoop(gctx, done, im.cfg.PublishEvery*len(tracks)) })
 		go im.watchStop(done)
 	}
 	return g.Wait()
@@ -231,8 +231,9 @@ func (im *importer) watchStop(done <-chan struct{}) {
 
 func (im *importer) stopNow() { im.stopOnce.Do(func() { close(im.stop) }) }
 
-// publishLoop republishes the live archive at the configured cadence.
-func (im *importer) publishLoop(ctx context.Context, done <-chan struct{}) error {
+// publishLoop republishes the live archive at the configured cadence:
+// every segments new segments (all renditions together) or PublishInterval.
+func (im *importer) publishLoop(ctx context.Context, done <-chan struct{}, every int) error {
 	tick := time.NewTicker(im.cfg.PublishInterval)
 	defer tick.Stop()
 	pending := 0
@@ -243,7 +244,7 @@ func (im *importer) publishLoop(ctx context.Context, done <-chan struct{}) error
 		case <-ctx.Done():
 			return nil
 		case <-im.newSegments:
-			if pending++; pending < im.cfg.PublishEvery {
+			if pending++; pending < every {
 				continue
 			}
 		case <-tick.C:

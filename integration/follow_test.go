@@ -3,7 +3,10 @@ package integration_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
+	"strings"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -78,4 +81,68 @@ func TestImportFollowLive(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "EVENT", pl.PlaylistType)
 	require.False(t, pl.EndList, "a live archive must not claim to be finished")
+}
+
+// TestImportFollowStopSignal: the first SIGINT while following ends the
+// import gracefully: what was archived is published as a finished VOD.
+func TestImportFollowStopSignal(t *testing.T) {
+	ctx := testContext(t, 2*time.Minute)
+	dir := t.TempDir()
+	ffmpeg := hlstest.Command(ctx, dir, hlstest.Options{Seconds: 30, Live: true})
+	require.NoError(t, ffmpeg.Start())
+	t.Cleanup(func() { _ = ffmpeg.Process.Kill(); _ = ffmpeg.Wait() })
+	waitFile(t, ctx, filepath.Join(dir, "master.m3u8"))
+	batch, err := dev.BuyBatch(ctx, 22)
+	require.NoError(t, err)
+
+	cmd := exec.CommandContext(ctx, archiverNode(t), "import", "--bee", dev.URL, "--batch", batch,
+		"--follow", "--publish-every", "3", dir)
+	var stdout bytes.Buffer
+	stderr := &lineWaiter{want: "live archive", seen: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = &stdout, stderr
+	require.NoError(t, cmd.Start())
+	select {
+	case <-stderr.seen:
+	case <-ctx.Done():
+		t.Fatal("no live publish")
+	}
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	require.NoError(t, cmd.Wait(), stderr.String())
+
+	ref := parseRef(t, stdout.String())
+	pl, err := hls.ParseMedia(bytes.NewReader(getBzz(t, ctx, ref, "hi/index.m3u8", archive.PlaylistContentType)))
+	require.NoError(t, err)
+	require.True(t, pl.EndList, "a stopped archive is a finished VOD")
+	require.GreaterOrEqual(t, len(pl.Segments), 3)
+	require.Less(t, len(pl.Segments), 15, "stopped before the 30 s stream ended")
+	for _, s := range pl.Segments {
+		got := getBzz(t, ctx, ref, "hi/"+s.URI, "video/mp2t")
+		want := mustRead(t, filepath.Join(dir, "hi", fmt.Sprintf("seg_%03d.ts", s.Seq)))
+		require.Equal(t, want, got, s.URI)
+	}
+}
+
+// lineWaiter collects output and signals once it contains want.
+type lineWaiter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	want string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (w *lineWaiter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return len(p), nil
+}
+
+func (w *lineWaiter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }

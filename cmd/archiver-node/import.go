@@ -51,7 +51,7 @@ func parseImport(args []string, stderr io.Writer) (importConfig, error) {
 	fs.UintVar(&c.redundancy, "redundancy", uint(redundancy.MEDIUM), "Swarm-Redundancy-Level 0-4 (none, medium, strong, insane, paranoid)")
 	fs.BoolVar(&c.follow, "follow", false, "follow a live playlist until EXT-X-ENDLIST, a stop signal or -idle-timeout")
 	fs.DurationVar(&c.poll, "poll", 0, "live playlist reload interval (default: half the target duration)")
-	fs.IntVar(&c.publishEvery, "publish-every", hlsimport.DefaultPublishEvery, "while following, republish the manifest after this many new segments")
+	fs.IntVar(&c.publishEvery, "publish-every", hlsimport.DefaultPublishEvery, "while following, republish the manifest after this many new segments per rendition")
 	fs.DurationVar(&c.publishInterval, "publish-interval", hlsimport.DefaultPublishInterval, "while following, republish at least this often when segments arrived")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", hlsimport.DefaultIdleTimeout, "while following, end when no segment arrived for this long")
 	fs.Int64Var(&c.maxSegmentBytes, "max-segment-bytes", hlsimport.DefaultMaxSegmentBytes, "refuse larger segments (they become gaps)")
