@@ -7,6 +7,11 @@ cd "$ROOT"
 
 "$ROOT/scripts/install-deps.sh"
 
+log "generated code is current"
+"$ROOT/scripts/gen-proto.sh"
+stale=$(git status --porcelain -- proto)
+[ -z "$stale" ] || die "generated code is stale; run scripts/gen-proto.sh and commit: $stale"
+
 log "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' | grep -v '^tools/') 2>&1 || true)
 [ -z "$unformatted" ] || die "gofmt needed on: $unformatted"

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Regenerates proto/*.pb.go with protoc (Debian's) and the protoc plugins
+# pinned in tools/protoc/go.mod. CI runs it and fails when the committed
+# code differs.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+command -v protoc >/dev/null || die "protoc not installed: run scripts/install-deps.sh"
+bin=$ARCHIVER_CACHE/protoc-plugins
+mkdir -p "$bin"
+(
+	cd "$ROOT/tools/protoc"
+	go build -o "$bin/protoc-gen-go" google.golang.org/protobuf/cmd/protoc-gen-go
+	go build -o "$bin/protoc-gen-go-grpc" google.golang.org/grpc/cmd/protoc-gen-go-grpc
+)
+cd "$ROOT/proto"
+PATH="$bin:$PATH" protoc --proto_path=. \
+	--go_out=. --go_opt=paths=source_relative \
+	--go-grpc_out=. --go-grpc_opt=paths=source_relative \
+	*.proto
