@@ -457,8 +457,11 @@ func (x *ArchiveReceipt) GetPrice() *Price {
 // ArchiveReceipts rides in TranscodeResult (field 7502): the receipt of the
 // segment answered and late outcomes of earlier segments of the session.
 type ArchiveReceipts struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Receipts      []*ArchiveReceipt      `protobuf:"bytes,1,rep,name=receipts,proto3" json:"receipts,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Receipts []*ArchiveReceipt      `protobuf:"bytes,1,rep,name=receipts,proto3" json:"receipts,omitempty"`
+	// Archive fees debited in the session so far, exact wei "num/den": a
+	// broadcaster whose mirror differs (a lost reply) sees it at once.
+	SessionFeeWei string `protobuf:"bytes,2,opt,name=session_fee_wei,json=sessionFeeWei,proto3" json:"session_fee_wei,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -498,6 +501,13 @@ func (x *ArchiveReceipts) GetReceipts() []*ArchiveReceipt {
 		return x.Receipts
 	}
 	return nil
+}
+
+func (x *ArchiveReceipts) GetSessionFeeWei() string {
+	if x != nil {
+		return x.SessionFeeWei
+	}
+	return ""
 }
 
 var File_archiver_proto protoreflect.FileDescriptor
@@ -546,9 +556,10 @@ const file_archiver_proto_rawDesc = "" +
 	"SPOOL_FULL\x10\x02\x12\r\n" +
 	"\tTOO_LARGE\x10\x03\x12\x0f\n" +
 	"\vNOT_OFFERED\x10\x04\x12\x0f\n" +
-	"\vNOT_ALLOWED\x10\x05\"R\n" +
+	"\vNOT_ALLOWED\x10\x05\"z\n" +
 	"\x0fArchiveReceipts\x12?\n" +
-	"\breceipts\x18\x01 \x03(\v2#.lpswarm.archiver.v1.ArchiveReceiptR\breceiptsB.Z,github.com/lpswarm/archiver/proto;archiverpbb\x06proto3"
+	"\breceipts\x18\x01 \x03(\v2#.lpswarm.archiver.v1.ArchiveReceiptR\breceipts\x12&\n" +
+	"\x0fsession_fee_wei\x18\x02 \x01(\tR\rsessionFeeWeiB.Z,github.com/lpswarm/archiver/proto;archiverpbb\x06proto3"
 
 var (
 	file_archiver_proto_rawDescOnce sync.Once

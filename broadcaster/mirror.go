@@ -1,0 +1,176 @@
+package broadcaster
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"sync"
+
+	archiverpb "github.com/lpswarm/archiver/proto"
+)
+
+// ErrBadOffer: an offer whose price cannot be used.
+var ErrBadOffer = errors.New("unusable archive offer")
+
+// Disagreement is a difference between the orchestrator's archive charge
+// and the broadcaster's own count.
+type Disagreement struct {
+	// Seqs are the segments it is attributed to: the one whose receipt
+	// disagrees, or the segments whose replies were lost.
+	Seqs []int64
+	// Ours and Theirs are the fees in wei for those segments.
+	Ours, Theirs *big.Rat
+	Detail       string
+}
+
+// Gap is a segment of the stream that is not archived, and why.
+type Gap struct {
+	Seq    int64
+	Reason string
+}
+
+// Session mirrors the archive side of one broadcast session with one
+// orchestrator. It is safe for concurrent use.
+type Session struct {
+	mu         sync.Mutex
+	weiPerByte *big.Rat        // pinned from the offer at session start
+	balance    *big.Rat        // tickets' EV minus archive fees, as the orchestrator should see it
+	charged    *big.Rat        // archive fees mirrored so far
+	sent       map[int64]int64 // bytes counted per segment awaiting its receipt
+	lost       []int64         // segments whose reply never came, since the last agreement
+	archived   []int64
+	gaps       []Gap
+	flags      []Disagreement
+}
+
+// NewSession starts a session at the offer's price. A nil offer (the
+// orchestrator offers no archiving) gives a session that records every
+// segment as a gap.
+func NewSession(offer *archiverpb.ArchiveOffer) (*Session, error) {
+	s := &Session{balance: new(big.Rat), charged: new(big.Rat), sent: map[int64]int64{}}
+	if offer == nil {
+		return s, nil
+	}
+	p := offer.GetPrice()
+	if p.GetBytesPerUnit() <= 0 || p.GetPricePerUnit() < 0 {
+		return nil, fmt.Errorf("broadcaster: %w: price %d per %d bytes", ErrBadOffer, p.GetPricePerUnit(), p.GetBytesPerUnit())
+	}
+	s.weiPerByte = big.NewRat(p.GetPricePerUnit(), p.GetBytesPerUnit())
+	return s, nil
+}
+
+// Archiving reports whether segments of this session ask for archiving.
+func (s *Session) Archiving() bool { return s.weiPerByte != nil }
+
+// Credit adds the expected value of tickets sent to the orchestrator.
+func (s *Session) Credit(ev *big.Rat) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.balance.Add(s.balance, ev)
+}
+
+// Counted records the bytes of a segment the broadcaster handled: the
+// source it sent and every rendition it downloaded.
+func (s *Session) Counted(seq int64, source int, renditions ...int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.Archiving() {
+		s.gaps = append(s.gaps, Gap{Seq: seq, Reason: "no orchestrator offers archiving"})
+		return
+	}
+	n := int64(source)
+	for _, r := range renditions {
+		n += int64(r)
+	}
+	s.sent[seq] = n
+}
+
+// Lost records that the reply to seq never arrived: its receipt, and the
+// renditions the fee would be counted on, are unknown.
+func (s *Session) Lost(seq int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sent, seq)
+	s.lost = append(s.lost, seq)
+}
+
+// Reply applies the receipts of one reply: accepted segments are debited
+// at the pinned price on the broadcaster's own byte count; a receipt whose
+// count or fee differs is flagged; and when the orchestrator's session
+// total differs from the mirror (a lost reply), the difference is flagged
+// against the lost segments and adopted, so the balances agree again.
+func (s *Session) Reply(r *archiverpb.ArchiveReceipts) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rc := range r.GetReceipts() {
+		s.apply(rc)
+	}
+	theirs, ok := new(big.Rat).SetString(r.GetSessionFeeWei())
+	if !ok || theirs.Cmp(s.charged) == 0 {
+		if ok {
+			s.lost = nil
+		}
+		return
+	}
+	diff := new(big.Rat).Sub(theirs, s.charged)
+	s.flags = append(s.flags, Disagreement{Seqs: s.lost, Ours: new(big.Rat), Theirs: diff,
+		Detail: "orchestrator's session total differs; adopted"})
+	s.lost = nil
+	s.debit(diff)
+}
+
+func (s *Session) apply(rc *archiverpb.ArchiveReceipt) {
+	switch rc.GetStatus() {
+	case archiverpb.ArchiveReceipt_PENDING:
+		return // the outcome comes with a later reply
+	case archiverpb.ArchiveReceipt_ACCEPTED:
+	default:
+		delete(s.sent, rc.GetSeq())
+		s.gaps = append(s.gaps, Gap{Seq: rc.GetSeq(), Reason: rc.GetStatus().String() + " " + rc.GetReason().String()})
+		return
+	}
+	n, known := s.sent[rc.GetSeq()]
+	delete(s.sent, rc.GetSeq())
+	if !known {
+		return // the reply that carried its bytes was lost; the session total settles it
+	}
+	ours := new(big.Rat).Mul(s.weiPerByte, new(big.Rat).SetInt64(n))
+	theirs, ok := new(big.Rat).SetString(rc.GetFeeWei())
+	if !ok || theirs.Cmp(ours) != 0 || rc.GetBytesCharged() != uint64(n) {
+		s.flags = append(s.flags, Disagreement{Seqs: []int64{rc.GetSeq()}, Ours: ours, Theirs: theirs,
+			Detail: fmt.Sprintf("charged on %d bytes, we count %d", rc.GetBytesCharged(), n)})
+	}
+	s.archived = append(s.archived, rc.GetSeq())
+	s.debit(ours)
+}
+
+func (s *Session) debit(fee *big.Rat) {
+	s.charged.Add(s.charged, fee)
+	s.balance.Sub(s.balance, fee)
+}
+
+// Balance is the mirrored balance: what the orchestrator should hold for
+// this session (tickets' EV minus archive fees).
+func (s *Session) Balance() *big.Rat {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return new(big.Rat).Set(s.balance)
+}
+
+// Status is the session's archive status.
+type Status struct {
+	Archived      []int64
+	Gaps          []Gap
+	Disagreements []Disagreement
+}
+
+// Status returns what was archived, what was not, and every disagreement.
+func (s *Session) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Status{
+		Archived:      append([]int64(nil), s.archived...),
+		Gaps:          append([]Gap(nil), s.gaps...),
+		Disagreements: append([]Disagreement(nil), s.flags...),
+	}
+}
