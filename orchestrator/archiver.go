@@ -1,0 +1,50 @@
+package orchestrator
+
+import (
+	"errors"
+
+	"github.com/ethereum/go-ethereum/common"
+)
+
+// Archiver takes archive work off the live path. Submit must not block on
+// network or disk: it returns at once, and the outcome arrives on the
+// channel exactly once, when the job is durably spooled (accepted) or
+// turned away. grpcsvc's spool implements it.
+type Archiver interface {
+	Submit(job Job) <-chan Outcome
+}
+
+// Job is one segment to archive: the source and every rendition.
+type Job struct {
+	Sender     common.Address
+	ManifestID ManifestID
+	Seq        int64
+	Source     []byte
+	Renditions []Rendition
+}
+
+// Rendition is one transcoded rendition of a segment.
+type Rendition struct {
+	Name string
+	Data []byte
+}
+
+// Bytes is what the archive fee is charged on: source plus renditions.
+func (j Job) Bytes() int64 {
+	n := int64(len(j.Source))
+	for _, r := range j.Renditions {
+		n += int64(len(r.Data))
+	}
+	return n
+}
+
+// Outcome is the archiver's answer to a Submit.
+type Outcome struct {
+	// Err is nil when the job was durably accepted. ErrSpoolFull refuses
+	// it; any other error means it failed.
+	Err error
+}
+
+// ErrSpoolFull: the archiver's spool (or the sender's quota in it) has no
+// room; old work is kept, new work is refused.
+var ErrSpoolFull = errors.New("archive spool full")

@@ -1,0 +1,154 @@
+package orchestrator
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	lpnet "github.com/livepeer/go-livepeer/net"
+
+	"github.com/lpswarm/archiver/capability"
+	"github.com/lpswarm/archiver/payments"
+	archiverpb "github.com/lpswarm/archiver/proto"
+)
+
+// DefaultAcceptWait bounds how long a reply waits for the spool to confirm
+// a durable write. The transcode itself takes seconds; a local spool write
+// takes milliseconds, so the outcome nearly always rides in the reply to
+// its own segment. Past the wait the reply says PENDING and a later reply
+// carries the outcome. Swarm is never waited for.
+const DefaultAcceptWait = 250 * time.Millisecond
+
+// Config is the operator's archive offer and limits.
+type Config struct {
+	// CapabilityID is the Archive bit; it is advertised from this
+	// configuration, never from the number of connected workers.
+	CapabilityID capability.ID
+	// Price returns the current archive price per byte; each session pins
+	// the price in force when it started.
+	Price            func() *lpnet.PriceInfo
+	RetentionSeconds uint64
+	RedundancyLevel  uint32
+	// MaxSegmentBytes refuses segments (source plus renditions) larger
+	// than this.
+	MaxSegmentBytes int64
+	// Policy restricts which broadcasters may archive.
+	Policy     *payments.Policy
+	AcceptWait time.Duration
+	Logger     *slog.Logger
+}
+
+// Decorator wraps go-livepeer's orchestrator. It implements Orchestrator.
+type Decorator struct {
+	inner    Orchestrator
+	balances BalanceReader
+	archiver Archiver
+	cfg      Config
+	prices   *payments.SessionPrices
+
+	mu       sync.Mutex
+	senders  map[ManifestID]common.Address // payer of each session
+	reserved map[ManifestID]*big.Rat       // fees of jobs not yet decided
+	pending  map[ManifestID][]*archiverpb.ArchiveReceipt
+	charged  map[ManifestID]*big.Rat // archive fees debited per session
+}
+
+var _ Orchestrator = (*Decorator)(nil)
+
+// New wraps inner. balances reads the session balances the tickets credit
+// (go-livepeer's node.Balances).
+func New(inner Orchestrator, balances BalanceReader, archiver Archiver, cfg Config) (*Decorator, error) {
+	if err := cfg.CapabilityID.Validate(); err != nil {
+		return nil, fmt.Errorf("orchestrator: %w", err)
+	}
+	if cfg.Price == nil {
+		return nil, fmt.Errorf("orchestrator: no archive price")
+	}
+	if _, err := payments.PerByte(cfg.Price()); err != nil {
+		return nil, fmt.Errorf("orchestrator: archive price: %w", err)
+	}
+	if cfg.AcceptWait <= 0 {
+		cfg.AcceptWait = DefaultAcceptWait
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Decorator{
+		inner: inner, balances: balances, archiver: archiver, cfg: cfg,
+		prices:   &payments.SessionPrices{},
+		senders:  make(map[ManifestID]common.Address),
+		reserved: make(map[ManifestID]*big.Rat),
+		pending:  make(map[ManifestID][]*archiverpb.ArchiveReceipt),
+		charged:  make(map[ManifestID]*big.Rat),
+	}, nil
+}
+
+// Capabilities advertises the Archive bit on top of go-livepeer's own.
+func (d *Decorator) Capabilities() *lpnet.Capabilities {
+	return capability.Advertise(d.inner.Capabilities(), d.cfg.CapabilityID)
+}
+
+// Offer is the archive offer for OrchestratorInfo (see archiverpb.SetOffer):
+// the price this sender's session would pin, and what it buys.
+func (d *Decorator) Offer(sender common.Address, manifestID ManifestID) *archiverpb.ArchiveOffer {
+	p, ok := d.prices.Pinned(sender, string(manifestID))
+	if !ok {
+		p = d.cfg.Price()
+	}
+	return &archiverpb.ArchiveOffer{
+		CapabilityId:     uint32(d.cfg.CapabilityID),
+		Price:            &archiverpb.Price{PricePerUnit: p.PricePerUnit, BytesPerUnit: p.PixelsPerUnit},
+		RetentionSeconds: d.cfg.RetentionSeconds,
+		RedundancyLevel:  d.cfg.RedundancyLevel,
+		MaxSegmentBytes:  uint64(d.cfg.MaxSegmentBytes),
+	}
+}
+
+// PriceInfo is go-livepeer's transcode price, unchanged.
+func (d *Decorator) PriceInfo(sender common.Address, manifestID ManifestID) (*lpnet.PriceInfo, error) {
+	return d.inner.PriceInfo(sender, manifestID)
+}
+
+// ProcessPayment credits the tickets as go-livepeer does and remembers who
+// pays for the session: the archive fee is debited from that balance.
+func (d *Decorator) ProcessPayment(ctx context.Context, payment *lpnet.Payment, manifestID ManifestID) error {
+	if err := d.inner.ProcessPayment(ctx, payment, manifestID); err != nil {
+		return err
+	}
+	if len(payment.GetSender()) > 0 {
+		d.mu.Lock()
+		d.senders[manifestID] = common.BytesToAddress(payment.GetSender())
+		d.mu.Unlock()
+	}
+	return nil
+}
+
+// SufficientBalance is go-livepeer's check, unchanged.
+func (d *Decorator) SufficientBalance(addr common.Address, manifestID ManifestID) bool {
+	return d.inner.SufficientBalance(addr, manifestID)
+}
+
+// DebitFees debits the transcode fee, unchanged. Archive fees are debited
+// when the archiver accepts a segment, not here.
+func (d *Decorator) DebitFees(addr common.Address, manifestID ManifestID, price *lpnet.PriceInfo, pixels int64) {
+	d.inner.DebitFees(addr, manifestID, price, pixels)
+}
+
+// TranscodeSeg transcodes through go-livepeer with the Archive bit
+// stripped, then, if the segment asked for archiving, hands the source and
+// renditions to the archiver. The result is returned unchanged (its hashes
+// are signed); the archive outcome is collected with TakeReceipts.
+func (d *Decorator) TranscodeSeg(ctx context.Context, md *SegTranscodingMetadata, seg *HLSSegment) (*TranscodeResult, error) {
+	requested := capability.Requested(md.Caps, d.cfg.CapabilityID)
+	stripped := *md
+	stripped.Caps = capability.Strip(md.Caps, d.cfg.CapabilityID)
+	res, err := d.inner.TranscodeSeg(ctx, &stripped, seg)
+	if requested && err == nil && res != nil && res.Err == nil && res.TranscodeData != nil {
+		d.archive(md, seg, res.TranscodeData)
+	}
+	return res, err
+}

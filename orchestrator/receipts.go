@@ -1,0 +1,170 @@
+package orchestrator
+
+import (
+	"errors"
+	"math/big"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	lpnet "github.com/livepeer/go-livepeer/net"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/lpswarm/archiver/payments"
+	archiverpb "github.com/lpswarm/archiver/proto"
+)
+
+// archive decides one segment. Refusals are decided here, synchronously
+// and without I/O; acceptance is the archiver's durable write, awaited at
+// most AcceptWait. The fee is debited on acceptance, for the bytes
+// accepted, from the session's balance.
+func (d *Decorator) archive(md *SegTranscodingMetadata, seg *HLSSegment, td *TranscodeData) {
+	job := d.job(md, seg, td)
+	price := d.prices.Pin(job.Sender, string(md.ManifestID), d.cfg.Price())
+	r := &archiverpb.ArchiveReceipt{
+		ManifestId:  []byte(md.ManifestID),
+		Seq:         md.Seq,
+		SourceBytes: uint64(len(job.Source)),
+		Price:       &archiverpb.Price{PricePerUnit: price.PricePerUnit, BytesPerUnit: price.PixelsPerUnit},
+	}
+	for _, rd := range job.Renditions {
+		r.Renditions = append(r.Renditions, &archiverpb.RenditionBytes{Name: rd.Name, Bytes: uint64(len(rd.Data))})
+	}
+	bytes := job.Bytes()
+	fee, err := payments.Fee(price, bytes)
+	var denied error
+	if d.cfg.Policy != nil {
+		denied = d.cfg.Policy.Check(job.Sender)
+	}
+	switch {
+	case err != nil:
+		d.refuse(r, archiverpb.ArchiveReceipt_NOT_OFFERED, err.Error())
+		return
+	case denied != nil:
+		d.refuse(r, archiverpb.ArchiveReceipt_NOT_ALLOWED, denied.Error())
+		return
+	case d.cfg.MaxSegmentBytes > 0 && bytes > d.cfg.MaxSegmentBytes:
+		d.refuse(r, archiverpb.ArchiveReceipt_TOO_LARGE, "segment larger than the offer's limit")
+		return
+	case !d.reserve(job.Sender, md.ManifestID, fee):
+		d.refuse(r, archiverpb.ArchiveReceipt_INSUFFICIENT_BALANCE, "balance does not cover the archive fee")
+		return
+	}
+	r.BytesCharged = uint64(bytes)
+	outcome := d.archiver.Submit(job)
+	timer := time.NewTimer(d.cfg.AcceptWait)
+	defer timer.Stop()
+	select {
+	case o := <-outcome:
+		d.decide(r, job.Sender, price, fee, o)
+	case <-timer.C:
+		late := proto.Clone(r).(*archiverpb.ArchiveReceipt)
+		r.Status = archiverpb.ArchiveReceipt_PENDING
+		d.deliver(r)
+		go func() { d.decide(late, job.Sender, price, fee, <-outcome) }()
+	}
+}
+
+// job collects the source and the renditions, named by profile.
+func (d *Decorator) job(md *SegTranscodingMetadata, seg *HLSSegment, td *TranscodeData) Job {
+	d.mu.Lock()
+	sender := d.senders[md.ManifestID]
+	d.mu.Unlock()
+	job := Job{Sender: sender, ManifestID: md.ManifestID, Seq: md.Seq, Source: seg.Data}
+	for i, s := range td.Segments {
+		name := ""
+		if i < len(md.Profiles) {
+			name = md.Profiles[i]
+		}
+		job.Renditions = append(job.Renditions, Rendition{Name: name, Data: s.Data})
+	}
+	return job
+}
+
+// reserve holds the fee against the balance until the archiver decides,
+// so concurrent segments cannot spend the same credit twice.
+func (d *Decorator) reserve(sender common.Address, id ManifestID, fee *big.Rat) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	held := d.reserved[id]
+	if held == nil {
+		held = new(big.Rat)
+	}
+	if d.balances != nil {
+		bal := d.balances.Balance(sender, id)
+		if bal == nil || new(big.Rat).Sub(bal, held).Cmp(fee) < 0 {
+			return false
+		}
+	} else if !d.inner.SufficientBalance(sender, id) {
+		return false
+	}
+	d.reserved[id] = held.Add(held, fee)
+	return true
+}
+
+// decide records the archiver's outcome: debit on acceptance, release the
+// reservation either way.
+func (d *Decorator) decide(r *archiverpb.ArchiveReceipt, sender common.Address, price *lpnet.PriceInfo, fee *big.Rat, o Outcome) {
+	id := ManifestID(r.ManifestId)
+	switch {
+	case o.Err == nil:
+		d.inner.DebitFees(sender, id, price, int64(r.BytesCharged))
+		r.Status, r.FeeWei = archiverpb.ArchiveReceipt_ACCEPTED, fee.String()
+	case errors.Is(o.Err, ErrSpoolFull):
+		r.Status, r.Reason, r.Detail, r.BytesCharged = archiverpb.ArchiveReceipt_REFUSED, archiverpb.ArchiveReceipt_SPOOL_FULL, o.Err.Error(), 0
+	default:
+		r.Status, r.Detail, r.BytesCharged = archiverpb.ArchiveReceipt_FAILED, o.Err.Error(), 0
+	}
+	d.mu.Lock()
+	d.reserved[id].Sub(d.reserved[id], fee)
+	if r.Status == archiverpb.ArchiveReceipt_ACCEPTED {
+		total := d.charged[id]
+		if total == nil {
+			total = new(big.Rat)
+			d.charged[id] = total
+		}
+		total.Add(total, fee)
+	}
+	d.mu.Unlock()
+	d.deliver(r)
+}
+
+func (d *Decorator) refuse(r *archiverpb.ArchiveReceipt, reason archiverpb.ArchiveReceipt_Reason, detail string) {
+	r.Status, r.Reason, r.Detail = archiverpb.ArchiveReceipt_REFUSED, reason, detail
+	d.deliver(r)
+}
+
+func (d *Decorator) deliver(r *archiverpb.ArchiveReceipt) {
+	id := ManifestID(r.ManifestId)
+	d.mu.Lock()
+	d.pending[id] = append(d.pending[id], r)
+	d.mu.Unlock()
+}
+
+// TakeReceipts returns the receipts not yet sent for a session: the one of
+// the segment just transcoded and late outcomes of earlier ones, plus the
+// session's total archive fee so far, for the reply (archiverpb.SetReceipts).
+// A receipt lost with its reply is not sent again; the total lets the
+// broadcaster see the difference.
+func (d *Decorator) TakeReceipts(id ManifestID) *archiverpb.ArchiveReceipts {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := &archiverpb.ArchiveReceipts{Receipts: d.pending[id], SessionFeeWei: "0"}
+	if total := d.charged[id]; total != nil {
+		out.SessionFeeWei = total.String()
+	}
+	delete(d.pending, id)
+	return out
+}
+
+// EndSession forgets a session's pinned price and bookkeeping.
+func (d *Decorator) EndSession(sender common.Address, id ManifestID) {
+	d.prices.Forget(sender, string(id))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.senders, id)
+	delete(d.pending, id)
+	delete(d.charged, id)
+	if r := d.reserved[id]; r == nil || r.Sign() == 0 {
+		delete(d.reserved, id)
+	}
+}

@@ -1,0 +1,88 @@
+// Package orchestrator is the seam between go-livepeer's orchestrator and
+// the archiver: a decorator over the part of go-livepeer's
+// server.Orchestrator that archiving needs. It advertises the Archive
+// capability, strips the bit before go-livepeer's transcoders see it, hands
+// the source and every rendition to the archiver after transcoding without
+// waiting for Swarm, and debits the archive fee on the same balance the PM
+// tickets credit.
+//
+// go-livepeer's core and server packages cannot be built here (they need a
+// patched FFmpeg), so this package mirrors the types it needs; seam_test.go
+// checks the mirror against go-livepeer v0.7.9's sources. docs/golivepeer.md
+// says where the patch wires it in.
+package orchestrator
+
+import (
+	"context"
+	"math/big"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	lpnet "github.com/livepeer/go-livepeer/net"
+)
+
+// Orchestrator is the part of go-livepeer's server.Orchestrator
+// (server/rpc.go) the archiver wraps. Names and parameters match
+// go-livepeer's, with one deliberate difference: ProcessPayment takes
+// *net.Payment, because go-livepeer passes a protobuf message by value and
+// go vet (copylocks) rejects that; the patch's adapter passes &payment.
+type Orchestrator interface {
+	TranscodeSeg(ctx context.Context, md *SegTranscodingMetadata, seg *HLSSegment) (*TranscodeResult, error)
+	Capabilities() *lpnet.Capabilities
+	PriceInfo(sender common.Address, manifestID ManifestID) (*lpnet.PriceInfo, error)
+	ProcessPayment(ctx context.Context, payment *lpnet.Payment, manifestID ManifestID) error
+	SufficientBalance(addr common.Address, manifestID ManifestID) bool
+	DebitFees(addr common.Address, manifestID ManifestID, price *lpnet.PriceInfo, pixels int64)
+}
+
+// BalanceReader is go-livepeer's core.AddressBalances.Balance: the credit
+// left for a sender's session, used to refuse archive work the balance
+// cannot pay for.
+type BalanceReader interface {
+	Balance(addr common.Address, manifestID ManifestID) *big.Rat
+}
+
+// ManifestID mirrors core.ManifestID. go-livepeer keys balances by the
+// session id (SegData.AuthToken.SessionId) passed as a ManifestID.
+type ManifestID string
+
+// SegTranscodingMetadata mirrors the fields of core.SegTranscodingMetadata
+// the archiver reads. Caps is the segment's capabilities in wire form
+// (core.Capabilities converted with ToNetCapabilities); Profiles holds the
+// rendition names in the order of TranscodeData.Segments.
+type SegTranscodingMetadata struct {
+	ManifestID ManifestID
+	Seq        int64
+	Hash       common.Hash
+	Duration   time.Duration
+	Caps       *lpnet.Capabilities
+	Profiles   []string
+}
+
+// HLSSegment mirrors lpms stream.HLSSegment.
+type HLSSegment struct {
+	SeqNo    uint64
+	Name     string
+	Data     []byte
+	Duration float64
+}
+
+// TranscodeResult mirrors core.TranscodeResult.
+type TranscodeResult struct {
+	Err           error
+	Sig           []byte
+	TranscodeData *TranscodeData
+}
+
+// TranscodeData mirrors core.TranscodeData.
+type TranscodeData struct {
+	Segments []*TranscodedSegmentData
+	Pixels   int64
+}
+
+// TranscodedSegmentData mirrors core.TranscodedSegmentData.
+type TranscodedSegmentData struct {
+	Data   []byte
+	PHash  []byte
+	Pixels int64
+}
