@@ -98,7 +98,7 @@ func TestArchiveAcceptedAndCharged(t *testing.T) {
 	r := onlyReceipt(t, f.dec)
 	require.Equal(t, archiverpb.ArchiveReceipt_ACCEPTED, r.Status)
 	require.Equal(t, uint64(1000), r.BytesCharged) // 500 + 300 + 200
-	require.Equal(t, "3/1", r.FeeWei)               // 1000 bytes × 3/1000 wei
+	require.Equal(t, "3/1", r.FeeWei)              // 1000 bytes × 3/1000 wei
 	require.Equal(t, big.NewRat(7, 1), f.orch.Balance(broadcaster, session))
 }
 
