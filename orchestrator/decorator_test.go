@@ -152,7 +152,7 @@ func TestRefusals(t *testing.T) {
 			require.Empty(t, r.FeeWei)
 			require.Len(t, f.arch.submitted(), tc.jobs)
 			require.Equal(t, tc.balance, f.orch.Balance(broadcaster, session), "nothing debited")
-			require.Equal(t, "0", f.dec.TakeReceipts(session).SessionFeeWei)
+			require.Equal(t, "0/1", f.dec.TakeReceipts(session).SessionFeeWei)
 		})
 	}
 }
@@ -227,4 +227,17 @@ func TestConcurrentSegmentsCannotSpendTheSameCredit(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return f.orch.Balance(broadcaster, session).Cmp(big.NewRat(2, 1)) == 0
 	}, 5*time.Second, time.Millisecond)
+}
+
+// TestFreeArchivingNeedsNoBalance: at price 0 nothing is reserved or
+// debited, and a session with no credit at all is still archived.
+func TestFreeArchivingNeedsNoBalance(t *testing.T) {
+	f := newFixture(t, orchestrator.Config{Price: func() *lpnet.PriceInfo { return &lpnet.PriceInfo{PricePerUnit: 0, PixelsPerUnit: 1} }})
+	md, seg := segment(1, true)
+	_, err := f.dec.TranscodeSeg(context.Background(), md, seg)
+	require.NoError(t, err)
+	r := onlyReceipt(t, f.dec)
+	require.Equal(t, archiverpb.ArchiveReceipt_ACCEPTED, r.Status)
+	require.Equal(t, "0/1", r.FeeWei)
+	require.Len(t, f.arch.submitted(), 1)
 }

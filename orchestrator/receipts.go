@@ -89,7 +89,9 @@ func (d *Decorator) reserve(sender common.Address, id ManifestID, fee *big.Rat) 
 	if held == nil {
 		held = new(big.Rat)
 	}
-	if d.balances != nil {
+	if fee.Sign() == 0 {
+		// free archiving needs no credit
+	} else if d.balances != nil {
 		bal := d.balances.Balance(sender, id)
 		if bal == nil || new(big.Rat).Sub(bal, held).Cmp(fee) < 0 {
 			return false
@@ -148,7 +150,7 @@ func (d *Decorator) deliver(r *archiverpb.ArchiveReceipt) {
 func (d *Decorator) TakeReceipts(id ManifestID) *archiverpb.ArchiveReceipts {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := &archiverpb.ArchiveReceipts{Receipts: d.pending[id], SessionFeeWei: "0"}
+	out := &archiverpb.ArchiveReceipts{Receipts: d.pending[id], SessionFeeWei: "0/1"}
 	if total := d.charged[id]; total != nil {
 		out.SessionFeeWei = total.String()
 	}
