@@ -510,6 +510,743 @@ func (x *ArchiveReceipts) GetSessionFeeWei() string {
 	return ""
 }
 
+type RegisterRequest struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Secret       string                 `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	Capacity     int64                  `protobuf:"varint,2,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	Capabilities *WorkerCapabilities    `protobuf:"bytes,3,opt,name=capabilities,proto3" json:"capabilities,omitempty"`
+	Version      string                 `protobuf:"bytes,4,opt,name=version,proto3" json:"version,omitempty"`
+	// Stable identity of the worker, so the orchestrator can give it back
+	// its stamp lease after a reconnect.
+	WorkerId      string `protobuf:"bytes,5,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterRequest) Reset() {
+	*x = RegisterRequest{}
+	mi := &file_archiver_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterRequest) ProtoMessage() {}
+
+func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_archiver_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterRequest.ProtoReflect.Descriptor instead.
+func (*RegisterRequest) Descriptor() ([]byte, []int) {
+	return file_archiver_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *RegisterRequest) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *RegisterRequest) GetCapacity() int64 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *RegisterRequest) GetCapabilities() *WorkerCapabilities {
+	if x != nil {
+		return x.Capabilities
+	}
+	return nil
+}
+
+func (x *RegisterRequest) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *RegisterRequest) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+type WorkerCapabilities struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The worker stamps chunks with its own key (client-side stamping).
+	ClientStamping bool `protobuf:"varint,1,opt,name=client_stamping,json=clientStamping,proto3" json:"client_stamping,omitempty"`
+	// Batches the worker's Bee node can stamp with (node-side stamping).
+	NodeBatches   [][]byte `protobuf:"bytes,2,rep,name=node_batches,json=nodeBatches,proto3" json:"node_batches,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WorkerCapabilities) Reset() {
+	*x = WorkerCapabilities{}
+	mi := &file_archiver_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WorkerCapabilities) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WorkerCapabilities) ProtoMessage() {}
+
+func (x *WorkerCapabilities) ProtoReflect() protoreflect.Message {
+	mi := &file_archiver_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WorkerCapabilities.ProtoReflect.Descriptor instead.
+func (*WorkerCapabilities) Descriptor() ([]byte, []int) {
+	return file_archiver_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *WorkerCapabilities) GetClientStamping() bool {
+	if x != nil {
+		return x.ClientStamping
+	}
+	return false
+}
+
+func (x *WorkerCapabilities) GetNodeBatches() [][]byte {
+	if x != nil {
+		return x.NodeBatches
+	}
+	return nil
+}
+
+// WorkerNotice is one message on the registration stream.
+type WorkerNotice struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Notice:
+	//
+	//	*WorkerNotice_Job
+	//	*WorkerNotice_Lease
+	Notice        isWorkerNotice_Notice `protobuf_oneof:"notice"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WorkerNotice) Reset() {
+	*x = WorkerNotice{}
+	mi := &file_archiver_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WorkerNotice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WorkerNotice) ProtoMessage() {}
+
+func (x *WorkerNotice) ProtoReflect() protoreflect.Message {
+	mi := &file_archiver_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WorkerNotice.ProtoReflect.Descriptor instead.
+func (*WorkerNotice) Descriptor() ([]byte, []int) {
+	return file_archiver_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *WorkerNotice) GetNotice() isWorkerNotice_Notice {
+	if x != nil {
+		return x.Notice
+	}
+	return nil
+}
+
+func (x *WorkerNotice) GetJob() *ArchiveJob {
+	if x != nil {
+		if x, ok := x.Notice.(*WorkerNotice_Job); ok {
+			return x.Job
+		}
+	}
+	return nil
+}
+
+func (x *WorkerNotice) GetLease() *StampLease {
+	if x != nil {
+		if x, ok := x.Notice.(*WorkerNotice_Lease); ok {
+			return x.Lease
+		}
+	}
+	return nil
+}
+
+type isWorkerNotice_Notice interface {
+	isWorkerNotice_Notice()
+}
+
+type WorkerNotice_Job struct {
+	Job *ArchiveJob `protobuf:"bytes,1,opt,name=job,proto3,oneof"`
+}
+
+type WorkerNotice_Lease struct {
+	Lease *StampLease `protobuf:"bytes,2,opt,name=lease,proto3,oneof"`
+}
+
+func (*WorkerNotice_Job) isWorkerNotice_Notice() {}
+
+func (*WorkerNotice_Lease) isWorkerNotice_Notice() {}
+
+// ArchiveJob is one segment to archive. Its data is fetched with FetchJob.
+type ArchiveJob struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	JobId string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	// Authenticates FetchJob and ReportResult for this job and worker.
+	Token           []byte     `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	ManifestId      []byte     `protobuf:"bytes,3,opt,name=manifest_id,json=manifestId,proto3" json:"manifest_id,omitempty"`
+	Seq             int64      `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`
+	Files           []*JobFile `protobuf:"bytes,5,rep,name=files,proto3" json:"files,omitempty"`
+	RedundancyLevel uint32     `protobuf:"varint,6,opt,name=redundancy_level,json=redundancyLevel,proto3" json:"redundancy_level,omitempty"`
+	// The worker must report before this; after it the job is handed to
+	// another worker. Scaled to the job's size.
+	DeadlineUnixMs int64 `protobuf:"varint,7,opt,name=deadline_unix_ms,json=deadlineUnixMs,proto3" json:"deadline_unix_ms,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ArchiveJob) Reset() {
+	*x = ArchiveJob{}
+	mi := &file_archiver_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ArchiveJob) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ArchiveJob) ProtoMessage() {}
+
+func (x *ArchiveJob) ProtoReflect() protoreflect.Message {
+	mi := &file_archiver_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ArchiveJob.ProtoReflect.Descriptor instead.
+func (*ArchiveJob) Descriptor() ([]byte, []int) {
+	return file_archiver_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ArchiveJob) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *ArchiveJob) GetToken() []byte {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
+func (x *ArchiveJob) GetManifestId() []byte {
+	if x != nil {
+		return x.ManifestId
+	}
+	return nil
+}
+
+func (x *ArchiveJob) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ArchiveJob) GetFiles() []*JobFile {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+func (x *ArchiveJob) GetRedundancyLevel() uint32 {
+	if x != nil {
+		return x.RedundancyLevel
+	}
+	return 0
+}
+
+func (x *ArchiveJob) GetDeadlineUnixMs() int64 {
+	if x != nil {
+		return x.DeadlineUnixMs
+	}
+	return 0
+}
+
+// JobFile is one file of a job: the source or a rendition.
+type JobFile struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Size          uint64                 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	Sha256        []byte                 `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobFile) Reset() {
+	*x = JobFile{}
+	mi := &file_archiver_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobFile) ProtoMessage() {}
+
+func (x *JobFile) ProtoReflect() protoreflect.Message {
+	mi := &file_archiver_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobFile.ProtoReflect.Descriptor instead.
+func (*JobFile) Descriptor() ([]byte, []int) {
+	return file_archiver_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *JobFile) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *JobFile) GetSize() uint64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *JobFile) GetSha256() []byte {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
+
+// StampLease is the stamping right the orchestrator grants a worker with
+// client-side stamping: a batch and, inside every bucket, a range of
+// counters no other worker gets. It survives restarts of both sides.
+type StampLease struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	BatchId       []byte                 `protobuf:"bytes,1,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
+	CounterFrom   uint32                 `protobuf:"varint,2,opt,name=counter_from,json=counterFrom,proto3" json:"counter_from,omitempty"`
+	CounterTo     uint32                 `protobuf:"varint,3,opt,name=counter_to,json=counterTo,proto3" json:"counter_to,omitempty"` // exclusive
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StampLease) Reset() {
+	*x = StampLease{}
+	mi := &file_archiver_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StampLease) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StampLease) ProtoMessage() {}
+
+func (x *StampLease) ProtoReflect() protoreflect.Message {
+	mi := &file_archiver_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StampLease.ProtoReflect.Descriptor instead.
+func (*StampLease) Descriptor() ([]byte, []int) {
+	return file_archiver_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *StampLease) GetBatchId() []byte {
+	if x != nil {
+		return x.BatchId
+	}
+	return nil
+}
+
+func (x *StampLease) GetCounterFrom() uint32 {
+	if x != nil {
+		return x.CounterFrom
+	}
+	return 0
+}
+
+func (x *StampLease) GetCounterTo() uint32 {
+	if x != nil {
+		return x.CounterTo
+	}
+	return 0
+}
+
+type FetchJobRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	JobId         string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Token         []byte                 `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FetchJobRequest) Reset() {
+	*x = FetchJobRequest{}
+	mi := &file_archiver_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FetchJobRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FetchJobRequest) ProtoMessage() {}
+
+func (x *FetchJobRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_archiver_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FetchJobRequest.ProtoReflect.Descriptor instead.
+func (*FetchJobRequest) Descriptor() ([]byte, []int) {
+	return file_archiver_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *FetchJobRequest) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *FetchJobRequest) GetToken() []byte {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
+type JobChunk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Index of the file in ArchiveJob.files.
+	File          uint32 `protobuf:"varint,1,opt,name=file,proto3" json:"file,omitempty"`
+	Offset        uint64 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	Data          []byte `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobChunk) Reset() {
+	*x = JobChunk{}
+	mi := &file_archiver_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobChunk) ProtoMessage() {}
+
+func (x *JobChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_archiver_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobChunk.ProtoReflect.Descriptor instead.
+func (*JobChunk) Descriptor() ([]byte, []int) {
+	return file_archiver_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *JobChunk) GetFile() uint32 {
+	if x != nil {
+		return x.File
+	}
+	return 0
+}
+
+func (x *JobChunk) GetOffset() uint64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *JobChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+type JobResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	JobId string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Token []byte                 `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	Files []*FileResult          `protobuf:"bytes,3,rep,name=files,proto3" json:"files,omitempty"`
+	// Non-empty when the job failed; retryable failures are re-dispatched.
+	Error         string `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	Retryable     bool   `protobuf:"varint,5,opt,name=retryable,proto3" json:"retryable,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobResult) Reset() {
+	*x = JobResult{}
+	mi := &file_archiver_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobResult) ProtoMessage() {}
+
+func (x *JobResult) ProtoReflect() protoreflect.Message {
+	mi := &file_archiver_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobResult.ProtoReflect.Descriptor instead.
+func (*JobResult) Descriptor() ([]byte, []int) {
+	return file_archiver_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *JobResult) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *JobResult) GetToken() []byte {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
+func (x *JobResult) GetFiles() []*FileResult {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+func (x *JobResult) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *JobResult) GetRetryable() bool {
+	if x != nil {
+		return x.Retryable
+	}
+	return false
+}
+
+type FileResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Reference     []byte                 `protobuf:"bytes,2,opt,name=reference,proto3" json:"reference,omitempty"`
+	Bytes         uint64                 `protobuf:"varint,3,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	Chunks        uint64                 `protobuf:"varint,4,opt,name=chunks,proto3" json:"chunks,omitempty"`
+	Batches       [][]byte               `protobuf:"bytes,5,rep,name=batches,proto3" json:"batches,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileResult) Reset() {
+	*x = FileResult{}
+	mi := &file_archiver_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileResult) ProtoMessage() {}
+
+func (x *FileResult) ProtoReflect() protoreflect.Message {
+	mi := &file_archiver_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileResult.ProtoReflect.Descriptor instead.
+func (*FileResult) Descriptor() ([]byte, []int) {
+	return file_archiver_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *FileResult) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FileResult) GetReference() []byte {
+	if x != nil {
+		return x.Reference
+	}
+	return nil
+}
+
+func (x *FileResult) GetBytes() uint64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *FileResult) GetChunks() uint64 {
+	if x != nil {
+		return x.Chunks
+	}
+	return 0
+}
+
+func (x *FileResult) GetBatches() [][]byte {
+	if x != nil {
+		return x.Batches
+	}
+	return nil
+}
+
+type ReportAck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportAck) Reset() {
+	*x = ReportAck{}
+	mi := &file_archiver_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportAck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportAck) ProtoMessage() {}
+
+func (x *ReportAck) ProtoReflect() protoreflect.Message {
+	mi := &file_archiver_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportAck.ProtoReflect.Descriptor instead.
+func (*ReportAck) Descriptor() ([]byte, []int) {
+	return file_archiver_proto_rawDescGZIP(), []int{15}
+}
+
 var File_archiver_proto protoreflect.FileDescriptor
 
 const file_archiver_proto_rawDesc = "" +
@@ -559,7 +1296,65 @@ const file_archiver_proto_rawDesc = "" +
 	"\vNOT_ALLOWED\x10\x05\"z\n" +
 	"\x0fArchiveReceipts\x12?\n" +
 	"\breceipts\x18\x01 \x03(\v2#.lpswarm.archiver.v1.ArchiveReceiptR\breceipts\x12&\n" +
-	"\x0fsession_fee_wei\x18\x02 \x01(\tR\rsessionFeeWeiB.Z,github.com/lpswarm/archiver/proto;archiverpbb\x06proto3"
+	"\x0fsession_fee_wei\x18\x02 \x01(\tR\rsessionFeeWei\"\xc9\x01\n" +
+	"\x0fRegisterRequest\x12\x16\n" +
+	"\x06secret\x18\x01 \x01(\tR\x06secret\x12\x1a\n" +
+	"\bcapacity\x18\x02 \x01(\x03R\bcapacity\x12K\n" +
+	"\fcapabilities\x18\x03 \x01(\v2'.lpswarm.archiver.v1.WorkerCapabilitiesR\fcapabilities\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\tR\aversion\x12\x1b\n" +
+	"\tworker_id\x18\x05 \x01(\tR\bworkerId\"`\n" +
+	"\x12WorkerCapabilities\x12'\n" +
+	"\x0fclient_stamping\x18\x01 \x01(\bR\x0eclientStamping\x12!\n" +
+	"\fnode_batches\x18\x02 \x03(\fR\vnodeBatches\"\x86\x01\n" +
+	"\fWorkerNotice\x123\n" +
+	"\x03job\x18\x01 \x01(\v2\x1f.lpswarm.archiver.v1.ArchiveJobH\x00R\x03job\x127\n" +
+	"\x05lease\x18\x02 \x01(\v2\x1f.lpswarm.archiver.v1.StampLeaseH\x00R\x05leaseB\b\n" +
+	"\x06notice\"\xf5\x01\n" +
+	"\n" +
+	"ArchiveJob\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
+	"\x05token\x18\x02 \x01(\fR\x05token\x12\x1f\n" +
+	"\vmanifest_id\x18\x03 \x01(\fR\n" +
+	"manifestId\x12\x10\n" +
+	"\x03seq\x18\x04 \x01(\x03R\x03seq\x122\n" +
+	"\x05files\x18\x05 \x03(\v2\x1c.lpswarm.archiver.v1.JobFileR\x05files\x12)\n" +
+	"\x10redundancy_level\x18\x06 \x01(\rR\x0fredundancyLevel\x12(\n" +
+	"\x10deadline_unix_ms\x18\a \x01(\x03R\x0edeadlineUnixMs\"I\n" +
+	"\aJobFile\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x16\n" +
+	"\x06sha256\x18\x03 \x01(\fR\x06sha256\"i\n" +
+	"\n" +
+	"StampLease\x12\x19\n" +
+	"\bbatch_id\x18\x01 \x01(\fR\abatchId\x12!\n" +
+	"\fcounter_from\x18\x02 \x01(\rR\vcounterFrom\x12\x1d\n" +
+	"\n" +
+	"counter_to\x18\x03 \x01(\rR\tcounterTo\">\n" +
+	"\x0fFetchJobRequest\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
+	"\x05token\x18\x02 \x01(\fR\x05token\"J\n" +
+	"\bJobChunk\x12\x12\n" +
+	"\x04file\x18\x01 \x01(\rR\x04file\x12\x16\n" +
+	"\x06offset\x18\x02 \x01(\x04R\x06offset\x12\x12\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\"\xa3\x01\n" +
+	"\tJobResult\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
+	"\x05token\x18\x02 \x01(\fR\x05token\x125\n" +
+	"\x05files\x18\x03 \x03(\v2\x1f.lpswarm.archiver.v1.FileResultR\x05files\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\x12\x1c\n" +
+	"\tretryable\x18\x05 \x01(\bR\tretryable\"\x86\x01\n" +
+	"\n" +
+	"FileResult\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
+	"\treference\x18\x02 \x01(\fR\treference\x12\x14\n" +
+	"\x05bytes\x18\x03 \x01(\x04R\x05bytes\x12\x16\n" +
+	"\x06chunks\x18\x04 \x01(\x04R\x06chunks\x12\x18\n" +
+	"\abatches\x18\x05 \x03(\fR\abatches\"\v\n" +
+	"\tReportAck2\x93\x02\n" +
+	"\x0fArchiverService\x12]\n" +
+	"\x10RegisterArchiver\x12$.lpswarm.archiver.v1.RegisterRequest\x1a!.lpswarm.archiver.v1.WorkerNotice0\x01\x12Q\n" +
+	"\bFetchJob\x12$.lpswarm.archiver.v1.FetchJobRequest\x1a\x1d.lpswarm.archiver.v1.JobChunk0\x01\x12N\n" +
+	"\fReportResult\x12\x1e.lpswarm.archiver.v1.JobResult\x1a\x1e.lpswarm.archiver.v1.ReportAckB.Z,github.com/lpswarm/archiver/proto;archiverpbb\x06proto3"
 
 var (
 	file_archiver_proto_rawDescOnce sync.Once
@@ -574,7 +1369,7 @@ func file_archiver_proto_rawDescGZIP() []byte {
 }
 
 var file_archiver_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_archiver_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_archiver_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_archiver_proto_goTypes = []any{
 	(ArchiveReceipt_Status)(0), // 0: lpswarm.archiver.v1.ArchiveReceipt.Status
 	(ArchiveReceipt_Reason)(0), // 1: lpswarm.archiver.v1.ArchiveReceipt.Reason
@@ -583,19 +1378,41 @@ var file_archiver_proto_goTypes = []any{
 	(*RenditionBytes)(nil),     // 4: lpswarm.archiver.v1.RenditionBytes
 	(*ArchiveReceipt)(nil),     // 5: lpswarm.archiver.v1.ArchiveReceipt
 	(*ArchiveReceipts)(nil),    // 6: lpswarm.archiver.v1.ArchiveReceipts
+	(*RegisterRequest)(nil),    // 7: lpswarm.archiver.v1.RegisterRequest
+	(*WorkerCapabilities)(nil), // 8: lpswarm.archiver.v1.WorkerCapabilities
+	(*WorkerNotice)(nil),       // 9: lpswarm.archiver.v1.WorkerNotice
+	(*ArchiveJob)(nil),         // 10: lpswarm.archiver.v1.ArchiveJob
+	(*JobFile)(nil),            // 11: lpswarm.archiver.v1.JobFile
+	(*StampLease)(nil),         // 12: lpswarm.archiver.v1.StampLease
+	(*FetchJobRequest)(nil),    // 13: lpswarm.archiver.v1.FetchJobRequest
+	(*JobChunk)(nil),           // 14: lpswarm.archiver.v1.JobChunk
+	(*JobResult)(nil),          // 15: lpswarm.archiver.v1.JobResult
+	(*FileResult)(nil),         // 16: lpswarm.archiver.v1.FileResult
+	(*ReportAck)(nil),          // 17: lpswarm.archiver.v1.ReportAck
 }
 var file_archiver_proto_depIdxs = []int32{
-	2, // 0: lpswarm.archiver.v1.ArchiveOffer.price:type_name -> lpswarm.archiver.v1.Price
-	0, // 1: lpswarm.archiver.v1.ArchiveReceipt.status:type_name -> lpswarm.archiver.v1.ArchiveReceipt.Status
-	1, // 2: lpswarm.archiver.v1.ArchiveReceipt.reason:type_name -> lpswarm.archiver.v1.ArchiveReceipt.Reason
-	4, // 3: lpswarm.archiver.v1.ArchiveReceipt.renditions:type_name -> lpswarm.archiver.v1.RenditionBytes
-	2, // 4: lpswarm.archiver.v1.ArchiveReceipt.price:type_name -> lpswarm.archiver.v1.Price
-	5, // 5: lpswarm.archiver.v1.ArchiveReceipts.receipts:type_name -> lpswarm.archiver.v1.ArchiveReceipt
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	2,  // 0: lpswarm.archiver.v1.ArchiveOffer.price:type_name -> lpswarm.archiver.v1.Price
+	0,  // 1: lpswarm.archiver.v1.ArchiveReceipt.status:type_name -> lpswarm.archiver.v1.ArchiveReceipt.Status
+	1,  // 2: lpswarm.archiver.v1.ArchiveReceipt.reason:type_name -> lpswarm.archiver.v1.ArchiveReceipt.Reason
+	4,  // 3: lpswarm.archiver.v1.ArchiveReceipt.renditions:type_name -> lpswarm.archiver.v1.RenditionBytes
+	2,  // 4: lpswarm.archiver.v1.ArchiveReceipt.price:type_name -> lpswarm.archiver.v1.Price
+	5,  // 5: lpswarm.archiver.v1.ArchiveReceipts.receipts:type_name -> lpswarm.archiver.v1.ArchiveReceipt
+	8,  // 6: lpswarm.archiver.v1.RegisterRequest.capabilities:type_name -> lpswarm.archiver.v1.WorkerCapabilities
+	10, // 7: lpswarm.archiver.v1.WorkerNotice.job:type_name -> lpswarm.archiver.v1.ArchiveJob
+	12, // 8: lpswarm.archiver.v1.WorkerNotice.lease:type_name -> lpswarm.archiver.v1.StampLease
+	11, // 9: lpswarm.archiver.v1.ArchiveJob.files:type_name -> lpswarm.archiver.v1.JobFile
+	16, // 10: lpswarm.archiver.v1.JobResult.files:type_name -> lpswarm.archiver.v1.FileResult
+	7,  // 11: lpswarm.archiver.v1.ArchiverService.RegisterArchiver:input_type -> lpswarm.archiver.v1.RegisterRequest
+	13, // 12: lpswarm.archiver.v1.ArchiverService.FetchJob:input_type -> lpswarm.archiver.v1.FetchJobRequest
+	15, // 13: lpswarm.archiver.v1.ArchiverService.ReportResult:input_type -> lpswarm.archiver.v1.JobResult
+	9,  // 14: lpswarm.archiver.v1.ArchiverService.RegisterArchiver:output_type -> lpswarm.archiver.v1.WorkerNotice
+	14, // 15: lpswarm.archiver.v1.ArchiverService.FetchJob:output_type -> lpswarm.archiver.v1.JobChunk
+	17, // 16: lpswarm.archiver.v1.ArchiverService.ReportResult:output_type -> lpswarm.archiver.v1.ReportAck
+	14, // [14:17] is the sub-list for method output_type
+	11, // [11:14] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_archiver_proto_init() }
@@ -603,15 +1420,19 @@ func file_archiver_proto_init() {
 	if File_archiver_proto != nil {
 		return
 	}
+	file_archiver_proto_msgTypes[7].OneofWrappers = []any{
+		(*WorkerNotice_Job)(nil),
+		(*WorkerNotice_Lease)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_archiver_proto_rawDesc), len(file_archiver_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   5,
+			NumMessages:   16,
 			NumExtensions: 0,
-			NumServices:   0,
+			NumServices:   1,
 		},
 		GoTypes:           file_archiver_proto_goTypes,
 		DependencyIndexes: file_archiver_proto_depIdxs,

@@ -1,0 +1,209 @@
+package grpcsvc
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/lpswarm/archiver/orchestrator"
+	archiverpb "github.com/lpswarm/archiver/proto"
+)
+
+// Queue is where accepted jobs wait: the orchestrator's durable spool.
+type Queue interface {
+	// Next blocks until a job is available and leases it.
+	Next(ctx context.Context) (QueuedJob, error)
+	// Done removes a job for good once its result is recorded.
+	Done(id string) error
+	// Release returns a leased job to the queue.
+	Release(id string) error
+}
+
+// QueuedJob is a leased job.
+type QueuedJob struct {
+	ID       string
+	Job      orchestrator.Job
+	Attempts int
+}
+
+// FileResult is the Swarm reference of one file of a job.
+type FileResult struct {
+	Name      string
+	Reference []byte
+	Bytes     uint64
+	Chunks    uint64
+}
+
+// Results records what workers report: the archive index.
+type Results interface {
+	// Archived records a job's references; it must be idempotent, since
+	// a job re-dispatched after a timeout may be reported twice.
+	Archived(ctx context.Context, job orchestrator.Job, files []FileResult) error
+	// Failed records a job the workers could not archive after all
+	// attempts; the stream keeps a gap.
+	Failed(ctx context.Context, job orchestrator.Job, reason string) error
+}
+
+// Config tunes the service.
+type Config struct {
+	Secret string
+	// MaxAttempts bounds re-dispatches of a job that fails (not of one
+	// whose worker vanished: that one is always re-dispatched).
+	MaxAttempts int
+	// BaseTimeout plus one second per MinThroughput bytes is a job's
+	// deadline: max(8 s, 4 × segment duration) in go-livepeer, scaled by
+	// size here because uploads are bound by bytes.
+	BaseTimeout   time.Duration
+	MinThroughput int64 // bytes per second
+	ChunkSize     int
+	// Redundancy is the Swarm-Redundancy-Level workers upload with; the
+	// orchestrator checks reported references at this level.
+	Redundancy redundancy.Level
+	Logger     *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 5
+	}
+	if c.BaseTimeout <= 0 {
+		c.BaseTimeout = 10 * time.Second
+	}
+	if c.MinThroughput <= 0 {
+		c.MinThroughput = 256 << 10
+	}
+	if c.ChunkSize <= 0 {
+		c.ChunkSize = 1 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Server implements archiverpb.ArchiverServiceServer.
+type Server struct {
+	archiverpb.UnimplementedArchiverServiceServer
+	cfg     Config
+	queue   Queue
+	results Results
+	workers *registry
+	log     *slog.Logger
+	metrics Metrics
+
+	mu       sync.Mutex
+	assigned map[string]*assignment      // job id → current assignment
+	missed   map[string]map[*worker]bool // job id → workers that missed its deadline
+}
+
+// assignment is a job handed to a worker.
+type assignment struct {
+	qj       QueuedJob
+	worker   *worker
+	token    []byte
+	deadline time.Time
+	timer    *time.Timer
+}
+
+// Metrics counts what happened; read with Server.Metrics.
+type Metrics struct {
+	Dispatched, Redispatched, Archived, Failed, LateReports int64
+}
+
+var _ archiverpb.ArchiverServiceServer = (*Server)(nil)
+
+// New returns a server; Run starts dispatching.
+func New(queue Queue, results Results, cfg Config) (*Server, error) {
+	if cfg.Secret == "" {
+		return nil, errors.New("grpcsvc: an empty secret would let anyone register")
+	}
+	cfg = cfg.withDefaults()
+	return &Server{cfg: cfg, queue: queue, results: results, workers: newRegistry(), log: cfg.Logger,
+		assigned: make(map[string]*assignment), missed: make(map[string]map[*worker]bool)}, nil
+}
+
+// Metrics returns a snapshot of the counters.
+func (s *Server) Metrics() Metrics {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.metrics
+}
+
+// checkSecret compares in constant time; hashing first hides the length.
+func (s *Server) checkSecret(got string) bool {
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(s.cfg.Secret))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
+
+// RegisterArchiver admits a worker and streams it jobs until it leaves.
+func (s *Server) RegisterArchiver(req *archiverpb.RegisterRequest, stream archiverpb.ArchiverService_RegisterArchiverServer) error {
+	if !s.checkSecret(req.GetSecret()) {
+		return status.Error(codes.Unauthenticated, "invalid secret")
+	}
+	if req.GetCapacity() < 1 {
+		return status.Errorf(codes.InvalidArgument, "capacity must be at least 1, got %d", req.GetCapacity())
+	}
+	w := &worker{id: req.GetWorkerId(), capacity: int(req.GetCapacity()),
+		notices: make(chan *archiverpb.WorkerNotice, req.GetCapacity()), gone: make(chan struct{})}
+	s.workers.add(w)
+	s.log.Info("worker registered", "worker", w.id, "capacity", w.capacity, "version", req.GetVersion())
+	defer func() {
+		s.workers.remove(w)
+		close(w.gone)
+		s.reclaim(w)
+		s.log.Info("worker left; its jobs are re-dispatched", "worker", w.id)
+	}()
+	for {
+		select {
+		case <-stream.Context().Done():
+			return nil
+		case n := <-w.notices:
+			if err := stream.Send(n); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func newToken() []byte {
+	t := make([]byte, 16)
+	_, _ = rand.Read(t)
+	return t
+}
+
+// deadline scales a job's timeout with its size.
+func (s *Server) deadline(j orchestrator.Job) time.Duration {
+	return s.cfg.BaseTimeout + time.Duration(j.Bytes()/s.cfg.MinThroughput)*time.Second
+}
+
+// Run dispatches queued jobs to workers until ctx ends.
+func (s *Server) Run(ctx context.Context) error {
+	for {
+		qj, err := s.queue.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("grpcsvc: next job: %w", err)
+		}
+		s.mu.Lock()
+		avoid := s.missed[qj.ID]
+		s.mu.Unlock()
+		w, err := s.workers.pick(ctx, string(qj.Job.ManifestID), avoid)
+		if err != nil {
+			_ = s.queue.Release(qj.ID)
+			return nil
+		}
+		s.assign(qj, w)
+	}
+}

@@ -1,0 +1,126 @@
+package grpcsvc
+
+import (
+	"context"
+	"sync"
+
+	archiverpb "github.com/lpswarm/archiver/proto"
+)
+
+// worker is one registered archiver worker.
+type worker struct {
+	id       string
+	capacity int
+	notices  chan *archiverpb.WorkerNotice // to the registration stream
+	gone     chan struct{}                 // closed when the stream ends
+
+	load int // jobs assigned and not reported; guarded by registry.mu
+}
+
+// registry tracks connected workers and picks one per job: the worker that
+// archived the stream before, if it has room (its stamps and Bee node stay
+// warm for the stream), else the least loaded relative to its capacity.
+type registry struct {
+	mu       sync.Mutex
+	workers  map[*worker]struct{}
+	affinity map[string]*worker // manifest id → last worker
+	changed  chan struct{}      // closed and replaced on every change
+}
+
+func newRegistry() *registry {
+	return &registry{workers: map[*worker]struct{}{}, affinity: map[string]*worker{}, changed: make(chan struct{})}
+}
+
+// signal wakes everyone waiting for a change; r.mu must be held.
+func (r *registry) signal() {
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+func (r *registry) add(w *worker) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.workers[w] = struct{}{}
+	r.signal()
+}
+
+// remove forgets a worker; its jobs are re-dispatched by the caller.
+func (r *registry) remove(w *worker) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.workers, w)
+	for k, a := range r.affinity {
+		if a == w {
+			delete(r.affinity, k)
+		}
+	}
+	r.signal()
+}
+
+// release returns one unit of a worker's capacity.
+func (r *registry) release(w *worker) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if w.load > 0 {
+		w.load--
+	}
+	r.signal()
+}
+
+// pick waits until a worker has room for a job of the stream and reserves
+// one unit of its capacity. Workers in avoid (they missed this job's
+// deadline) are used only when no other worker is connected.
+func (r *registry) pick(ctx context.Context, stream string, avoid map[*worker]bool) (*worker, error) {
+	for {
+		r.mu.Lock()
+		w := r.choose(stream, avoid)
+		if w != nil {
+			w.load++
+			r.affinity[stream] = w
+			r.mu.Unlock()
+			return w, nil
+		}
+		changed := r.changed
+		r.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-changed:
+		}
+	}
+}
+
+// choose applies the selection rule; r.mu must be held.
+func (r *registry) choose(stream string, avoid map[*worker]bool) *worker {
+	others := false
+	for w := range r.workers {
+		others = others || !avoid[w]
+	}
+	usable := func(w *worker) bool { return w.load < w.capacity && (!avoid[w] || !others) }
+	if w, ok := r.affinity[stream]; ok && usable(w) {
+		return w
+	}
+	var best *worker
+	for w := range r.workers {
+		if !usable(w) {
+			continue
+		}
+		// least loaded relative to capacity: w.load/w.capacity < best.load/best.capacity
+		if best == nil || w.load*best.capacity < best.load*w.capacity ||
+			(w.load*best.capacity == best.load*w.capacity && w.id < best.id) {
+			best = w
+		}
+	}
+	return best
+}
+
+// count returns the number of connected workers and their total capacity.
+func (r *registry) count() (workers, capacity int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for w := range r.workers {
+		workers++
+		capacity += w.capacity
+	}
+	return workers, capacity
+}

@@ -1,0 +1,103 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
+
+	archiverpb "github.com/lpswarm/archiver/proto"
+)
+
+// work fetches, uploads and reports one job. Errors are reported to the
+// orchestrator, which decides whether to re-dispatch.
+func (w *Worker) work(ctx context.Context, job *archiverpb.ArchiveJob) {
+	ctx, cancel := context.WithDeadline(ctx, time.UnixMilli(job.GetDeadlineUnixMs()))
+	defer cancel()
+	log := w.log.With("job", job.GetJobId(), "seq", job.GetSeq())
+	if redundancy.Level(job.GetRedundancyLevel()) != w.redundancy() {
+		w.report(ctx, job, nil, fmt.Errorf("job wants redundancy %d, this worker uploads at %d", job.GetRedundancyLevel(), w.redundancy()), false)
+		return
+	}
+	files, err := w.fetch(ctx, job)
+	if err != nil {
+		log.Warn("fetch failed; the orchestrator will re-dispatch", "error", err)
+		return
+	}
+	var results []*archiverpb.FileResult
+	for i, f := range job.GetFiles() {
+		rec, err := w.up.Upload(ctx, files[i])
+		if err != nil {
+			w.report(ctx, job, nil, err, retryable(err))
+			return
+		}
+		results = append(results, &archiverpb.FileResult{Name: f.GetName(), Reference: rec.Reference.Bytes(),
+			Bytes: uint64(rec.Bytes), Chunks: uint64(rec.Chunks)})
+	}
+	w.report(ctx, job, results, nil, false)
+	log.Debug("archived")
+}
+
+// redundancy is the level this worker's uploader uses.
+func (w *Worker) redundancy() redundancy.Level {
+	if r, ok := w.up.(interface{ Redundancy() redundancy.Level }); ok {
+		return r.Redundancy()
+	}
+	return redundancy.NONE
+}
+
+func (w *Worker) report(ctx context.Context, job *archiverpb.ArchiveJob, files []*archiverpb.FileResult, failure error, retry bool) {
+	res := &archiverpb.JobResult{JobId: job.GetJobId(), Token: job.GetToken(), Files: files}
+	if failure != nil {
+		res.Error, res.Retryable = failure.Error(), retry
+	}
+	// Report even past the deadline: a late report is harmless and tells
+	// the orchestrator this worker is slow, not dead.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if _, err := w.rpc.ReportResult(rctx, res); err != nil {
+		// NotFound: the job was re-dispatched meanwhile; the successor's
+		// report counts and ours is a harmless duplicate.
+		w.log.Warn("report not taken", "job", job.GetJobId(), "error", err)
+	}
+}
+
+// ErrBadData: fetched data does not match the job's description.
+var ErrBadData = errors.New("job data does not match its description")
+
+// fetch downloads a job's files and checks their sizes and hashes.
+func (w *Worker) fetch(ctx context.Context, job *archiverpb.ArchiveJob) ([][]byte, error) {
+	stream, err := w.rpc.FetchJob(ctx, &archiverpb.FetchJobRequest{JobId: job.GetJobId(), Token: job.GetToken()})
+	if err != nil {
+		return nil, err
+	}
+	bufs := make([]bytes.Buffer, len(job.GetFiles()))
+	for {
+		c, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		i := int(c.GetFile())
+		if i >= len(bufs) || c.GetOffset() != uint64(bufs[i].Len()) || uint64(bufs[i].Len()+len(c.GetData())) > job.GetFiles()[i].GetSize() {
+			return nil, fmt.Errorf("worker: %w: chunk of file %d at %d", ErrBadData, i, c.GetOffset())
+		}
+		bufs[i].Write(c.GetData())
+	}
+	out := make([][]byte, len(bufs))
+	for i, f := range job.GetFiles() {
+		sum := sha256.Sum256(bufs[i].Bytes())
+		if uint64(bufs[i].Len()) != f.GetSize() || !bytes.Equal(sum[:], f.GetSha256()) {
+			return nil, fmt.Errorf("worker: %w: file %q", ErrBadData, f.GetName())
+		}
+		out[i] = bufs[i].Bytes()
+	}
+	return out, nil
+}

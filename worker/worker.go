@@ -1,0 +1,179 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/lpswarm/archiver/bee"
+	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/upload"
+)
+
+// Sentinel errors callers can test with errors.Is.
+var (
+	// ErrWrongSecret: the orchestrator refused the secret; retrying is
+	// pointless.
+	ErrWrongSecret = errors.New("orchestrator refused the secret")
+	// ErrBadCapacity: the orchestrator refused the capacity.
+	ErrBadCapacity = errors.New("orchestrator refused the capacity")
+)
+
+// Uploader stores one file on Swarm; *upload.Uploader implements it.
+type Uploader interface {
+	Upload(ctx context.Context, data []byte) (upload.Receipt, error)
+}
+
+// Config tunes a worker.
+type Config struct {
+	ID       string
+	Secret   string
+	Capacity int
+	Version  string
+	// Backoff bounds reconnect delays.
+	MinBackoff, MaxBackoff time.Duration
+	// Drain is how long in-flight jobs may finish after Stop; the rest
+	// are handed back by disconnecting.
+	Drain  time.Duration
+	Logger *slog.Logger
+}
+
+// Worker serves one orchestrator.
+type Worker struct {
+	conn *grpc.ClientConn
+	rpc  archiverpb.ArchiverServiceClient
+	up   Uploader
+	cfg  Config
+	log  *slog.Logger
+}
+
+// New returns a worker using an established client connection.
+func New(conn *grpc.ClientConn, up Uploader, cfg Config) (*Worker, error) {
+	if cfg.Capacity < 1 {
+		return nil, fmt.Errorf("worker: %w: %d", ErrBadCapacity, cfg.Capacity)
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = 500 * time.Millisecond
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 30 * time.Second
+	}
+	if cfg.Drain <= 0 {
+		cfg.Drain = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Worker{conn: conn, rpc: archiverpb.NewArchiverServiceClient(conn), up: up, cfg: cfg, log: cfg.Logger}, nil
+}
+
+// Run registers and works until stop is closed (then drains) or ctx ends.
+// It reconnects with backoff; a refused secret or capacity ends it with
+// ErrWrongSecret or ErrBadCapacity.
+func (w *Worker) Run(ctx context.Context, stop <-chan struct{}) error {
+	backoff := w.cfg.MinBackoff
+	for {
+		started := time.Now()
+		err := w.session(ctx, stop)
+		switch {
+		case err == nil || ctx.Err() != nil:
+			return nil
+		case errors.Is(err, ErrWrongSecret), errors.Is(err, ErrBadCapacity):
+			return err
+		}
+		if time.Since(started) > w.cfg.MaxBackoff {
+			backoff = w.cfg.MinBackoff // the session was healthy for a while
+		}
+		w.log.Warn("orchestrator connection lost; reconnecting", "error", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-stop:
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, w.cfg.MaxBackoff)
+	}
+}
+
+// session is one registration: jobs are worked on concurrently up to the
+// capacity the orchestrator enforces.
+func (w *Worker) session(ctx context.Context, stop <-chan struct{}) error {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := w.rpc.RegisterArchiver(sctx, &archiverpb.RegisterRequest{
+		Secret: w.cfg.Secret, Capacity: int64(w.cfg.Capacity), Version: w.cfg.Version, WorkerId: w.cfg.ID,
+	})
+	if err != nil {
+		return classify(err)
+	}
+	var jobs sync.WaitGroup
+	notices := make(chan *archiverpb.WorkerNotice)
+	errc := make(chan error, 1)
+	go func() {
+		for {
+			n, err := stream.Recv()
+			if err != nil {
+				errc <- classify(err)
+				return
+			}
+			select {
+			case notices <- n:
+			case <-sctx.Done():
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-stop:
+			w.drain(&jobs)
+			return nil
+		case err := <-errc:
+			jobs.Wait()
+			return err
+		case n := <-notices:
+			if job := n.GetJob(); job != nil {
+				jobs.Add(1)
+				go func() { defer jobs.Done(); w.work(ctx, job) }()
+			}
+		}
+	}
+}
+
+// drain waits for in-flight jobs up to the drain deadline; whatever is not
+// finished is handed back when the registration stream closes.
+func (w *Worker) drain(jobs *sync.WaitGroup) {
+	done := make(chan struct{})
+	go func() { jobs.Wait(); close(done) }()
+	select {
+	case <-done:
+		w.log.Info("drained in-flight jobs")
+	case <-time.After(w.cfg.Drain):
+		w.log.Warn("drain deadline passed; unfinished jobs go back to the orchestrator")
+	}
+}
+
+// classify turns registration errors into the package's sentinels.
+func classify(err error) error {
+	switch status.Code(err) {
+	case codes.Unauthenticated:
+		return fmt.Errorf("worker: %w: %w", ErrWrongSecret, err)
+	case codes.InvalidArgument:
+		return fmt.Errorf("worker: %w: %w", ErrBadCapacity, err)
+	}
+	return fmt.Errorf("worker: %w", err)
+}
+
+// retryable reports whether a failed upload is worth another attempt by
+// another worker (an overissued batch is not: the orchestrator must act).
+func retryable(err error) bool {
+	return !errors.Is(err, bee.ErrOverissued)
+}
