@@ -129,7 +129,7 @@ func TestImportCommandErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no batch flag", []string{"import", "--bee", dev.URL, dir}, "-batch is required"},
+		{"no batch flag", []string{"import", "--bee", dev.URL, dir}, "a postage batch is required"},
 		{"unknown batch", []string{"import", "--bee", dev.URL, "--batch", strings.Repeat("ab", 32), dir}, "no such batch"},
 		{"unreachable bee", []string{"import", "--bee", "http://127.0.0.1:1", "--batch", batch, dir}, "cannot reach Bee"},
 		{"malformed playlist", []string{"import", "--bee", dev.URL, "--batch", batch, malformed}, "malformed"},

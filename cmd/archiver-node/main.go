@@ -1,6 +1,7 @@
 // Command archiver-node archives live streams to Ethereum Swarm.
 //
 //	archiver-node import --bee URL --batch ID <folder | playlist file | playlist URL>
+//	archiver-node node -orchAddr HOST:PORT -orchSecret S -bee URL -postageBatch ID
 //
 // main only wires signals and exit codes; each subcommand parses its flags
 // into a config and builds its components.
@@ -20,6 +21,7 @@ const usage = `usage: archiver-node <command> [flags]
 
 commands:
   import   archive an HLS stream (folder, playlist file or URL) to Swarm
+  node     run an archiver worker for an orchestrator
 
 Run 'archiver-node <command> -h' for the flags of a command.
 `
@@ -61,6 +63,8 @@ func run(ctx context.Context, stop <-chan struct{}, args []string, stdout, stder
 	switch args[0] {
 	case "import":
 		return runImport(ctx, stop, args[1:], stdout, stderr)
+	case "node":
+		return runNode(ctx, stop, args[1:], stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

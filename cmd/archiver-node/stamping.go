@@ -51,7 +51,7 @@ func (s stampingConfig) validate() error {
 		return fmt.Errorf("-stamping must be node or client, not %q", s.mode)
 	}
 	if s.batches == "" {
-		return errors.New("-batch is required")
+		return errors.New("a postage batch is required (-batch, -postageBatch)")
 	}
 	return nil
 }

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/lpswarm/archiver/bee"
+	"github.com/lpswarm/archiver/upload"
+	"github.com/lpswarm/archiver/worker"
+)
+
+// nodeConfig is the worker daemon's flags, named as go-livepeer names its
+// remote transcoder's (-orchAddr, -orchSecret, -capacity).
+type nodeConfig struct {
+	orchAddr     string
+	orchSecret   string
+	orchCertPin  string
+	orchInsecure bool
+	capacity     int
+	beeURL       string
+	redundancy   uint
+	stamping     stampingConfig
+	datadir      string
+	drain        time.Duration
+	verbose      bool
+}
+
+func parseNode(args []string, stderr io.Writer) (nodeConfig, error) {
+	var c nodeConfig
+	fs := flag.NewFlagSet("node", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: archiver-node node [flags]\n\nRuns an archiver worker: registers with an orchestrator, archives the segments it is given to Swarm.\nEvery flag can also be set as an environment variable ARCHIVER_<FLAG> (e.g. ARCHIVER_ORCHSECRET).")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.orchAddr, "orchAddr", "", "orchestrator's archiver service, host:port")
+	fs.StringVar(&c.orchSecret, "orchSecret", "", "shared secret the orchestrator expects")
+	fs.StringVar(&c.orchCertPin, "orchCertPin", "", "hex SHA-256 of the orchestrator's TLS certificate (go-livepeer orchestrators use self-signed certificates)")
+	fs.BoolVar(&c.orchInsecure, "orchInsecure", false, "accept any orchestrator certificate (tests only)")
+	fs.IntVar(&c.capacity, "capacity", 4, "segments archived at once")
+	fs.StringVar(&c.beeURL, "bee", "http://127.0.0.1:1633", "Bee API URL")
+	fs.UintVar(&c.redundancy, "redundancy", uint(redundancy.MEDIUM), "Swarm-Redundancy-Level 0-4; must match the orchestrator's")
+	fs.StringVar(&c.stamping.batches, "postageBatch", "", "postage batch id(s), comma-separated")
+	fs.StringVar(&c.stamping.mode, "stamping", "node", "node (the Bee node stamps) or client (this process stamps with -ethKeystorePath)")
+	fs.StringVar(&c.stamping.keyFile, "ethKeystorePath", "", "client stamping: keystore file of the batch owner")
+	fs.StringVar(&c.stamping.passwordFile, "ethPassword", "", "client stamping: file holding the keystore password")
+	fs.StringVar(&c.datadir, "datadir", defaultDataDir(), "worker state: identity and stamp issuer state")
+	fs.DurationVar(&c.drain, "drain", 30*time.Second, "on SIGTERM, let in-flight segments finish for this long")
+	fs.BoolVar(&c.verbose, "v", false, "verbose logs")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, err
+		}
+		return c, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if err := fromEnv(fs); err != nil {
+		return c, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	c.stamping.stateDir = filepath.Join(c.datadir, "issuer")
+	switch {
+	case c.orchAddr == "":
+		return c, fmt.Errorf("%w: -orchAddr is required", errUsage)
+	case c.orchSecret == "":
+		return c, fmt.Errorf("%w: -orchSecret is required", errUsage)
+	case c.capacity < 1:
+		return c, fmt.Errorf("%w: -capacity must be at least 1", errUsage)
+	case !redundancy.Level(c.redundancy).Validate():
+		return c, fmt.Errorf("%w: -redundancy must be 0-4", errUsage)
+	}
+	if err := c.stamping.validate(); err != nil {
+		return c, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	return c, nil
+}
+
+// fromEnv fills flags not given on the command line from ARCHIVER_<NAME>.
+func fromEnv(fs *flag.FlagSet) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v, ok := os.LookupEnv("ARCHIVER_" + strings.ToUpper(f.Name)); ok && !set[f.Name] && err == nil {
+			if e := f.Value.Set(v); e != nil {
+				err = fmt.Errorf("ARCHIVER_%s: %w", strings.ToUpper(f.Name), e)
+			}
+		}
+	})
+	return err
+}
+
+func defaultDataDir() string {
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".lpswarm-archiver")
+	}
+	return ".lpswarm-archiver"
+}
+
+func runNode(ctx context.Context, stop <-chan struct{}, args []string, stderr io.Writer) error {
+	c, err := parseNode(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if c.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	id, err := workerID(c.datadir)
+	if err != nil {
+		return err
+	}
+	client, err := bee.New(c.beeURL)
+	if err != nil {
+		return err
+	}
+	up, closeUp, err := newUploader(ctx, client, c.stamping, upload.Config{Redundancy: redundancy.Level(c.redundancy)})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := closeUp(); err != nil {
+			log.Error("closing the stamp issuer", "error", err)
+		}
+	}()
+	creds, err := transportCredentials(c.orchCertPin, c.orchInsecure)
+	if err != nil {
+		return err
+	}
+	conn, err := grpc.NewClient(c.orchAddr, grpc.WithTransportCredentials(creds))
+	if err != nil {
+		return fmt.Errorf("orchestrator %s: %w", c.orchAddr, err)
+	}
+	defer conn.Close()
+	w, err := worker.New(conn, up, worker.Config{ID: id, Secret: c.orchSecret, Capacity: c.capacity,
+		Version: "lpswarm-archiver", Drain: c.drain, Logger: log.With("worker", id)})
+	if err != nil {
+		return err
+	}
+	log.Info("archiver worker starting", "worker", id, "orchestrator", c.orchAddr, "capacity", c.capacity, "bee", c.beeURL)
+	return w.Run(ctx, stop)
+}
+
+// workerID is this worker's stable identity, kept in the data directory so
+// a restarted worker is recognised.
+func workerID(datadir string) (string, error) {
+	if err := os.MkdirAll(datadir, 0o700); err != nil {
+		return "", fmt.Errorf("datadir: %w", err)
+	}
+	p := filepath.Join(datadir, "worker-id")
+	if b, err := os.ReadFile(p); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	host, _ := os.Hostname()
+	id := fmt.Sprintf("%s-%d", host, time.Now().UnixNano())
+	if err := os.WriteFile(p, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("datadir: %w", err)
+	}
+	return id, nil
+}
+
+// transportCredentials is TLS to the orchestrator: pinned to a certificate
+// hash (go-livepeer orchestrators present self-signed certificates),
+// unchecked when insecure is set (tests), else verified by the system.
+func transportCredentials(pin string, insecure bool) (credentials.TransportCredentials, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	switch {
+	case pin != "":
+		want, err := hex.DecodeString(strings.TrimPrefix(strings.ToLower(pin), "sha256:"))
+		if err != nil || len(want) != sha256.Size {
+			return nil, fmt.Errorf("%w: -orchCertPin must be 64 hex digits", errUsage)
+		}
+		cfg.InsecureSkipVerify = true // replaced by the pin check below
+		cfg.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) > 0 {
+				if got := sha256.Sum256(raw[0]); bytes.Equal(got[:], want) {
+					return nil
+				}
+			}
+			return errors.New("orchestrator certificate does not match -orchCertPin")
+		}
+	case insecure:
+		cfg.InsecureSkipVerify = true
+	}
+	return credentials.NewTLS(cfg), nil
+}

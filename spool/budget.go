@@ -1,0 +1,128 @@
+package spool
+
+import (
+	"fmt"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/lpswarm/archiver/orchestrator"
+)
+
+// Limit names the bound that refused a job.
+type Limit string
+
+const (
+	// LimitTotal is Config.MaxBytes, the whole spool.
+	LimitTotal Limit = "MaxBytes"
+	// LimitSender is Config.MaxBytesPerSender, one broadcaster's share.
+	LimitSender Limit = "MaxBytesPerSender"
+	// LimitQueue is Config.QueueLen, the in-memory hand-off to the writer.
+	LimitQueue Limit = "QueueLen"
+)
+
+// FullError is the refusal Submit answers when a job does not fit. It
+// matches orchestrator.ErrSpoolFull, so the decorator needs nothing
+// spool-specific; Limit tells operators which bound to raise.
+type FullError struct {
+	Limit  Limit
+	Sender common.Address
+	// Used and Need are bytes (jobs for LimitQueue): what the limit already
+	// holds and what the refused job asked for; Max is the configured bound.
+	Used, Need, Max int64
+}
+
+func (e *FullError) Error() string {
+	if e.Limit == LimitQueue {
+		return fmt.Sprintf("%v: %s: hand-off queue holds %d of %d jobs", orchestrator.ErrSpoolFull, e.Limit, e.Used, e.Max)
+	}
+	return fmt.Sprintf("%v: %s: sender %s needs %d bytes, %d of %d in use",
+		orchestrator.ErrSpoolFull, e.Limit, e.Sender, e.Need, e.Used, e.Max)
+}
+
+// Unwrap makes errors.Is(err, orchestrator.ErrSpoolFull) hold.
+func (e *FullError) Unwrap() error { return orchestrator.ErrSpoolFull }
+
+// usage is what one sender, or the whole spool, holds. Bytes count from
+// the moment Submit reserves them, so jobs still in the hand-off queue
+// (and in memory) are bounded by the same budget as those on disk.
+type usage struct {
+	bytes   int64
+	jobs    int // durable
+	pending int // reserved, not yet durable
+}
+
+// budget enforces MaxBytes and MaxBytesPerSender. Not safe for concurrent
+// use; the Spool's mutex guards it.
+type budget struct {
+	max, maxPerSender int64
+	total             usage
+	senders           map[common.Address]*usage
+}
+
+func newBudget(total, perSender int64) *budget {
+	return &budget{max: total, maxPerSender: perSender, senders: map[common.Address]*usage{}}
+}
+
+// reserve books size bytes for a job about to be written, or refuses it
+// and books nothing.
+func (b *budget) reserve(sender common.Address, size int64) error {
+	u := b.senders[sender]
+	var held int64
+	if u != nil {
+		held = u.bytes
+	}
+	switch {
+	case b.total.bytes+size > b.max:
+		return &FullError{Limit: LimitTotal, Sender: sender, Used: b.total.bytes, Need: size, Max: b.max}
+	case held+size > b.maxPerSender:
+		return &FullError{Limit: LimitSender, Sender: sender, Used: held, Need: size, Max: b.maxPerSender}
+	}
+	if u == nil {
+		u = &usage{}
+		b.senders[sender] = u
+	}
+	u.bytes += size
+	u.pending++
+	b.total.bytes += size
+	b.total.pending++
+	return nil
+}
+
+// persisted moves a reservation from pending to durable.
+func (b *budget) persisted(sender common.Address) {
+	b.senders[sender].pending--
+	b.senders[sender].jobs++
+	b.total.pending--
+	b.total.jobs++
+}
+
+// loaded books a job found on disk at Open. It is never refused: the data
+// was accepted and charged, so a lowered limit only stops new work.
+func (b *budget) loaded(sender common.Address, size int64) {
+	u := b.senders[sender]
+	if u == nil {
+		u = &usage{}
+		b.senders[sender] = u
+	}
+	u.bytes += size
+	u.jobs++
+	b.total.bytes += size
+	b.total.jobs++
+}
+
+// release returns a job's bytes: durable says whether it had been written.
+func (b *budget) release(sender common.Address, size int64, durable bool) {
+	u := b.senders[sender]
+	u.bytes -= size
+	b.total.bytes -= size
+	if durable {
+		u.jobs--
+		b.total.jobs--
+	} else {
+		u.pending--
+		b.total.pending--
+	}
+	if u.jobs == 0 && u.pending == 0 {
+		delete(b.senders, sender)
+	}
+}
