@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"errors"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 )
@@ -19,6 +20,9 @@ type Job struct {
 	Sender     common.Address
 	ManifestID ManifestID
 	Seq        int64
+	// Duration is the segment's, from SegData; it becomes the EXTINF of
+	// the archived playlists.
+	Duration   time.Duration
 	Source     []byte
 	Renditions []Rendition
 }

@@ -69,7 +69,7 @@ func (d *Decorator) job(md *SegTranscodingMetadata, seg *HLSSegment, td *Transco
 	d.mu.Lock()
 	sender := d.senders[md.ManifestID]
 	d.mu.Unlock()
-	job := Job{Sender: sender, ManifestID: md.ManifestID, Seq: md.Seq, Source: seg.Data}
+	job := Job{Sender: sender, ManifestID: md.ManifestID, Seq: md.Seq, Duration: md.Duration, Source: seg.Data}
 	for i, s := range td.Segments {
 		name := ""
 		if i < len(md.Profiles) {

@@ -10,6 +10,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -22,6 +23,7 @@ import (
 //	version        2 bytes  formatVersion
 //	sender        20 bytes
 //	seq            8 bytes  two's complement
+//	duration       8 bytes  nanoseconds, two's complement
 //	manifest len   2 bytes  m
 //	manifest       m bytes
 //	source len     8 bytes  s
@@ -42,8 +44,8 @@ import (
 // byte of every segment on both write and read.
 const (
 	formatMagic   = "LPSWSPOL"
-	formatVersion = 1
-	headerLen     = len(formatMagic) + 2 + common.AddressLength + 8
+	formatVersion = 2 // 2 added the segment duration
+	headerLen     = len(formatMagic) + 2 + common.AddressLength + 8 + 8
 	checksumLen   = 4
 	// fixedLen is a job with no manifest, source or renditions.
 	fixedLen = headerLen + 2 + 8 + 4 + checksumLen
@@ -105,6 +107,7 @@ func encode(w io.Writer, job orchestrator.Job) error {
 	hdr = binary.BigEndian.AppendUint16(hdr, formatVersion)
 	hdr = append(hdr, job.Sender[:]...)
 	hdr = binary.BigEndian.AppendUint64(hdr, uint64(job.Seq))
+	hdr = binary.BigEndian.AppendUint64(hdr, uint64(job.Duration))
 	hdr = binary.BigEndian.AppendUint16(hdr, uint16(len(job.ManifestID)))
 	hdr = append(hdr, job.ManifestID...)
 	hdr = binary.BigEndian.AppendUint64(hdr, uint64(len(job.Source)))
@@ -167,7 +170,8 @@ func decode(r io.Reader, size int64, keep bool) (orchestrator.Job, error) {
 	}
 	version := binary.BigEndian.Uint16(hdr[len(formatMagic):])
 	copy(job.Sender[:], hdr[len(formatMagic)+2:])
-	job.Seq = int64(binary.BigEndian.Uint64(hdr[headerLen-8:]))
+	job.Seq = int64(binary.BigEndian.Uint64(hdr[headerLen-16:]))
+	job.Duration = time.Duration(binary.BigEndian.Uint64(hdr[headerLen-8:]))
 
 	manifest, err := d.chunk(2, true)
 	if err != nil {

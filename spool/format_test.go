@@ -6,6 +6,7 @@ import (
 	"io"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/stretchr/testify/require"
@@ -21,7 +22,7 @@ func TestFormatRoundTrip(t *testing.T) {
 		job  orchestrator.Job
 	}{
 		{"empty", orchestrator.Job{Renditions: []orchestrator.Rendition{}}},
-		{"source only", orchestrator.Job{Sender: sender, ManifestID: "m", Seq: 1, Source: []byte("ts"), Renditions: []orchestrator.Rendition{}}},
+		{"source only", orchestrator.Job{Sender: sender, ManifestID: "m", Seq: 1, Duration: 2002 * time.Millisecond, Source: []byte("ts"), Renditions: []orchestrator.Rendition{}}},
 		{"negative seq, unicode names", orchestrator.Job{
 			Sender: sender, ManifestID: "стрим/1", Seq: -42, Source: []byte{},
 			Renditions: []orchestrator.Rendition{{Name: "", Data: []byte{}}, {Name: "P720p30fps16x9 ✓", Data: []byte{1, 2, 3}}},

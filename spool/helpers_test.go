@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/stretchr/testify/require"
@@ -39,6 +40,7 @@ func makeJob(sender common.Address, manifest string, seq int64, size int) orches
 		Sender:     sender,
 		ManifestID: orchestrator.ManifestID(manifest),
 		Seq:        seq,
+		Duration:   time.Duration(seq+1) * time.Second,
 		Source:     fill(size),
 		Renditions: []orchestrator.Rendition{
 			{Name: "720p", Data: fill(size / 2)},
