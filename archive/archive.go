@@ -142,6 +142,29 @@ func (a *Archive) AddSegment(ctx context.Context, rendition string, s Segment, d
 	return *e, nil
 }
 
+// AddRecord records a segment already stored on Swarm, by its reference,
+// without uploading anything: how a worker rebuilds a stream's manifest
+// from the orchestrator's index. The rules of AddSegment apply.
+func (a *Archive) AddRecord(rendition string, s Segment, ref swarm.Address, size int64) error {
+	if err := checkSegment(s); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	r, err := a.rendition(rendition)
+	if err != nil {
+		return err
+	}
+	if old, ok := r.entries[s.Seq]; ok && old.Gap == "" {
+		if !old.Reference.Equal(ref) {
+			return fmt.Errorf("archive: %s segment %d: %w", rendition, s.Seq, ErrConflict)
+		}
+		return nil
+	}
+	r.entries[s.Seq] = &Entry{Segment: s, Name: segmentName(s), Reference: ref, Bytes: size}
+	return nil
+}
+
 // AddGap records a segment the source listed but that could not be
 // archived; the playlist keeps its place with EXT-X-GAP.
 func (a *Archive) AddGap(rendition string, s Segment, reason error) error {

@@ -341,3 +341,31 @@ func BenchmarkRepublish(b *testing.B) {
 		})
 	}
 }
+
+// TestRecordsRebuildTheSameManifest: an archive rebuilt from the
+// references of another (as a worker rebuilds a stream from the
+// orchestrator's index) publishes the very same manifest.
+func TestRecordsRebuildTheSameManifest(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore()
+	orig := newArchive(t, st)
+	addRange(t, orig, 0, 12, 0)
+	want, err := orig.Publish(ctx, true)
+	require.NoError(t, err)
+
+	rebuilt := newArchive(t, newMemStore())
+	for _, r := range renditions {
+		entries, err := orig.Entries(r)
+		require.NoError(t, err)
+		for _, e := range entries {
+			require.NoError(t, rebuilt.AddRecord(r, e.Segment, e.Reference, e.Bytes))
+		}
+	}
+	got, err := rebuilt.Publish(ctx, true)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+
+	e, err := orig.Entries("hi")
+	require.NoError(t, err)
+	require.ErrorIs(t, rebuilt.AddRecord("hi", e[0].Segment, e[1].Reference, e[0].Bytes), archive.ErrConflict)
+}

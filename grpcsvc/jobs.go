@@ -126,6 +126,9 @@ func (s *Server) FetchJob(req *archiverpb.FetchJobRequest, stream archiverpb.Arc
 // ReportResult records a job's outcome. Only the current assignment may
 // report; a worker whose job was re-dispatched gets NotFound and drops it.
 func (s *Server) ReportResult(ctx context.Context, res *archiverpb.JobResult) (*archiverpb.ReportAck, error) {
+	if ok, err := s.reportPublish(res); ok {
+		return &archiverpb.ReportAck{}, err
+	}
 	a, err := s.lookup(res.GetJobId(), res.GetToken())
 	if err != nil {
 		s.mu.Lock()

@@ -101,9 +101,10 @@ type Server struct {
 	log     *slog.Logger
 	metrics Metrics
 
-	mu       sync.Mutex
-	assigned map[string]*assignment      // job id → current assignment
-	missed   map[string]map[*worker]bool // job id → workers that missed its deadline
+	mu         sync.Mutex
+	assigned   map[string]*assignment      // job id → current assignment
+	missed     map[string]map[*worker]bool // job id → workers that missed its deadline
+	publishing map[string]*publication     // publish job id → waiting publication
 }
 
 // assignment is a job handed to a worker.
@@ -129,8 +130,13 @@ func New(queue Queue, results Results, cfg Config) (*Server, error) {
 	}
 	cfg = cfg.withDefaults()
 	return &Server{cfg: cfg, queue: queue, results: results, workers: newRegistry(), log: cfg.Logger,
-		assigned: make(map[string]*assignment), missed: make(map[string]map[*worker]bool)}, nil
+		assigned: make(map[string]*assignment), missed: make(map[string]map[*worker]bool),
+		publishing: make(map[string]*publication)}, nil
 }
+
+// SetResults sets where results go, for wiring that builds the results
+// keeper from the server (it publishes through it). Call before Run.
+func (s *Server) SetResults(r Results) { s.results = r }
 
 // Metrics returns a snapshot of the counters.
 func (s *Server) Metrics() Metrics {

@@ -1,6 +1,7 @@
 package integration_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -12,6 +13,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -25,18 +27,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
 	"github.com/ethersphere/bee/v2/pkg/swarm"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
-	"github.com/lpswarm/archiver/chunker"
+	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/grpcsvc"
+	"github.com/lpswarm/archiver/hls"
+	"github.com/lpswarm/archiver/index"
 	"github.com/lpswarm/archiver/internal/hlstest"
 	"github.com/lpswarm/archiver/orchestrator"
 	archiverpb "github.com/lpswarm/archiver/proto"
 	"github.com/lpswarm/archiver/spool"
+	"github.com/lpswarm/archiver/streams"
 )
 
 // selfSigned makes a TLS certificate for 127.0.0.1, as go-livepeer
@@ -51,26 +55,6 @@ func selfSigned(t *testing.T) (tls.Certificate, string) {
 	require.NoError(t, err)
 	pin := sha256.Sum256(der)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, hex.EncodeToString(pin[:])
-}
-
-// results records every reported job.
-type results struct {
-	mu    sync.Mutex
-	files map[string][]grpcsvc.FileResult
-	count map[string]int
-}
-
-func (r *results) Archived(_ context.Context, j orchestrator.Job, files []grpcsvc.FileResult) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	k := fmt.Sprintf("%s/%d", j.ManifestID, j.Seq)
-	r.files[k] = files
-	r.count[k]++
-	return nil
-}
-
-func (r *results) Failed(_ context.Context, j orchestrator.Job, reason string) error {
-	return fmt.Errorf("job %s/%d failed: %s", j.ManifestID, j.Seq, reason)
 }
 
 // beeProxy stands in front of Bee for one worker: "hold" keeps the first
@@ -144,38 +128,133 @@ func startNode(t *testing.T, ctx context.Context, addr, pin, beeURL, batch strin
 	return cmd
 }
 
+// orch is the orchestrator side as go-livepeer would host it: the spool,
+// the index, the stream keeper and the workers' gRPC service on TLS.
+type orch struct {
+	dir     string
+	sp      *spool.Spool
+	ix      *index.Index
+	streams *streams.Streams
+	srv     *grpcsvc.Server
+	g       *grpc.Server
+	addr    string
+	pin     string
+	cancel  context.CancelFunc
+}
+
+// startOrch opens (or reopens) an orchestrator on dir, listening on addr
+// ("127.0.0.1:0" the first time).
+func startOrch(t *testing.T, dir, addr string, cert tls.Certificate, pin string) *orch {
+	t.Helper()
+	o := &orch{dir: dir, pin: pin}
+	var err error
+	o.sp, err = spool.Open(filepath.Join(dir, "spool"), spool.Config{MaxBytes: 256 << 20})
+	require.NoError(t, err)
+	o.ix, err = index.Open(filepath.Join(dir, "index.db"))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	o.cancel = cancel
+	require.NoError(t, o.sp.Start(ctx))
+	o.srv, err = grpcsvc.New(grpcsvc.SpoolQueue(o.sp), nil, grpcsvc.Config{Secret: "s3cret", BaseTimeout: 3 * time.Second, MinThroughput: 1 << 30})
+	require.NoError(t, err)
+	o.streams = streams.New(o.ix, o.srv, streams.Config{PublishEvery: 3, PublishInterval: time.Second, IdleTimeout: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+	o.srv.SetResults(o.streams)
+	o.g = grpc.NewServer(grpc.Creds(credentials.NewServerTLSFromCert(&cert)))
+	archiverpb.RegisterArchiverServiceServer(o.g, o.srv)
+	lis, err := net.Listen("tcp", addr)
+	require.NoError(t, err)
+	o.addr = lis.Addr().String()
+	go func() { _ = o.g.Serve(lis) }()
+	go func() { _ = o.srv.Run(ctx) }()
+	go func() { _ = o.streams.Run(ctx) }()
+	t.Cleanup(o.stop)
+	return o
+}
+
+func (o *orch) stop() {
+	o.cancel()
+	o.g.Stop()
+	_ = o.sp.Close()
+	_ = o.ix.Close()
+}
+
+// submit spools jobs as the decorator does and waits for acceptance.
+func (o *orch) submit(t *testing.T, jobs []orchestrator.Job) {
+	t.Helper()
+	in := o.streams.Intake(o.sp)
+	for _, j := range jobs {
+		require.NoError(t, (<-in.Submit(j)).Err)
+	}
+}
+
+// finish ends every stream and returns their final manifests.
+func (o *orch) finish(t *testing.T, ctx context.Context, jobs []orchestrator.Job) map[string]swarm.Address {
+	t.Helper()
+	require.Eventually(t, func() bool { return o.sp.Stats().Jobs == 0 }, 2*time.Minute, 100*time.Millisecond, "jobs left in the spool")
+	ids := map[index.StreamID]bool{}
+	for _, j := range jobs {
+		ids[index.StreamID{ManifestID: string(j.ManifestID), Sender: j.Sender}] = true
+	}
+	out := map[string]swarm.Address{}
+	for id := range ids {
+		o.streams.End(id)
+	}
+	require.Eventually(t, func() bool {
+		for id := range ids {
+			info, err := o.ix.StreamInfo(id)
+			if err != nil || info.State != index.Ended || !info.Published.Final {
+				return false
+			}
+			out[id.ManifestID] = info.Published.Reference
+		}
+		return true
+	}, time.Minute, 100*time.Millisecond, "final manifests not published")
+	return out
+}
+
+// requireFinalManifests: every segment of every stream appears exactly
+// once in its final manifest, in order, and reads back byte-identical.
+func requireFinalManifests(t *testing.T, ctx context.Context, jobs []orchestrator.Job, manifests map[string]swarm.Address) {
+	t.Helper()
+	byStream := map[string][]orchestrator.Job{}
+	for _, j := range jobs {
+		byStream[string(j.ManifestID)] = append(byStream[string(j.ManifestID)], j)
+	}
+	for stream, js := range byStream {
+		ref := manifests[stream]
+		for fi, name := range []string{"source", "lo", "audio"} {
+			pl, err := hls.ParseMedia(bytes.NewReader(getBzz(t, ctx, ref, name+"/index.m3u8", archive.PlaylistContentType)))
+			require.NoError(t, err)
+			require.True(t, pl.EndList, "%s/%s is not final", stream, name)
+			require.Len(t, pl.Segments, len(js), "%s/%s", stream, name)
+			for i, s := range pl.Segments {
+				require.Equal(t, uint64(i), s.Seq)
+				require.False(t, s.Gap)
+				want := [][]byte{js[i].Source, js[i].Renditions[0].Data, js[i].Renditions[1].Data}[fi]
+				require.Equal(t, want, getBzz(t, ctx, ref, name+"/"+s.URI, "video/mp2t"), "%s/%s/%s", stream, name, s.URI)
+			}
+		}
+	}
+}
+
 // TestWorkersSurviveADeadAndASlowWorker: two worker processes and a slow
 // one archive three streams of real segments from the durable spool. One
-// worker is SIGKILLed while its upload is in flight, the slow one misses
-// its deadlines and reports late. Every segment ends up archived exactly
-// once, byte-identical in Bee, and the redispatch counter shows the rescue.
+// worker is SIGKILLed while its upload is in flight (a proxy holds it), the
+// slow one misses its deadlines and reports late. Every segment of every
+// stream appears exactly once in its final manifest, byte-identical, and
+// the redispatch counter shows the rescue.
 func TestWorkersSurviveADeadAndASlowWorker(t *testing.T) {
 	ctx := testContext(t, 3*time.Minute)
 	jobs := streamJobs(t)
-	sp, err := spool.Open(t.TempDir(), spool.Config{MaxBytes: 256 << 20})
-	require.NoError(t, err)
-	require.NoError(t, sp.Start(ctx))
-	t.Cleanup(func() { _ = sp.Close() })
-	for _, j := range jobs {
-		require.NoError(t, (<-sp.Submit(j)).Err)
-	}
-
-	rec := &results{files: map[string][]grpcsvc.FileResult{}, count: map[string]int{}}
-	srv, err := grpcsvc.New(grpcsvc.SpoolQueue(sp), rec, grpcsvc.Config{Secret: "s3cret", BaseTimeout: 3 * time.Second, MinThroughput: 1 << 30})
-	require.NoError(t, err)
 	cert, pin := selfSigned(t)
-	g := grpc.NewServer(grpc.Creds(credentials.NewServerTLSFromCert(&cert)))
-	archiverpb.RegisterArchiverServiceServer(g, srv)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
-	go func() { _ = srv.Run(ctx) }()
+	o := startOrch(t, t.TempDir(), "127.0.0.1:0", cert, pin)
+	o.submit(t, jobs)
 
 	batch, err := dev.BuyBatch(ctx, 22)
 	require.NoError(t, err)
 	hold, holdURL := newBeeProxy(t, "hold", 0)
-	doomed := startNode(t, ctx, lis.Addr().String(), pin, holdURL, batch, 1)
+	doomed := startNode(t, ctx, o.addr, pin, holdURL, batch, 1)
 	select {
 	case <-hold.held:
 	case <-ctx.Done():
@@ -184,28 +263,33 @@ func TestWorkersSurviveADeadAndASlowWorker(t *testing.T) {
 	require.NoError(t, doomed.Process.Kill()) // SIGKILL mid-transfer
 
 	_, slowURL := newBeeProxy(t, "slow", 5*time.Second)
-	startNode(t, ctx, lis.Addr().String(), pin, slowURL, batch, 1)
-	startNode(t, ctx, lis.Addr().String(), pin, dev.URL, batch, 2)
+	startNode(t, ctx, o.addr, pin, slowURL, batch, 1)
+	startNode(t, ctx, o.addr, pin, dev.URL, batch, 2)
 
-	require.Eventually(t, func() bool { return sp.Stats().Jobs == 0 }, 2*time.Minute, 100*time.Millisecond, "jobs left in the spool")
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	require.Len(t, rec.count, len(jobs))
-	for _, j := range jobs {
-		k := fmt.Sprintf("%s/%d", j.ManifestID, j.Seq)
-		require.Equal(t, 1, rec.count[k], "%s recorded %d times", k, rec.count[k])
-		want := [][]byte{j.Source, j.Renditions[0].Data, j.Renditions[1].Data}
-		for i, f := range rec.files[k] {
-			ref, err := chunker.Reference(ctx, want[i], redundancy.NONE)
-			require.NoError(t, err)
-			require.Equal(t, ref.Bytes(), f.Reference)
-			got, err := dev.Client.DownloadBytes(ctx, swarm.NewAddress(f.Reference), 16<<20)
-			require.NoError(t, err)
-			require.Equal(t, want[i], got, "%s file %d", k, i)
-		}
-	}
-	m := srv.Metrics()
+	requireFinalManifests(t, ctx, jobs, o.finish(t, ctx, jobs))
+	m := o.srv.Metrics()
 	require.Positive(t, m.Redispatched)
 	require.Positive(t, m.LateReports, "the slow worker's late report")
+	require.Equal(t, int64(len(jobs)), m.Archived, "each job recorded once")
 	t.Logf("metrics %+v", m)
+}
+
+// TestOrchestratorRestartLosesNothing: jobs accepted into the spool before
+// the orchestrator stops are all archived after it restarts.
+func TestOrchestratorRestartLosesNothing(t *testing.T) {
+	ctx := testContext(t, 3*time.Minute)
+	jobs := streamJobs(t)
+	cert, pin := selfSigned(t)
+	dir := t.TempDir()
+	first := startOrch(t, dir, "127.0.0.1:0", cert, pin)
+	first.submit(t, jobs)
+	addr := first.addr
+	first.stop() // no worker ever saw them
+
+	second := startOrch(t, dir, addr, cert, pin)
+	require.Equal(t, len(jobs), second.sp.Stats().Jobs, "the spool kept every job across the restart")
+	batch, err := dev.BuyBatch(ctx, 22)
+	require.NoError(t, err)
+	startNode(t, ctx, second.addr, pin, dev.URL, batch, 3)
+	requireFinalManifests(t, ctx, jobs, second.finish(t, ctx, jobs))
 }

@@ -649,6 +649,7 @@ type WorkerNotice struct {
 	//
 	//	*WorkerNotice_Job
 	//	*WorkerNotice_Lease
+	//	*WorkerNotice_Publish
 	Notice        isWorkerNotice_Notice `protobuf_oneof:"notice"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -709,6 +710,15 @@ func (x *WorkerNotice) GetLease() *StampLease {
 	return nil
 }
 
+func (x *WorkerNotice) GetPublish() *PublishJob {
+	if x != nil {
+		if x, ok := x.Notice.(*WorkerNotice_Publish); ok {
+			return x.Publish
+		}
+	}
+	return nil
+}
+
 type isWorkerNotice_Notice interface {
 	isWorkerNotice_Notice()
 }
@@ -721,9 +731,250 @@ type WorkerNotice_Lease struct {
 	Lease *StampLease `protobuf:"bytes,2,opt,name=lease,proto3,oneof"`
 }
 
+type WorkerNotice_Publish struct {
+	Publish *PublishJob `protobuf:"bytes,3,opt,name=publish,proto3,oneof"`
+}
+
 func (*WorkerNotice_Job) isWorkerNotice_Notice() {}
 
 func (*WorkerNotice_Lease) isWorkerNotice_Notice() {}
+
+func (*WorkerNotice_Publish) isWorkerNotice_Notice() {}
+
+// PublishJob asks a worker to store a stream's manifest built from the
+// orchestrator's index. Builds are deterministic: the orchestrator knows
+// the reference to expect and checks the report against it. The worker
+// reports with ReportResult, one file named "manifest".
+type PublishJob struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	JobId      string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Token      []byte                 `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	ManifestId []byte                 `protobuf:"bytes,3,opt,name=manifest_id,json=manifestId,proto3" json:"manifest_id,omitempty"`
+	// ENDLIST: the stream has ended.
+	Final           bool                `protobuf:"varint,4,opt,name=final,proto3" json:"final,omitempty"`
+	RedundancyLevel uint32              `protobuf:"varint,5,opt,name=redundancy_level,json=redundancyLevel,proto3" json:"redundancy_level,omitempty"`
+	Renditions      []*PublishRendition `protobuf:"bytes,6,rep,name=renditions,proto3" json:"renditions,omitempty"`
+	DeadlineUnixMs  int64               `protobuf:"varint,7,opt,name=deadline_unix_ms,json=deadlineUnixMs,proto3" json:"deadline_unix_ms,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *PublishJob) Reset() {
+	*x = PublishJob{}
+	mi := &file_archiver_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishJob) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishJob) ProtoMessage() {}
+
+func (x *PublishJob) ProtoReflect() protoreflect.Message {
+	mi := &file_archiver_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishJob.ProtoReflect.Descriptor instead.
+func (*PublishJob) Descriptor() ([]byte, []int) {
+	return file_archiver_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *PublishJob) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *PublishJob) GetToken() []byte {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
+func (x *PublishJob) GetManifestId() []byte {
+	if x != nil {
+		return x.ManifestId
+	}
+	return nil
+}
+
+func (x *PublishJob) GetFinal() bool {
+	if x != nil {
+		return x.Final
+	}
+	return false
+}
+
+func (x *PublishJob) GetRedundancyLevel() uint32 {
+	if x != nil {
+		return x.RedundancyLevel
+	}
+	return 0
+}
+
+func (x *PublishJob) GetRenditions() []*PublishRendition {
+	if x != nil {
+		return x.Renditions
+	}
+	return nil
+}
+
+func (x *PublishJob) GetDeadlineUnixMs() int64 {
+	if x != nil {
+		return x.DeadlineUnixMs
+	}
+	return 0
+}
+
+type PublishRendition struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Segments      []*PublishSegment      `protobuf:"bytes,2,rep,name=segments,proto3" json:"segments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishRendition) Reset() {
+	*x = PublishRendition{}
+	mi := &file_archiver_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishRendition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishRendition) ProtoMessage() {}
+
+func (x *PublishRendition) ProtoReflect() protoreflect.Message {
+	mi := &file_archiver_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishRendition.ProtoReflect.Descriptor instead.
+func (*PublishRendition) Descriptor() ([]byte, []int) {
+	return file_archiver_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *PublishRendition) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PublishRendition) GetSegments() []*PublishSegment {
+	if x != nil {
+		return x.Segments
+	}
+	return nil
+}
+
+type PublishSegment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Seq   int64                  `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	// EXTINF duration text.
+	Duration  string `protobuf:"bytes,2,opt,name=duration,proto3" json:"duration,omitempty"`
+	Ext       string `protobuf:"bytes,3,opt,name=ext,proto3" json:"ext,omitempty"`
+	Reference []byte `protobuf:"bytes,4,opt,name=reference,proto3" json:"reference,omitempty"`
+	Bytes     uint64 `protobuf:"varint,5,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// Non-empty for a segment that could not be archived (EXT-X-GAP).
+	Gap           string `protobuf:"bytes,6,opt,name=gap,proto3" json:"gap,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishSegment) Reset() {
+	*x = PublishSegment{}
+	mi := &file_archiver_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishSegment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishSegment) ProtoMessage() {}
+
+func (x *PublishSegment) ProtoReflect() protoreflect.Message {
+	mi := &file_archiver_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishSegment.ProtoReflect.Descriptor instead.
+func (*PublishSegment) Descriptor() ([]byte, []int) {
+	return file_archiver_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *PublishSegment) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *PublishSegment) GetDuration() string {
+	if x != nil {
+		return x.Duration
+	}
+	return ""
+}
+
+func (x *PublishSegment) GetExt() string {
+	if x != nil {
+		return x.Ext
+	}
+	return ""
+}
+
+func (x *PublishSegment) GetReference() []byte {
+	if x != nil {
+		return x.Reference
+	}
+	return nil
+}
+
+func (x *PublishSegment) GetBytes() uint64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *PublishSegment) GetGap() string {
+	if x != nil {
+		return x.Gap
+	}
+	return ""
+}
 
 // ArchiveJob is one segment to archive. Its data is fetched with FetchJob.
 type ArchiveJob struct {
@@ -744,7 +995,7 @@ type ArchiveJob struct {
 
 func (x *ArchiveJob) Reset() {
 	*x = ArchiveJob{}
-	mi := &file_archiver_proto_msgTypes[8]
+	mi := &file_archiver_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -756,7 +1007,7 @@ func (x *ArchiveJob) String() string {
 func (*ArchiveJob) ProtoMessage() {}
 
 func (x *ArchiveJob) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[8]
+	mi := &file_archiver_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -769,7 +1020,7 @@ func (x *ArchiveJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveJob.ProtoReflect.Descriptor instead.
 func (*ArchiveJob) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{8}
+	return file_archiver_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ArchiveJob) GetJobId() string {
@@ -833,7 +1084,7 @@ type JobFile struct {
 
 func (x *JobFile) Reset() {
 	*x = JobFile{}
-	mi := &file_archiver_proto_msgTypes[9]
+	mi := &file_archiver_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -845,7 +1096,7 @@ func (x *JobFile) String() string {
 func (*JobFile) ProtoMessage() {}
 
 func (x *JobFile) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[9]
+	mi := &file_archiver_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -858,7 +1109,7 @@ func (x *JobFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobFile.ProtoReflect.Descriptor instead.
 func (*JobFile) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{9}
+	return file_archiver_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *JobFile) GetName() string {
@@ -896,7 +1147,7 @@ type StampLease struct {
 
 func (x *StampLease) Reset() {
 	*x = StampLease{}
-	mi := &file_archiver_proto_msgTypes[10]
+	mi := &file_archiver_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -908,7 +1159,7 @@ func (x *StampLease) String() string {
 func (*StampLease) ProtoMessage() {}
 
 func (x *StampLease) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[10]
+	mi := &file_archiver_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -921,7 +1172,7 @@ func (x *StampLease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StampLease.ProtoReflect.Descriptor instead.
 func (*StampLease) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{10}
+	return file_archiver_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *StampLease) GetBatchId() []byte {
@@ -955,7 +1206,7 @@ type FetchJobRequest struct {
 
 func (x *FetchJobRequest) Reset() {
 	*x = FetchJobRequest{}
-	mi := &file_archiver_proto_msgTypes[11]
+	mi := &file_archiver_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -967,7 +1218,7 @@ func (x *FetchJobRequest) String() string {
 func (*FetchJobRequest) ProtoMessage() {}
 
 func (x *FetchJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[11]
+	mi := &file_archiver_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -980,7 +1231,7 @@ func (x *FetchJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchJobRequest.ProtoReflect.Descriptor instead.
 func (*FetchJobRequest) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{11}
+	return file_archiver_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *FetchJobRequest) GetJobId() string {
@@ -1009,7 +1260,7 @@ type JobChunk struct {
 
 func (x *JobChunk) Reset() {
 	*x = JobChunk{}
-	mi := &file_archiver_proto_msgTypes[12]
+	mi := &file_archiver_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1021,7 +1272,7 @@ func (x *JobChunk) String() string {
 func (*JobChunk) ProtoMessage() {}
 
 func (x *JobChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[12]
+	mi := &file_archiver_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1034,7 +1285,7 @@ func (x *JobChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobChunk.ProtoReflect.Descriptor instead.
 func (*JobChunk) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{12}
+	return file_archiver_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *JobChunk) GetFile() uint32 {
@@ -1072,7 +1323,7 @@ type JobResult struct {
 
 func (x *JobResult) Reset() {
 	*x = JobResult{}
-	mi := &file_archiver_proto_msgTypes[13]
+	mi := &file_archiver_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1084,7 +1335,7 @@ func (x *JobResult) String() string {
 func (*JobResult) ProtoMessage() {}
 
 func (x *JobResult) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[13]
+	mi := &file_archiver_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1097,7 +1348,7 @@ func (x *JobResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobResult.ProtoReflect.Descriptor instead.
 func (*JobResult) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{13}
+	return file_archiver_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *JobResult) GetJobId() string {
@@ -1148,7 +1399,7 @@ type FileResult struct {
 
 func (x *FileResult) Reset() {
 	*x = FileResult{}
-	mi := &file_archiver_proto_msgTypes[14]
+	mi := &file_archiver_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1160,7 +1411,7 @@ func (x *FileResult) String() string {
 func (*FileResult) ProtoMessage() {}
 
 func (x *FileResult) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[14]
+	mi := &file_archiver_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1173,7 +1424,7 @@ func (x *FileResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileResult.ProtoReflect.Descriptor instead.
 func (*FileResult) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{14}
+	return file_archiver_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *FileResult) GetName() string {
@@ -1219,7 +1470,7 @@ type ReportAck struct {
 
 func (x *ReportAck) Reset() {
 	*x = ReportAck{}
-	mi := &file_archiver_proto_msgTypes[15]
+	mi := &file_archiver_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1231,7 +1482,7 @@ func (x *ReportAck) String() string {
 func (*ReportAck) ProtoMessage() {}
 
 func (x *ReportAck) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[15]
+	mi := &file_archiver_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1244,7 +1495,7 @@ func (x *ReportAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportAck.ProtoReflect.Descriptor instead.
 func (*ReportAck) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{15}
+	return file_archiver_proto_rawDescGZIP(), []int{18}
 }
 
 var File_archiver_proto protoreflect.FileDescriptor
@@ -1305,11 +1556,34 @@ const file_archiver_proto_rawDesc = "" +
 	"\tworker_id\x18\x05 \x01(\tR\bworkerId\"`\n" +
 	"\x12WorkerCapabilities\x12'\n" +
 	"\x0fclient_stamping\x18\x01 \x01(\bR\x0eclientStamping\x12!\n" +
-	"\fnode_batches\x18\x02 \x03(\fR\vnodeBatches\"\x86\x01\n" +
+	"\fnode_batches\x18\x02 \x03(\fR\vnodeBatches\"\xc3\x01\n" +
 	"\fWorkerNotice\x123\n" +
 	"\x03job\x18\x01 \x01(\v2\x1f.lpswarm.archiver.v1.ArchiveJobH\x00R\x03job\x127\n" +
-	"\x05lease\x18\x02 \x01(\v2\x1f.lpswarm.archiver.v1.StampLeaseH\x00R\x05leaseB\b\n" +
-	"\x06notice\"\xf5\x01\n" +
+	"\x05lease\x18\x02 \x01(\v2\x1f.lpswarm.archiver.v1.StampLeaseH\x00R\x05lease\x12;\n" +
+	"\apublish\x18\x03 \x01(\v2\x1f.lpswarm.archiver.v1.PublishJobH\x00R\apublishB\b\n" +
+	"\x06notice\"\x8c\x02\n" +
+	"\n" +
+	"PublishJob\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
+	"\x05token\x18\x02 \x01(\fR\x05token\x12\x1f\n" +
+	"\vmanifest_id\x18\x03 \x01(\fR\n" +
+	"manifestId\x12\x14\n" +
+	"\x05final\x18\x04 \x01(\bR\x05final\x12)\n" +
+	"\x10redundancy_level\x18\x05 \x01(\rR\x0fredundancyLevel\x12E\n" +
+	"\n" +
+	"renditions\x18\x06 \x03(\v2%.lpswarm.archiver.v1.PublishRenditionR\n" +
+	"renditions\x12(\n" +
+	"\x10deadline_unix_ms\x18\a \x01(\x03R\x0edeadlineUnixMs\"g\n" +
+	"\x10PublishRendition\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12?\n" +
+	"\bsegments\x18\x02 \x03(\v2#.lpswarm.archiver.v1.PublishSegmentR\bsegments\"\x96\x01\n" +
+	"\x0ePublishSegment\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x03R\x03seq\x12\x1a\n" +
+	"\bduration\x18\x02 \x01(\tR\bduration\x12\x10\n" +
+	"\x03ext\x18\x03 \x01(\tR\x03ext\x12\x1c\n" +
+	"\treference\x18\x04 \x01(\fR\treference\x12\x14\n" +
+	"\x05bytes\x18\x05 \x01(\x04R\x05bytes\x12\x10\n" +
+	"\x03gap\x18\x06 \x01(\tR\x03gap\"\xf5\x01\n" +
 	"\n" +
 	"ArchiveJob\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
@@ -1369,7 +1643,7 @@ func file_archiver_proto_rawDescGZIP() []byte {
 }
 
 var file_archiver_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_archiver_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_archiver_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_archiver_proto_goTypes = []any{
 	(ArchiveReceipt_Status)(0), // 0: lpswarm.archiver.v1.ArchiveReceipt.Status
 	(ArchiveReceipt_Reason)(0), // 1: lpswarm.archiver.v1.ArchiveReceipt.Reason
@@ -1381,14 +1655,17 @@ var file_archiver_proto_goTypes = []any{
 	(*RegisterRequest)(nil),    // 7: lpswarm.archiver.v1.RegisterRequest
 	(*WorkerCapabilities)(nil), // 8: lpswarm.archiver.v1.WorkerCapabilities
 	(*WorkerNotice)(nil),       // 9: lpswarm.archiver.v1.WorkerNotice
-	(*ArchiveJob)(nil),         // 10: lpswarm.archiver.v1.ArchiveJob
-	(*JobFile)(nil),            // 11: lpswarm.archiver.v1.JobFile
-	(*StampLease)(nil),         // 12: lpswarm.archiver.v1.StampLease
-	(*FetchJobRequest)(nil),    // 13: lpswarm.archiver.v1.FetchJobRequest
-	(*JobChunk)(nil),           // 14: lpswarm.archiver.v1.JobChunk
-	(*JobResult)(nil),          // 15: lpswarm.archiver.v1.JobResult
-	(*FileResult)(nil),         // 16: lpswarm.archiver.v1.FileResult
-	(*ReportAck)(nil),          // 17: lpswarm.archiver.v1.ReportAck
+	(*PublishJob)(nil),         // 10: lpswarm.archiver.v1.PublishJob
+	(*PublishRendition)(nil),   // 11: lpswarm.archiver.v1.PublishRendition
+	(*PublishSegment)(nil),     // 12: lpswarm.archiver.v1.PublishSegment
+	(*ArchiveJob)(nil),         // 13: lpswarm.archiver.v1.ArchiveJob
+	(*JobFile)(nil),            // 14: lpswarm.archiver.v1.JobFile
+	(*StampLease)(nil),         // 15: lpswarm.archiver.v1.StampLease
+	(*FetchJobRequest)(nil),    // 16: lpswarm.archiver.v1.FetchJobRequest
+	(*JobChunk)(nil),           // 17: lpswarm.archiver.v1.JobChunk
+	(*JobResult)(nil),          // 18: lpswarm.archiver.v1.JobResult
+	(*FileResult)(nil),         // 19: lpswarm.archiver.v1.FileResult
+	(*ReportAck)(nil),          // 20: lpswarm.archiver.v1.ReportAck
 }
 var file_archiver_proto_depIdxs = []int32{
 	2,  // 0: lpswarm.archiver.v1.ArchiveOffer.price:type_name -> lpswarm.archiver.v1.Price
@@ -1398,21 +1675,24 @@ var file_archiver_proto_depIdxs = []int32{
 	2,  // 4: lpswarm.archiver.v1.ArchiveReceipt.price:type_name -> lpswarm.archiver.v1.Price
 	5,  // 5: lpswarm.archiver.v1.ArchiveReceipts.receipts:type_name -> lpswarm.archiver.v1.ArchiveReceipt
 	8,  // 6: lpswarm.archiver.v1.RegisterRequest.capabilities:type_name -> lpswarm.archiver.v1.WorkerCapabilities
-	10, // 7: lpswarm.archiver.v1.WorkerNotice.job:type_name -> lpswarm.archiver.v1.ArchiveJob
-	12, // 8: lpswarm.archiver.v1.WorkerNotice.lease:type_name -> lpswarm.archiver.v1.StampLease
-	11, // 9: lpswarm.archiver.v1.ArchiveJob.files:type_name -> lpswarm.archiver.v1.JobFile
-	16, // 10: lpswarm.archiver.v1.JobResult.files:type_name -> lpswarm.archiver.v1.FileResult
-	7,  // 11: lpswarm.archiver.v1.ArchiverService.RegisterArchiver:input_type -> lpswarm.archiver.v1.RegisterRequest
-	13, // 12: lpswarm.archiver.v1.ArchiverService.FetchJob:input_type -> lpswarm.archiver.v1.FetchJobRequest
-	15, // 13: lpswarm.archiver.v1.ArchiverService.ReportResult:input_type -> lpswarm.archiver.v1.JobResult
-	9,  // 14: lpswarm.archiver.v1.ArchiverService.RegisterArchiver:output_type -> lpswarm.archiver.v1.WorkerNotice
-	14, // 15: lpswarm.archiver.v1.ArchiverService.FetchJob:output_type -> lpswarm.archiver.v1.JobChunk
-	17, // 16: lpswarm.archiver.v1.ArchiverService.ReportResult:output_type -> lpswarm.archiver.v1.ReportAck
-	14, // [14:17] is the sub-list for method output_type
-	11, // [11:14] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	13, // 7: lpswarm.archiver.v1.WorkerNotice.job:type_name -> lpswarm.archiver.v1.ArchiveJob
+	15, // 8: lpswarm.archiver.v1.WorkerNotice.lease:type_name -> lpswarm.archiver.v1.StampLease
+	10, // 9: lpswarm.archiver.v1.WorkerNotice.publish:type_name -> lpswarm.archiver.v1.PublishJob
+	11, // 10: lpswarm.archiver.v1.PublishJob.renditions:type_name -> lpswarm.archiver.v1.PublishRendition
+	12, // 11: lpswarm.archiver.v1.PublishRendition.segments:type_name -> lpswarm.archiver.v1.PublishSegment
+	14, // 12: lpswarm.archiver.v1.ArchiveJob.files:type_name -> lpswarm.archiver.v1.JobFile
+	19, // 13: lpswarm.archiver.v1.JobResult.files:type_name -> lpswarm.archiver.v1.FileResult
+	7,  // 14: lpswarm.archiver.v1.ArchiverService.RegisterArchiver:input_type -> lpswarm.archiver.v1.RegisterRequest
+	16, // 15: lpswarm.archiver.v1.ArchiverService.FetchJob:input_type -> lpswarm.archiver.v1.FetchJobRequest
+	18, // 16: lpswarm.archiver.v1.ArchiverService.ReportResult:input_type -> lpswarm.archiver.v1.JobResult
+	9,  // 17: lpswarm.archiver.v1.ArchiverService.RegisterArchiver:output_type -> lpswarm.archiver.v1.WorkerNotice
+	17, // 18: lpswarm.archiver.v1.ArchiverService.FetchJob:output_type -> lpswarm.archiver.v1.JobChunk
+	20, // 19: lpswarm.archiver.v1.ArchiverService.ReportResult:output_type -> lpswarm.archiver.v1.ReportAck
+	17, // [17:20] is the sub-list for method output_type
+	14, // [14:17] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_archiver_proto_init() }
@@ -1423,6 +1703,7 @@ func file_archiver_proto_init() {
 	file_archiver_proto_msgTypes[7].OneofWrappers = []any{
 		(*WorkerNotice_Job)(nil),
 		(*WorkerNotice_Lease)(nil),
+		(*WorkerNotice_Publish)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1430,7 +1711,7 @@ func file_archiver_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_archiver_proto_rawDesc), len(file_archiver_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   16,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -140,9 +140,13 @@ func (w *Worker) session(ctx context.Context, stop <-chan struct{}) error {
 			jobs.Wait()
 			return err
 		case n := <-notices:
-			if job := n.GetJob(); job != nil {
+			switch {
+			case n.GetJob() != nil:
 				jobs.Add(1)
-				go func() { defer jobs.Done(); w.work(ctx, job) }()
+				go func() { defer jobs.Done(); w.work(ctx, n.GetJob()) }()
+			case n.GetPublish() != nil:
+				jobs.Add(1)
+				go func() { defer jobs.Done(); w.publish(ctx, n.GetPublish()) }()
 			}
 		}
 	}

@@ -1,0 +1,49 @@
+package streams
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/lpswarm/archiver/orchestrator"
+)
+
+// Intake returns the Archiver the decorator submits to: each job is
+// recorded in the index as pending, then spooled by next. Submit returns at
+// once; the outcome is the spool's, or an error when the index refuses the
+// job (a conflicting repeat, a segment of an ended stream). Recording first
+// lets a teardown wait for every job still in the spool.
+func (s *Streams) Intake(next orchestrator.Archiver) orchestrator.Archiver {
+	return intake{s: s, next: next}
+}
+
+type intake struct {
+	s    *Streams
+	next orchestrator.Archiver
+}
+
+func (in intake) Submit(job orchestrator.Job) <-chan orchestrator.Outcome {
+	out := make(chan orchestrator.Outcome, 1)
+	go func() {
+		if err := in.s.record(context.Background(), job); err != nil {
+			out <- orchestrator.Outcome{Err: fmt.Errorf("streams: index refused %s seq %d: %w", job.ManifestID, job.Seq, err)}
+			return
+		}
+		o := <-in.next.Submit(job)
+		if o.Err != nil {
+			in.s.unspooled(job, o.Err)
+		}
+		out <- o
+	}()
+	return out
+}
+
+// unspooled marks a job the spool turned away: never acknowledged, never
+// charged, so a gap rather than a pending segment.
+func (s *Streams) unspooled(job orchestrator.Job, why error) {
+	id := streamID(job)
+	for _, f := range files(job) {
+		if err := s.ix.Fail(context.Background(), id, f.Name, uint64(job.Seq), "not spooled: "+why.Error(), true); err != nil {
+			s.log.Error("record unspooled segment", "stream", id.String(), "seq", job.Seq, "error", err)
+		}
+	}
+}

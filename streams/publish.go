@@ -1,0 +1,195 @@
+package streams
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/lpswarm/archiver/archive"
+	"github.com/lpswarm/archiver/hls"
+	"github.com/lpswarm/archiver/index"
+)
+
+// spec builds a stream's archive spec from the index: archived segments by
+// reference, gaps as gaps; pending segments are not published yet.
+func (s *Streams) spec(id index.StreamID) (archive.Spec, int, error) {
+	info, err := s.ix.StreamInfo(id)
+	if err != nil {
+		return archive.Spec{}, 0, err
+	}
+	recs, err := s.ix.Records(id)
+	if err != nil {
+		return archive.Spec{}, 0, err
+	}
+	byName := map[string]*archive.RenditionSpec{}
+	var spec archive.Spec
+	for _, r := range info.Renditions {
+		spec.Renditions = append(spec.Renditions, archive.RenditionSpec{Name: r.Name, Listing: archive.Listing{Variants: []hls.Variant{{}}}})
+	}
+	for i := range spec.Renditions {
+		byName[spec.Renditions[i].Name] = &spec.Renditions[i]
+	}
+	segments := 0
+	for _, rec := range recs {
+		r := byName[rec.Rendition]
+		if r == nil || rec.State == index.Pending {
+			continue
+		}
+		out := archive.Record{Segment: archive.Segment{Seq: rec.Seq, Duration: rec.Duration, Ext: rec.Ext}, Bytes: rec.Bytes}
+		if rec.State == index.Gap {
+			out.Gap = rec.Error
+		} else {
+			out.Reference = rec.Reference
+			segments++
+		}
+		r.Segments = append(r.Segments, out)
+	}
+	return spec, segments, nil
+}
+
+// errBusy: a publish of the stream is already in flight; the next sweep
+// publishes again if anything changed meanwhile.
+var errBusy = errors.New("publish in flight")
+
+// publish publishes a stream unless a publish of it is in flight.
+func (s *Streams) publish(ctx context.Context, id index.StreamID, final bool) error {
+	s.mu.Lock()
+	st := s.state[id]
+	if st == nil || st.publishing {
+		s.mu.Unlock()
+		return errBusy
+	}
+	st.publishing, st.fresh, st.dirty = true, 0, false
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		st.publishing = false
+		s.mu.Unlock()
+	}()
+	spec, segments, err := s.spec(id)
+	if err == nil {
+		ref, perr := s.pub.Publish(ctx, id.ManifestID, spec, final)
+		if err = perr; err == nil {
+			err = s.ix.SetPublished(ctx, id, ref, segments)
+			s.log.Info("published", "stream", id.String(), "segments", segments, "final", final, "reference", ref.String())
+		}
+	}
+	if err != nil {
+		s.log.Error("publish failed; retried at the next interval", "stream", id.String(), "error", err)
+		s.mu.Lock()
+		st.dirty = true
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// End starts a stream's teardown: the final VOD is published once no
+// segment is pending (or after TeardownGrace).
+func (s *Streams) End(id index.StreamID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.state[id]
+	if st == nil {
+		st = &stream{}
+		s.state[id] = st
+	}
+	if st.ending.IsZero() {
+		st.ending = time.Now()
+	}
+}
+
+// Run republishes at the interval, ends idle streams and finishes
+// teardowns until ctx ends. It first picks up live streams from the index,
+// so a restarted orchestrator continues them.
+func (s *Streams) Run(ctx context.Context) error {
+	ids, err := s.ix.Streams()
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if info, err := s.ix.StreamInfo(id); err == nil && info.State == index.Live {
+			st := s.touch(id, false)
+			s.mu.Lock()
+			st.dirty = true
+			s.mu.Unlock()
+		}
+	}
+	tick := time.NewTicker(min(s.cfg.PublishInterval, time.Second))
+	defer tick.Stop()
+	lastInterval := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		interval := time.Since(lastInterval) >= s.cfg.PublishInterval
+		if interval {
+			lastInterval = time.Now()
+		}
+		s.sweep(ctx, interval)
+	}
+}
+
+// sweep applies the interval, idle and teardown rules once.
+func (s *Streams) sweep(ctx context.Context, interval bool) {
+	type task struct {
+		id       index.StreamID
+		teardown bool
+	}
+	var tasks []task
+	s.mu.Lock()
+	for id, st := range s.state {
+		switch {
+		case st.ended || st.publishing:
+		case !st.ending.IsZero():
+			tasks = append(tasks, task{id, true})
+		case time.Since(st.active) > s.cfg.IdleTimeout:
+			st.ending = time.Now()
+			tasks = append(tasks, task{id, true})
+		case interval && st.dirty:
+			tasks = append(tasks, task{id, false})
+		}
+	}
+	s.mu.Unlock()
+	for _, t := range tasks {
+		if t.teardown {
+			go s.teardown(ctx, t.id)
+		} else {
+			go func() { _ = s.publish(ctx, t.id, false) }()
+		}
+	}
+}
+
+// teardown publishes the final VOD once nothing is pending.
+func (s *Streams) teardown(ctx context.Context, id index.StreamID) {
+	pending, err := s.ix.Pending(id)
+	if err != nil {
+		s.log.Error("teardown", "stream", id.String(), "error", err)
+		return
+	}
+	s.mu.Lock()
+	st := s.state[id]
+	expired := time.Since(st.ending) > s.cfg.TeardownGrace
+	s.mu.Unlock()
+	if len(pending) > 0 {
+		// Workers are still archiving it, or none is connected: the
+		// jobs wait in the spool. Never finish over them.
+		if expired {
+			s.log.Warn("stream ended but segments are still pending; waiting", "stream", id.String(), "pending", len(pending))
+		}
+		return
+	}
+	// End first: the index then marks the publish final and refuses
+	// segments arriving after it.
+	if err := s.ix.End(ctx, id); err != nil {
+		s.log.Error("end stream", "stream", id.String(), "error", err)
+		return
+	}
+	if err := s.publish(ctx, id, true); err != nil {
+		return // the next sweep tries again
+	}
+	s.mu.Lock()
+	st.ended = true
+	s.mu.Unlock()
+}

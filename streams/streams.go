@@ -1,0 +1,184 @@
+package streams
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ethersphere/bee/v2/pkg/swarm"
+
+	"github.com/lpswarm/archiver/archive"
+	"github.com/lpswarm/archiver/grpcsvc"
+	"github.com/lpswarm/archiver/index"
+	"github.com/lpswarm/archiver/orchestrator"
+)
+
+// Defaults of Config, stated in the package documentation.
+const (
+	DefaultPublishEvery    = 10
+	DefaultPublishInterval = 30 * time.Second
+	DefaultIdleTimeout     = 60 * time.Second
+	DefaultTeardownGrace   = 2 * time.Minute
+)
+
+// Publisher stores a stream's manifest; grpcsvc.Server implements it.
+type Publisher interface {
+	Publish(ctx context.Context, manifestID string, spec archive.Spec, final bool) (swarm.Address, error)
+}
+
+// Config tunes the cadence and teardown.
+type Config struct {
+	PublishEvery    int
+	PublishInterval time.Duration
+	IdleTimeout     time.Duration
+	TeardownGrace   time.Duration
+	Logger          *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.PublishEvery <= 0 {
+		c.PublishEvery = DefaultPublishEvery
+	}
+	if c.PublishInterval <= 0 {
+		c.PublishInterval = DefaultPublishInterval
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.TeardownGrace <= 0 {
+		c.TeardownGrace = DefaultTeardownGrace
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Streams implements grpcsvc.Results and wraps the spool for the decorator.
+type Streams struct {
+	ix  *index.Index
+	pub Publisher
+	cfg Config
+	log *slog.Logger
+
+	mu    sync.Mutex
+	state map[index.StreamID]*stream
+}
+
+// stream is the in-memory side of a stream; the index holds the rest.
+type stream struct {
+	fresh      int       // segments recorded since the last publish
+	dirty      bool      // something changed since the last publish
+	active     time.Time // last segment accepted or reported
+	publishing bool
+	ending     time.Time // zero unless teardown started
+	ended      bool
+}
+
+var _ grpcsvc.Results = (*Streams)(nil)
+
+// New returns the stream keeper over an open index.
+func New(ix *index.Index, pub Publisher, cfg Config) *Streams {
+	cfg = cfg.withDefaults()
+	return &Streams{ix: ix, pub: pub, cfg: cfg, log: cfg.Logger, state: map[index.StreamID]*stream{}}
+}
+
+func streamID(j orchestrator.Job) index.StreamID {
+	return index.StreamID{ManifestID: string(j.ManifestID), Sender: j.Sender}
+}
+
+// files lists a job's files as the index names them.
+func files(j orchestrator.Job) []orchestrator.Rendition {
+	return append([]orchestrator.Rendition{{Name: "source", Data: j.Source}}, j.Renditions...)
+}
+
+// extinf is the EXTINF text of a segment duration.
+func extinf(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
+}
+
+// record writes a job's files into the index as pending.
+func (s *Streams) record(ctx context.Context, j orchestrator.Job) error {
+	id := streamID(j)
+	for _, f := range files(j) {
+		if err := s.ix.Rendition(ctx, id, f.Name, nil); err != nil {
+			return err
+		}
+		if err := s.ix.Accept(ctx, id, f.Name, uint64(j.Seq), sha256.Sum256(f.Data), int64(len(f.Data)), extinf(j.Duration), ".ts"); err != nil {
+			return err
+		}
+	}
+	s.touch(id, false)
+	return nil
+}
+
+// touch notes activity; archived counts a segment towards the cadence.
+func (s *Streams) touch(id index.StreamID, archived bool) *stream {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.state[id]
+	if st == nil {
+		st = &stream{}
+		s.state[id] = st
+	}
+	st.active = time.Now()
+	if archived {
+		st.fresh++
+		st.dirty = true
+	}
+	return st
+}
+
+// Archived records a job's references (grpcsvc.Results). Recording is
+// idempotent: a late duplicate report changes nothing.
+func (s *Streams) Archived(ctx context.Context, j orchestrator.Job, results []grpcsvc.FileResult) error {
+	id := streamID(j)
+	// Record again: idempotent, and it covers a job spooled before a crash
+	// kept it from the index.
+	if err := s.record(ctx, j); err != nil {
+		return s.refused(id, j, err)
+	}
+	for i, f := range files(j) {
+		if _, err := s.ix.Complete(ctx, id, f.Name, uint64(j.Seq), sha256.Sum256(f.Data), swarm.NewAddress(results[i].Reference), int64(len(f.Data))); err != nil {
+			return s.refused(id, j, err)
+		}
+	}
+	st := s.touch(id, true)
+	s.mu.Lock()
+	due := st.fresh >= s.cfg.PublishEvery
+	s.mu.Unlock()
+	if due {
+		go func() { _ = s.publish(context.WithoutCancel(ctx), id, false) }()
+	}
+	return nil
+}
+
+// refused logs an index policy refusal (a conflicting repeat, a segment of
+// an ended stream) and finishes the job: retrying cannot change the answer.
+func (s *Streams) refused(id index.StreamID, j orchestrator.Job, err error) error {
+	if errors.Is(err, index.ErrConflict) || errors.Is(err, index.ErrEnded) || errors.Is(err, index.ErrReferenceMismatch) {
+		s.log.Warn("segment not recorded", "stream", id.String(), "seq", j.Seq, "error", err)
+		return nil
+	}
+	return fmt.Errorf("streams: %s seq %d: %w", id, j.Seq, err)
+}
+
+// Failed records a job no worker could archive: a gap in every rendition.
+func (s *Streams) Failed(ctx context.Context, j orchestrator.Job, reason string) error {
+	id := streamID(j)
+	if err := s.record(ctx, j); err != nil && !errors.Is(err, index.ErrConflict) {
+		return s.refused(id, j, err)
+	}
+	for _, f := range files(j) {
+		if err := s.ix.Fail(ctx, id, f.Name, uint64(j.Seq), reason, true); err != nil {
+			return s.refused(id, j, err)
+		}
+	}
+	s.touch(id, true)
+	return nil
+}

@@ -1,0 +1,148 @@
+package streams_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
+	"github.com/ethersphere/bee/v2/pkg/swarm"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lpswarm/archiver/archive"
+	"github.com/lpswarm/archiver/chunker"
+	"github.com/lpswarm/archiver/grpcsvc"
+	"github.com/lpswarm/archiver/index"
+	"github.com/lpswarm/archiver/orchestrator"
+	"github.com/lpswarm/archiver/streams"
+)
+
+// publisher records publishes; the real one dispatches to workers and is
+// tested with them in the integration tests.
+type publisher struct {
+	mu    sync.Mutex
+	specs []archive.Spec
+	final []bool
+}
+
+func (p *publisher) Publish(_ context.Context, _ string, spec archive.Spec, final bool) (swarm.Address, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.specs, p.final = append(p.specs, spec), append(p.final, final)
+	return swarm.NewAddress(make([]byte, 32)), nil
+}
+
+func (p *publisher) last() (archive.Spec, bool, int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.specs) == 0 {
+		return archive.Spec{}, false, 0
+	}
+	return p.specs[len(p.specs)-1], p.final[len(p.final)-1], len(p.specs)
+}
+
+// spoolNow accepts everything at once.
+type spoolNow struct{}
+
+func (spoolNow) Submit(orchestrator.Job) <-chan orchestrator.Outcome {
+	ch := make(chan orchestrator.Outcome, 1)
+	ch <- orchestrator.Outcome{}
+	return ch
+}
+
+func job(seq int64) orchestrator.Job {
+	return orchestrator.Job{Sender: common.Address{1}, ManifestID: "m", Seq: seq, Duration: 2 * time.Second,
+		Source: []byte{byte(seq), 1}, Renditions: []orchestrator.Rendition{{Name: "360p", Data: []byte{byte(seq), 2}}}}
+}
+
+func results(t *testing.T, j orchestrator.Job) []grpcsvc.FileResult {
+	t.Helper()
+	var out []grpcsvc.FileResult
+	for _, d := range [][]byte{j.Source, j.Renditions[0].Data} {
+		ref, err := chunker.Reference(context.Background(), d, redundancy.NONE)
+		require.NoError(t, err)
+		out = append(out, grpcsvc.FileResult{Reference: ref.Bytes(), Bytes: uint64(len(d))})
+	}
+	return out
+}
+
+func setup(t *testing.T, cfg streams.Config) (*streams.Streams, *index.Index, *publisher) {
+	t.Helper()
+	ix, err := index.Open(filepath.Join(t.TempDir(), "index.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ix.Close() })
+	p := &publisher{}
+	return streams.New(ix, p, cfg), ix, p
+}
+
+// TestCadenceAndTeardown: a publish after PublishEvery segments, none
+// while segments are pending at teardown, then a final VOD with all.
+func TestCadenceAndTeardown(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, ix, p := setup(t, streams.Config{PublishEvery: 2, PublishInterval: time.Hour, IdleTimeout: time.Hour})
+	in := s.Intake(spoolNow{})
+	for seq := range int64(3) {
+		require.NoError(t, (<-in.Submit(job(seq))).Err)
+	}
+	for seq := range int64(2) {
+		require.NoError(t, s.Archived(ctx, job(seq), results(t, job(seq))))
+	}
+	require.Eventually(t, func() bool { _, _, n := p.last(); return n == 1 }, 5*time.Second, time.Millisecond)
+
+	go func() { _ = s.Run(ctx) }()
+	id := index.StreamID{ManifestID: "m", Sender: common.Address{1}}
+	s.End(id)
+	time.Sleep(1500 * time.Millisecond) // two sweeps: seq 2 is still pending
+	_, final, _ := p.last()
+	require.False(t, final, "finished over a pending segment")
+
+	require.NoError(t, s.Archived(ctx, job(2), results(t, job(2))))
+	require.Eventually(t, func() bool { _, f, _ := p.last(); return f }, 5*time.Second, 10*time.Millisecond)
+	spec, _, _ := p.last()
+	require.Len(t, spec.Renditions, 2)
+	require.Len(t, spec.Renditions[0].Segments, 3)
+	info, err := ix.StreamInfo(id)
+	require.NoError(t, err)
+	require.Equal(t, index.Ended, info.State)
+
+	// A segment arriving after the end is refused at intake.
+	require.Error(t, (<-in.Submit(job(9))).Err)
+}
+
+// TestIntakeRefusesConflictingRepeat: the same seq with other bytes is
+// refused before it reaches the spool.
+func TestIntakeRefusesConflictingRepeat(t *testing.T) {
+	s, _, _ := setup(t, streams.Config{})
+	in := s.Intake(spoolNow{})
+	require.NoError(t, (<-in.Submit(job(1))).Err)
+	require.NoError(t, (<-in.Submit(job(1))).Err, "an identical repeat is fine")
+	other := job(1)
+	other.Source = []byte("different")
+	err := (<-in.Submit(other)).Err
+	require.ErrorIs(t, err, index.ErrConflict)
+}
+
+// spoolFull refuses everything.
+type spoolFull struct{}
+
+func (spoolFull) Submit(orchestrator.Job) <-chan orchestrator.Outcome {
+	ch := make(chan orchestrator.Outcome, 1)
+	ch <- orchestrator.Outcome{Err: orchestrator.ErrSpoolFull}
+	return ch
+}
+
+// TestUnspooledIsAGapNotPending: a job the spool refused never blocks the
+// stream's end.
+func TestUnspooledIsAGapNotPending(t *testing.T) {
+	s, ix, _ := setup(t, streams.Config{})
+	err := (<-s.Intake(spoolFull{}).Submit(job(4))).Err
+	require.True(t, errors.Is(err, orchestrator.ErrSpoolFull))
+	pending, err := ix.Pending(index.StreamID{ManifestID: "m", Sender: common.Address{1}})
+	require.NoError(t, err)
+	require.Empty(t, pending)
+}
