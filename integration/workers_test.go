@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -292,4 +293,27 @@ func TestOrchestratorRestartLosesNothing(t *testing.T) {
 	require.NoError(t, err)
 	startNode(t, ctx, second.addr, pin, dev.URL, batch, 3)
 	requireFinalManifests(t, ctx, jobs, second.finish(t, ctx, jobs))
+}
+
+// TestNodeRefusals: a wrong secret and a zero capacity end the worker
+// process with distinct messages instead of a retry loop.
+func TestNodeRefusals(t *testing.T) {
+	ctx := testContext(t, time.Minute)
+	cert, pin := selfSigned(t)
+	o := startOrch(t, t.TempDir(), "127.0.0.1:0", cert, pin)
+	batch, err := dev.BuyBatch(ctx, 22)
+	require.NoError(t, err)
+	base := []string{"node", "-orchAddr", o.addr, "-orchCertPin", pin, "-bee", dev.URL, "-postageBatch", batch, "-datadir", t.TempDir()}
+
+	_, stderr, err := runCLI(t, ctx, append(base, "-orchSecret", "wrong", "-capacity", "1")...)
+	require.Error(t, err)
+	require.Contains(t, stderr, "orchestrator refused the secret")
+
+	_, stderr, err = runCLI(t, ctx, append(base, "-orchSecret", "s3cret", "-capacity", "0")...)
+	require.Error(t, err)
+	require.Contains(t, stderr, "-capacity must be at least 1")
+
+	_, stderr, err = runCLI(t, ctx, append(base[:len(base)-2], "-orchSecret", "s3cret", "-orchCertPin", strings.Repeat("00", 32))...)
+	require.Error(t, err)
+	require.Contains(t, stderr, "does not match -orchCertPin")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +25,9 @@ var (
 	ErrWrongSecret = errors.New("orchestrator refused the secret")
 	// ErrBadCapacity: the orchestrator refused the capacity.
 	ErrBadCapacity = errors.New("orchestrator refused the capacity")
+	// ErrTLS: the orchestrator's certificate was refused (wrong pin);
+	// reconnecting cannot help.
+	ErrTLS = errors.New("orchestrator certificate refused")
 )
 
 // Uploader stores one file on Swarm; *upload.Uploader implements it.
@@ -75,8 +79,8 @@ func New(conn *grpc.ClientConn, up Uploader, cfg Config) (*Worker, error) {
 }
 
 // Run registers and works until stop is closed (then drains) or ctx ends.
-// It reconnects with backoff; a refused secret or capacity ends it with
-// ErrWrongSecret or ErrBadCapacity.
+// It reconnects with backoff; a refused secret, capacity or certificate
+// ends it with ErrWrongSecret, ErrBadCapacity or ErrTLS.
 func (w *Worker) Run(ctx context.Context, stop <-chan struct{}) error {
 	backoff := w.cfg.MinBackoff
 	for {
@@ -85,7 +89,7 @@ func (w *Worker) Run(ctx context.Context, stop <-chan struct{}) error {
 		switch {
 		case err == nil || ctx.Err() != nil:
 			return nil
-		case errors.Is(err, ErrWrongSecret), errors.Is(err, ErrBadCapacity):
+		case errors.Is(err, ErrWrongSecret), errors.Is(err, ErrBadCapacity), errors.Is(err, ErrTLS):
 			return err
 		}
 		if time.Since(started) > w.cfg.MaxBackoff {
@@ -172,6 +176,11 @@ func classify(err error) error {
 		return fmt.Errorf("worker: %w: %w", ErrWrongSecret, err)
 	case codes.InvalidArgument:
 		return fmt.Errorf("worker: %w: %w", ErrBadCapacity, err)
+	case codes.Unavailable:
+		// grpc reports a failed TLS verification only in its text.
+		if strings.Contains(err.Error(), "authentication handshake failed") {
+			return fmt.Errorf("worker: %w: %w", ErrTLS, err)
+		}
 	}
 	return fmt.Errorf("worker: %w", err)
 }
