@@ -58,6 +58,23 @@ type Batch struct {
 	Immutable bool
 	// BlockNumber is the block the batch was created in.
 	BlockNumber uint64
+	// Lease restricts this issuer to part of every bucket, so several
+	// issuers (one per worker) can share the batch without ever using the
+	// same index. The zero value is the whole bucket.
+	Lease Lease
+}
+
+// Lease is a range of counters [From, To) in every bucket of a batch.
+type Lease struct {
+	From, To uint32
+}
+
+// counters returns the absolute counter range an issuer of b may use.
+func (b Batch) counters() (from, to uint64) {
+	if b.Lease == (Lease{}) {
+		return 0, b.BucketCapacity()
+	}
+	return uint64(b.Lease.From), uint64(b.Lease.To)
 }
 
 // Validate checks b against the postage contract's creation rules and the
@@ -95,6 +112,8 @@ func (b Batch) checkShape() error {
 		return fmt.Errorf("%w: bucket depth %d must be below depth %d", ErrInvalidBatch, b.BucketDepth, b.Depth)
 	case b.Depth-b.BucketDepth > maxSlotDepth:
 		return fmt.Errorf("%w: depth %d exceeds bucket depth %d by more than %d", ErrInvalidBatch, b.Depth, b.BucketDepth, maxSlotDepth)
+	case b.Lease != (Lease{}) && (b.Lease.From >= b.Lease.To || uint64(b.Lease.To) > b.BucketCapacity()):
+		return fmt.Errorf("%w: lease [%d, %d) outside the bucket capacity %d", ErrInvalidBatch, b.Lease.From, b.Lease.To, b.BucketCapacity())
 	}
 	return nil
 }

@@ -245,8 +245,9 @@ func (is *Issuer) reserve(addrs []swarm.Address) ([]slot, error) {
 func (is *Issuer) place(deltas []map[uint32]uint32, a swarm.Address) (slot, bool) {
 	for k, bs := range is.batches {
 		bucket := bucketOf(a, bs.batch.BucketDepth)
-		next := uint64(bs.counters[bucket]) + uint64(deltas[k][bucket])
-		if next >= bs.batch.BucketCapacity() {
+		from, to := bs.batch.counters()
+		next := from + uint64(bs.counters[bucket]) + uint64(deltas[k][bucket])
+		if next >= to {
 			continue
 		}
 		if deltas[k] == nil {
@@ -259,7 +260,7 @@ func (is *Issuer) place(deltas []map[uint32]uint32, a swarm.Address) (slot, bool
 }
 
 func (is *Issuer) persist(bs *batchState, deltas map[uint32]uint32) error {
-	return writeDurable(is.dir, stateFileName(bs.batch.ID), encodeState(bs.batch, bs.counters, deltas))
+	return writeDurable(is.dir, stateFileName(bs.batch), encodeState(bs.batch, bs.counters, deltas))
 }
 
 func (bs *batchState) apply(deltas map[uint32]uint32) {

@@ -53,8 +53,14 @@ var (
 )
 
 // stateFileName is the per-batch state file inside the issuer directory.
-func stateFileName(id [32]byte) string {
-	return hex.EncodeToString(id[:]) + stateSuffix
+// A leased part of a batch has its own file: its counters count within the
+// lease, and a different lease must never continue from them.
+func stateFileName(b Batch) string {
+	name := hex.EncodeToString(b.ID[:])
+	if b.Lease != (Lease{}) {
+		name += fmt.Sprintf("-%d-%d", b.Lease.From, b.Lease.To)
+	}
+	return name + stateSuffix
 }
 
 // encodeState serialises b with counters plus the pending deltas, so a
@@ -143,7 +149,8 @@ func decodeParams(body []byte) (Batch, error) {
 
 func decodeCounters(buf []byte, b Batch) ([]uint32, error) {
 	counters := make([]uint32, 1<<b.BucketDepth)
-	limit := b.BucketCapacity()
+	from, to := b.counters()
+	limit := to - from
 	for i := range counters {
 		c, n := binary.Uvarint(buf)
 		if n <= 0 {
@@ -164,7 +171,7 @@ func decodeCounters(buf []byte, b Batch) ([]uint32, error) {
 // loadState reads the state of b from dir. A missing file is a batch never
 // issued from; anything unreadable is an error, never a reset.
 func loadState(dir string, b Batch) ([]uint32, error) {
-	data, err := os.ReadFile(filepath.Join(dir, stateFileName(b.ID)))
+	data, err := os.ReadFile(filepath.Join(dir, stateFileName(b)))
 	if errors.Is(err, fs.ErrNotExist) {
 		return make([]uint32, 1<<b.BucketDepth), nil
 	}

@@ -53,7 +53,7 @@ func TestCorruptStateRefused(t *testing.T) {
 	key := newKey(t)
 	batch := testBatch(ownerOf(key), "corrupt", 14, 6, true)
 	dir := t.TempDir()
-	path := filepath.Join(dir, stateFileName(batch.ID))
+	path := filepath.Join(dir, stateFileName(batch))
 
 	is, err := OpenIssuer(dir, key, []Batch{batch})
 	require.NoError(t, err)
@@ -99,7 +99,7 @@ func TestStateVersionRefused(t *testing.T) {
 	binary.BigEndian.PutUint16(data[len(stateMagic):], stateVersion+1)
 	sum := sha256.Sum256(data[:len(data)-sha256.Size])
 	copy(data[len(data)-sha256.Size:], sum[:])
-	require.NoError(t, os.WriteFile(filepath.Join(dir, stateFileName(batch.ID)), data, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, stateFileName(batch)), data, 0o600))
 
 	_, err := OpenIssuer(dir, key, []Batch{batch})
 	require.ErrorIs(t, err, ErrStateVersion)
@@ -133,7 +133,7 @@ func TestStateBatchMismatch(t *testing.T) {
 			}
 			dir := t.TempDir()
 			data := encodeState(stored, make([]uint32, 1<<stored.BucketDepth), nil)
-			require.NoError(t, os.WriteFile(filepath.Join(dir, stateFileName(cfg.ID)), data, 0o600))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, stateFileName(cfg)), data, 0o600))
 			_, err := OpenIssuer(dir, key, []Batch{configured})
 			require.ErrorIs(t, err, ErrBatchMismatch)
 		})
@@ -176,7 +176,7 @@ func TestOpenIssuerClearsTempFiles(t *testing.T) {
 	require.NoError(t, is.Close())
 
 	// A crash between writing the temp file and the rename leaves this.
-	temp := filepath.Join(dir, stateFileName(batch.ID)+tempSuffix)
+	temp := filepath.Join(dir, stateFileName(batch)+tempSuffix)
 	require.NoError(t, os.WriteFile(temp, []byte("half a state"), 0o600))
 
 	is = openIssuer(t, dir, key, batch)
