@@ -66,6 +66,9 @@ type Config struct {
 	BaseTimeout   time.Duration
 	MinThroughput int64 // bytes per second
 	ChunkSize     int
+	// Leases, when set, shares one batch among workers with client-side
+	// stamping.
+	Leases *LeaseConfig
 	// Redundancy is the Swarm-Redundancy-Level workers upload with; the
 	// orchestrator checks reported references at this level.
 	Redundancy redundancy.Level
@@ -100,6 +103,7 @@ type Server struct {
 	workers *registry
 	log     *slog.Logger
 	metrics Metrics
+	leases  *leaseTable
 
 	mu         sync.Mutex
 	assigned   map[string]*assignment      // job id → current assignment
@@ -129,7 +133,14 @@ func New(queue Queue, results Results, cfg Config) (*Server, error) {
 		return nil, errors.New("grpcsvc: an empty secret would let anyone register")
 	}
 	cfg = cfg.withDefaults()
-	return &Server{cfg: cfg, queue: queue, results: results, workers: newRegistry(), log: cfg.Logger,
+	var leases *leaseTable
+	if cfg.Leases != nil {
+		var err error
+		if leases, err = openLeases(*cfg.Leases); err != nil {
+			return nil, err
+		}
+	}
+	return &Server{cfg: cfg, queue: queue, results: results, workers: newRegistry(), log: cfg.Logger, leases: leases,
 		assigned: make(map[string]*assignment), missed: make(map[string]map[*worker]bool),
 		publishing: make(map[string]*publication)}, nil
 }
@@ -161,6 +172,11 @@ func (s *Server) RegisterArchiver(req *archiverpb.RegisterRequest, stream archiv
 	}
 	w := &worker{id: req.GetWorkerId(), capacity: int(req.GetCapacity()),
 		notices: make(chan *archiverpb.WorkerNotice, req.GetCapacity()), gone: make(chan struct{})}
+	if req.GetCapabilities().GetClientStamping() {
+		if err := s.sendLease(w, stream); err != nil {
+			return err
+		}
+	}
 	s.workers.add(w)
 	s.log.Info("worker registered", "worker", w.id, "capacity", w.capacity, "version", req.GetVersion())
 	defer func() {
@@ -179,6 +195,21 @@ func (s *Server) RegisterArchiver(req *archiverpb.RegisterRequest, stream archiv
 			}
 		}
 	}
+}
+
+// sendLease gives a client-stamping worker its stamp lease before any job.
+func (s *Server) sendLease(w *worker, stream archiverpb.ArchiverService_RegisterArchiverServer) error {
+	if s.leases == nil {
+		return status.Error(codes.FailedPrecondition, "this orchestrator has no batch to lease for client-side stamping")
+	}
+	if w.id == "" {
+		return status.Error(codes.InvalidArgument, "client-side stamping needs a stable worker id")
+	}
+	lease, err := s.leases.lease(w.id)
+	if err != nil {
+		return status.Error(codes.ResourceExhausted, err.Error())
+	}
+	return stream.Send(&archiverpb.WorkerNotice{Notice: &archiverpb.WorkerNotice_Lease{Lease: lease}})
 }
 
 func newToken() []byte {

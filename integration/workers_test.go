@@ -147,6 +147,12 @@ type orch struct {
 // ("127.0.0.1:0" the first time).
 func startOrch(t *testing.T, dir, addr string, cert tls.Certificate, pin string) *orch {
 	t.Helper()
+	return startOrchWith(t, dir, addr, cert, pin, nil)
+}
+
+// startOrchWith also leases a batch to client-stamping workers.
+func startOrchWith(t *testing.T, dir, addr string, cert tls.Certificate, pin string, leases *grpcsvc.LeaseConfig) *orch {
+	t.Helper()
 	o := &orch{dir: dir, pin: pin}
 	var err error
 	o.sp, err = spool.Open(filepath.Join(dir, "spool"), spool.Config{MaxBytes: 256 << 20})
@@ -156,7 +162,7 @@ func startOrch(t *testing.T, dir, addr string, cert tls.Certificate, pin string)
 	ctx, cancel := context.WithCancel(context.Background())
 	o.cancel = cancel
 	require.NoError(t, o.sp.Start(ctx))
-	o.srv, err = grpcsvc.New(grpcsvc.SpoolQueue(o.sp), nil, grpcsvc.Config{Secret: "s3cret", BaseTimeout: 3 * time.Second, MinThroughput: 1 << 30})
+	o.srv, err = grpcsvc.New(grpcsvc.SpoolQueue(o.sp), nil, grpcsvc.Config{Secret: "s3cret", BaseTimeout: 3 * time.Second, MinThroughput: 1 << 30, Leases: leases})
 	require.NoError(t, err)
 	o.streams = streams.New(o.ix, o.srv, streams.Config{PublishEvery: 3, PublishInterval: time.Second, IdleTimeout: time.Hour,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})

@@ -20,6 +20,11 @@ func (w *Worker) work(ctx context.Context, job *archiverpb.ArchiveJob) {
 	ctx, cancel := context.WithDeadline(ctx, time.UnixMilli(job.GetDeadlineUnixMs()))
 	defer cancel()
 	log := w.log.With("job", job.GetJobId(), "seq", job.GetSeq())
+	up := w.uploader()
+	if up == nil {
+		w.report(ctx, job, nil, errors.New("no stamp lease yet"), true)
+		return
+	}
 	if redundancy.Level(job.GetRedundancyLevel()) != w.redundancy() {
 		w.report(ctx, job, nil, fmt.Errorf("job wants redundancy %d, this worker uploads at %d", job.GetRedundancyLevel(), w.redundancy()), false)
 		return
@@ -31,7 +36,7 @@ func (w *Worker) work(ctx context.Context, job *archiverpb.ArchiveJob) {
 	}
 	var results []*archiverpb.FileResult
 	for i, f := range job.GetFiles() {
-		rec, err := w.up.Upload(ctx, files[i])
+		rec, err := up.Upload(ctx, files[i])
 		if err != nil {
 			w.report(ctx, job, nil, err, retryable(err))
 			return
@@ -45,7 +50,7 @@ func (w *Worker) work(ctx context.Context, job *archiverpb.ArchiveJob) {
 
 // redundancy is the level this worker's uploader uses.
 func (w *Worker) redundancy() redundancy.Level {
-	if r, ok := w.up.(interface{ Redundancy() redundancy.Level }); ok {
+	if r, ok := w.uploader().(interface{ Redundancy() redundancy.Level }); ok {
 		return r.Redundancy()
 	}
 	return redundancy.NONE

@@ -39,7 +39,11 @@ func (w *Worker) buildAndStore(ctx context.Context, job *archiverpb.PublishJob) 
 	if err != nil {
 		return nil, err
 	}
-	a, err := archive.Rebuild(w.up, spec)
+	up := w.uploader()
+	if up == nil {
+		return nil, errors.New("no stamp lease yet")
+	}
+	a, err := archive.Rebuild(up, spec)
 	if err != nil {
 		return nil, err
 	}

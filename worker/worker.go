@@ -28,6 +28,8 @@ var (
 	// ErrTLS: the orchestrator's certificate was refused (wrong pin);
 	// reconnecting cannot help.
 	ErrTLS = errors.New("orchestrator certificate refused")
+	// ErrLease: the stamp lease could not be used (or none was granted).
+	ErrLease = errors.New("stamp lease unusable")
 )
 
 // Uploader stores one file on Swarm; *upload.Uploader implements it.
@@ -45,17 +47,23 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	// Drain is how long in-flight jobs may finish after Stop; the rest
 	// are handed back by disconnecting.
-	Drain  time.Duration
-	Logger *slog.Logger
+	Drain time.Duration
+	// OnLease, for client-side stamping, builds the uploader for the stamp
+	// lease the orchestrator grants at registration; until then the
+	// worker registers as client-stamping and uploads nothing.
+	OnLease func(*archiverpb.StampLease) (Uploader, error)
+	Logger  *slog.Logger
 }
 
 // Worker serves one orchestrator.
 type Worker struct {
 	conn *grpc.ClientConn
 	rpc  archiverpb.ArchiverServiceClient
-	up   Uploader
 	cfg  Config
 	log  *slog.Logger
+
+	mu sync.RWMutex
+	up Uploader // nil until a client-stamping worker gets its lease
 }
 
 // New returns a worker using an established client connection.
@@ -89,7 +97,7 @@ func (w *Worker) Run(ctx context.Context, stop <-chan struct{}) error {
 		switch {
 		case err == nil || ctx.Err() != nil:
 			return nil
-		case errors.Is(err, ErrWrongSecret), errors.Is(err, ErrBadCapacity), errors.Is(err, ErrTLS):
+		case errors.Is(err, ErrWrongSecret), errors.Is(err, ErrBadCapacity), errors.Is(err, ErrTLS), errors.Is(err, ErrLease):
 			return err
 		}
 		if time.Since(started) > w.cfg.MaxBackoff {
@@ -114,6 +122,7 @@ func (w *Worker) session(ctx context.Context, stop <-chan struct{}) error {
 	defer cancel()
 	stream, err := w.rpc.RegisterArchiver(sctx, &archiverpb.RegisterRequest{
 		Secret: w.cfg.Secret, Capacity: int64(w.cfg.Capacity), Version: w.cfg.Version, WorkerId: w.cfg.ID,
+		Capabilities: &archiverpb.WorkerCapabilities{ClientStamping: w.cfg.OnLease != nil},
 	})
 	if err != nil {
 		return classify(err)
@@ -145,6 +154,11 @@ func (w *Worker) session(ctx context.Context, stop <-chan struct{}) error {
 			return err
 		case n := <-notices:
 			switch {
+			case n.GetLease() != nil:
+				if err := w.lease(n.GetLease()); err != nil {
+					jobs.Wait()
+					return err
+				}
 			case n.GetJob() != nil:
 				jobs.Add(1)
 				go func() { defer jobs.Done(); w.work(ctx, n.GetJob()) }()
@@ -154,6 +168,29 @@ func (w *Worker) session(ctx context.Context, stop <-chan struct{}) error {
 			}
 		}
 	}
+}
+
+// lease switches to the uploader for a granted stamp lease.
+func (w *Worker) lease(l *archiverpb.StampLease) error {
+	if w.cfg.OnLease == nil {
+		return fmt.Errorf("worker: %w: got a lease without client-side stamping", ErrLease)
+	}
+	up, err := w.cfg.OnLease(l)
+	if err != nil {
+		return fmt.Errorf("worker: %w: %w", ErrLease, err)
+	}
+	w.mu.Lock()
+	w.up = up
+	w.mu.Unlock()
+	w.log.Info("stamp lease granted", "batch", fmt.Sprintf("%x", l.GetBatchId()), "from", l.GetCounterFrom(), "to", l.GetCounterTo())
+	return nil
+}
+
+// uploader is the current uploader; nil before a lease.
+func (w *Worker) uploader() Uploader {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.up
 }
 
 // drain waits for in-flight jobs up to the drain deadline; whatever is not
@@ -176,6 +213,8 @@ func classify(err error) error {
 		return fmt.Errorf("worker: %w: %w", ErrWrongSecret, err)
 	case codes.InvalidArgument:
 		return fmt.Errorf("worker: %w: %w", ErrBadCapacity, err)
+	case codes.FailedPrecondition, codes.ResourceExhausted:
+		return fmt.Errorf("worker: %w: %w", ErrLease, err)
 	case codes.Unavailable:
 		// grpc reports a failed TLS verification only in its text.
 		if strings.Contains(err.Error(), "authentication handshake failed") {

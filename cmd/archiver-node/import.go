@@ -68,7 +68,7 @@ func parseImport(args []string, stderr io.Writer) (importConfig, error) {
 		return c, fmt.Errorf("%w: import takes exactly one input", errUsage)
 	}
 	c.input = fs.Arg(0)
-	if err := c.stamping.validate(); err != nil {
+	if err := c.stamping.validate(false); err != nil {
 		return c, fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if !redundancy.Level(c.redundancy).Validate() {

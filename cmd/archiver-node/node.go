@@ -22,6 +22,8 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/lpswarm/archiver/bee"
+	"github.com/lpswarm/archiver/postage"
+	archiverpb "github.com/lpswarm/archiver/proto"
 	"github.com/lpswarm/archiver/upload"
 	"github.com/lpswarm/archiver/worker"
 )
@@ -57,7 +59,7 @@ func parseNode(args []string, stderr io.Writer) (nodeConfig, error) {
 	fs.IntVar(&c.capacity, "capacity", 4, "segments archived at once")
 	fs.StringVar(&c.beeURL, "bee", "http://127.0.0.1:1633", "Bee API URL")
 	fs.UintVar(&c.redundancy, "redundancy", uint(redundancy.MEDIUM), "Swarm-Redundancy-Level 0-4; must match the orchestrator's")
-	fs.StringVar(&c.stamping.batches, "postageBatch", "", "postage batch id(s), comma-separated")
+	fs.StringVar(&c.stamping.batches, "postageBatch", "", "postage batch id(s), comma-separated (node stamping; client stamping gets its batch from the orchestrator's lease)")
 	fs.StringVar(&c.stamping.mode, "stamping", "node", "node (the Bee node stamps) or client (this process stamps with -ethKeystorePath)")
 	fs.StringVar(&c.stamping.keyFile, "ethKeystorePath", "", "client stamping: keystore file of the batch owner")
 	fs.StringVar(&c.stamping.passwordFile, "ethPassword", "", "client stamping: file holding the keystore password")
@@ -84,7 +86,7 @@ func parseNode(args []string, stderr io.Writer) (nodeConfig, error) {
 	case !redundancy.Level(c.redundancy).Validate():
 		return c, fmt.Errorf("%w: -redundancy must be 0-4", errUsage)
 	}
-	if err := c.stamping.validate(); err != nil {
+	if err := c.stamping.validate(true); err != nil {
 		return c, fmt.Errorf("%w: %w", errUsage, err)
 	}
 	return c, nil
@@ -133,9 +135,33 @@ func runNode(ctx context.Context, stop <-chan struct{}, args []string, stderr io
 	if err != nil {
 		return err
 	}
-	up, closeUp, err := newUploader(ctx, client, c.stamping, upload.Config{Redundancy: redundancy.Level(c.redundancy)})
-	if err != nil {
-		return err
+	upCfg := upload.Config{Redundancy: redundancy.Level(c.redundancy)}
+	var up worker.Uploader
+	var onLease func(*archiverpb.StampLease) (worker.Uploader, error)
+	closeUp := func() error { return nil }
+	if c.stamping.mode == "client" {
+		key, err := loadKey(c.stamping.keyFile, c.stamping.passwordFile)
+		if err != nil {
+			return err
+		}
+		onLease = func(l *archiverpb.StampLease) (worker.Uploader, error) {
+			if err := closeUp(); err != nil { // a new lease replaces the old issuer
+				return nil, err
+			}
+			u, closer, err := clientUploader(ctx, client, key, []string{hex.EncodeToString(l.GetBatchId())},
+				postage.Lease{From: l.GetCounterFrom(), To: l.GetCounterTo()}, c.stamping.stateDir, upCfg)
+			if err != nil {
+				return nil, err
+			}
+			closeUp = closer
+			return u, nil
+		}
+	} else {
+		u, closer, err := newUploader(ctx, client, c.stamping, upCfg)
+		if err != nil {
+			return err
+		}
+		up, closeUp = u, closer
 	}
 	defer func() {
 		if err := closeUp(); err != nil {
@@ -152,7 +178,7 @@ func runNode(ctx context.Context, stop <-chan struct{}, args []string, stderr io
 	}
 	defer conn.Close()
 	w, err := worker.New(conn, up, worker.Config{ID: id, Secret: c.orchSecret, Capacity: c.capacity,
-		Version: "lpswarm-archiver", Drain: c.drain, Logger: log.With("worker", id)})
+		Version: "lpswarm-archiver", Drain: c.drain, OnLease: onLease, Logger: log.With("worker", id)})
 	if err != nil {
 		return err
 	}

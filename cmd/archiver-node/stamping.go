@@ -37,7 +37,9 @@ func defaultStateDir() string {
 	return "issuer-state"
 }
 
-func (s stampingConfig) validate() error {
+// validate checks the flags; leased is true where client-side stamping
+// gets its batch from the orchestrator's lease (the worker daemon).
+func (s stampingConfig) validate(leased bool) error {
 	switch s.mode {
 	case "node":
 		if strings.Contains(s.batches, ",") {
@@ -50,7 +52,7 @@ func (s stampingConfig) validate() error {
 	default:
 		return fmt.Errorf("-stamping must be node or client, not %q", s.mode)
 	}
-	if s.batches == "" {
+	if s.batches == "" && !(leased && s.mode == "client") {
 		return errors.New("a postage batch is required (-batch, -postageBatch)")
 	}
 	return nil
@@ -69,18 +71,26 @@ func newUploader(ctx context.Context, c *bee.Client, s stampingConfig, cfg uploa
 	if err != nil {
 		return nil, nil, err
 	}
+	return clientUploader(ctx, c, key, strings.Split(s.batches, ","), postage.Lease{}, s.stateDir, cfg)
+}
+
+// clientUploader stamps with key from the given batches, all under lease
+// (the zero lease is the whole batch).
+func clientUploader(ctx context.Context, c *bee.Client, key *ecdsa.PrivateKey, ids []string, lease postage.Lease,
+	stateDir string, cfg upload.Config) (*upload.Uploader, func() error, error) {
 	owner := crypto.PubkeyToAddress(key.PublicKey)
 	var batches []postage.Batch
-	for _, id := range strings.Split(s.batches, ",") {
+	for _, id := range ids {
 		b, err := chainBatch(ctx, c, strings.TrimSpace(id), owner)
 		if err != nil {
 			return nil, nil, err
 		}
+		b.Lease = lease
 		batches = append(batches, b)
 	}
-	issuer, err := postage.OpenIssuer(s.stateDir, key, batches)
+	issuer, err := postage.OpenIssuer(stateDir, key, batches)
 	if err != nil {
-		return nil, nil, fmt.Errorf("stamp issuer state %s: %w", s.stateDir, err)
+		return nil, nil, fmt.Errorf("stamp issuer state %s: %w", stateDir, err)
 	}
 	return upload.ClientStamped(c, issuer, cfg), issuer.Close, nil
 }

@@ -29,11 +29,12 @@ type StampNode struct {
 	batch    *beepostage.Batch
 	validate beepostage.ValidStampFn
 
-	mu      sync.Mutex
-	chunks  map[string]swarm.Chunk
-	indexes map[string]string // batch|index → chunk address
-	reused  int
-	stamps  int
+	mu       sync.Mutex
+	chunks   map[string]swarm.Chunk
+	indexes  map[string]string // batch|index → chunk address
+	counters map[uint32]int    // counter → stamps using it, any bucket
+	reused   int
+	stamps   int
 }
 
 // NewStampNode knows one batch.
@@ -41,7 +42,7 @@ func NewStampNode(b *beepostage.Batch) *StampNode {
 	return &StampNode{
 		batch:    b,
 		validate: beepostage.ValidStamp(batchstoremock.New(batchstoremock.WithBatch(b))),
-		chunks:   map[string]swarm.Chunk{}, indexes: map[string]string{},
+		chunks:   map[string]swarm.Chunk{}, indexes: map[string]string{}, counters: map[uint32]int{},
 	}
 }
 
@@ -50,6 +51,17 @@ func (n *StampNode) Reused() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.reused
+}
+
+// Counters returns how many accepted stamps used each counter value.
+func (n *StampNode) Counters() map[uint32]int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make(map[uint32]int, len(n.counters))
+	for k, v := range n.counters {
+		out[k] = v
+	}
+	return out
 }
 
 // Stamps is how many stamped chunks were accepted.
@@ -104,6 +116,8 @@ func (n *StampNode) postChunk(w http.ResponseWriter, r *http.Request) {
 		n.reused++
 	}
 	n.indexes[idx] = ch.Address().String()
+	_, counter := beepostage.BucketIndexFromBytes(stamp.Index())
+	n.counters[counter]++
 	n.chunks[ch.Address().ByteString()] = ch
 	n.stamps++
 	n.mu.Unlock()

@@ -1,0 +1,123 @@
+package grpcsvc
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	archiverpb "github.com/lpswarm/archiver/proto"
+)
+
+// ErrNoLease: every counter range of the shared batch is leased.
+var ErrNoLease = errors.New("no free stamp lease")
+
+// LeaseConfig makes workers with client-side stamping share one batch:
+// each worker gets, for good, its own range of counters in every bucket, so
+// two workers never produce the same batch index. The table is durable: a
+// restarted orchestrator gives every worker back the range it had, and a
+// range once given is never given to another worker.
+type LeaseConfig struct {
+	Batch          [32]byte
+	BucketCapacity uint32 // 2^(depth − bucket depth) of the batch
+	Slot           uint32 // counters per worker
+	Path           string // the table file
+}
+
+// leaseTable assigns slots to worker ids; guarded by its mutex.
+type leaseTable struct {
+	cfg LeaseConfig
+	mu  sync.Mutex
+	doc leaseDoc
+}
+
+type leaseDoc struct {
+	Batch   string         `json:"batch"`
+	Slot    uint32         `json:"slot"`
+	Workers map[string]int `json:"workers"` // worker id → slot number
+}
+
+func openLeases(cfg LeaseConfig) (*leaseTable, error) {
+	if cfg.Slot == 0 || cfg.Slot > cfg.BucketCapacity {
+		return nil, fmt.Errorf("grpcsvc: lease slot %d must be in 1..%d", cfg.Slot, cfg.BucketCapacity)
+	}
+	t := &leaseTable{cfg: cfg, doc: leaseDoc{Batch: hex.EncodeToString(cfg.Batch[:]), Slot: cfg.Slot, Workers: map[string]int{}}}
+	data, err := os.ReadFile(cfg.Path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return t, nil
+	case err != nil:
+		return nil, fmt.Errorf("grpcsvc: lease table: %w", err)
+	}
+	var doc leaseDoc
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("grpcsvc: lease table %s is damaged (refusing to reissue ranges): %w", cfg.Path, err)
+	}
+	if doc.Batch != t.doc.Batch || doc.Slot != cfg.Slot {
+		return nil, fmt.Errorf("grpcsvc: lease table %s is for batch %s slot %d, not %s slot %d",
+			cfg.Path, doc.Batch, doc.Slot, t.doc.Batch, cfg.Slot)
+	}
+	t.doc = doc
+	if t.doc.Workers == nil {
+		t.doc.Workers = map[string]int{}
+	}
+	return t, nil
+}
+
+// lease returns the worker's range, assigning the next free one durably.
+func (t *leaseTable) lease(worker string) (*archiverpb.StampLease, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	slot, ok := t.doc.Workers[worker]
+	if !ok {
+		slot = len(t.doc.Workers)
+		if uint64(slot+1)*uint64(t.cfg.Slot) > uint64(t.cfg.BucketCapacity) {
+			return nil, fmt.Errorf("grpcsvc: %w: %d workers hold all ranges", ErrNoLease, slot)
+		}
+		t.doc.Workers[worker] = slot
+		if err := t.save(); err != nil {
+			delete(t.doc.Workers, worker)
+			return nil, err
+		}
+	}
+	from := uint32(slot) * t.cfg.Slot
+	return &archiverpb.StampLease{BatchId: t.cfg.Batch[:], CounterFrom: from, CounterTo: from + t.cfg.Slot}, nil
+}
+
+// save writes the table durably: temp file, fsync, rename, fsync dir.
+func (t *leaseTable) save() error {
+	data, err := json.MarshalIndent(t.doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := t.cfg.Path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("grpcsvc: lease table: %w", err)
+	}
+	_, werr := f.Write(data)
+	if serr := f.Sync(); werr == nil {
+		werr = serr
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(tmp, t.cfg.Path)
+	}
+	if werr == nil {
+		var dir *os.File
+		if dir, werr = os.Open(filepath.Dir(t.cfg.Path)); werr == nil {
+			werr = dir.Sync()
+			dir.Close()
+		}
+	}
+	if werr != nil {
+		return fmt.Errorf("grpcsvc: lease table: %w", werr)
+	}
+	return nil
+}

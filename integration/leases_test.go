@@ -1,0 +1,100 @@
+package integration_test
+
+import (
+	"bytes"
+	"fmt"
+	"math/big"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/accounts/keystore"
+	"github.com/ethersphere/bee/v2/pkg/file"
+	"github.com/ethersphere/bee/v2/pkg/file/joiner"
+	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
+	beepostage "github.com/ethersphere/bee/v2/pkg/postage"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lpswarm/archiver/grpcsvc"
+	"github.com/lpswarm/archiver/index"
+	"github.com/lpswarm/archiver/internal/beetest"
+)
+
+// TestLeasedClientStampingNeverReusesAnIndex: two worker processes stamp
+// client-side with the operator's one key on one shared batch, each within
+// the counter range the orchestrator leased it. Every stamp passes Bee's
+// validation, no batch index is ever used for two chunks, both ranges are
+// used, and every segment reads back byte-identical.
+func TestLeasedClientStampingNeverReusesAnIndex(t *testing.T) {
+	ctx := testContext(t, 3*time.Minute)
+	jobs := streamJobs(t)
+	keyFile, passFile := writeKey(t)
+	blob, err := os.ReadFile(keyFile)
+	require.NoError(t, err)
+	key, err := keystore.DecryptKey(blob, "secret")
+	require.NoError(t, err)
+
+	batchID := [32]byte{0xba, 0x7c}
+	node, nodeURL := newStampNodeServer(t, &beepostage.Batch{ID: batchID[:], Value: big.NewInt(1), Owner: key.Address.Bytes(),
+		Depth: 24, BucketDepth: 16, Immutable: true})
+
+	cert, pin := selfSigned(t)
+	dir := t.TempDir()
+	o := startOrchWith(t, dir, "127.0.0.1:0", cert, pin, &grpcsvc.LeaseConfig{Batch: batchID, BucketCapacity: 256, Slot: 128,
+		Path: filepath.Join(dir, "leases.json")})
+	o.submit(t, jobs)
+
+	for range 2 {
+		cmd := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", o.addr, "-orchSecret", "s3cret", "-orchCertPin", pin,
+			"-capacity", "2", "-bee", nodeURL, "-stamping", "client", "-ethKeystorePath", keyFile, "-ethPassword", passFile,
+			"-redundancy", "0", "-datadir", t.TempDir())
+		cmd.Stderr = os.Stderr
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	}
+	manifests := o.finish(t, ctx, jobs)
+	require.Len(t, manifests, 3)
+
+	require.Positive(t, node.Stamps())
+	require.Zero(t, node.Reused(), "a batch index was used for two chunks")
+	low, high := 0, 0
+	for counter := range node.Counters() {
+		require.Less(t, counter, uint32(256))
+		if counter < 128 {
+			low++
+		} else {
+			high++
+		}
+	}
+	require.Positive(t, low, "the first lease was never used")
+	require.Positive(t, high, "the second lease was never used")
+
+	for _, j := range jobs {
+		recs, err := o.ix.Records(index.StreamID{ManifestID: string(j.ManifestID), Sender: j.Sender})
+		require.NoError(t, err)
+		for _, r := range recs {
+			if r.Seq != uint64(j.Seq) || r.Rendition != "source" {
+				continue
+			}
+			jr, size, err := joiner.New(ctx, node, nil, r.Reference, redundancy.NONE)
+			require.NoError(t, err)
+			require.Equal(t, int64(len(j.Source)), size)
+			var got bytes.Buffer
+			_, err = file.JoinReadAll(ctx, jr, &got)
+			require.NoError(t, err)
+			require.Equal(t, j.Source, got.Bytes(), fmt.Sprintf("%s/%d", j.ManifestID, j.Seq))
+		}
+	}
+}
+
+// newStampNodeServer serves a beetest.StampNode on loopback.
+func newStampNodeServer(t *testing.T, b *beepostage.Batch) (*beetest.StampNode, string) {
+	t.Helper()
+	n := beetest.NewStampNode(b)
+	srv := httptest.NewServer(n)
+	t.Cleanup(srv.Close)
+	return n, srv.URL
+}
