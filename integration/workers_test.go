@@ -119,10 +119,11 @@ func streamJobs(t *testing.T) []orchestrator.Job {
 	return jobs
 }
 
-func startNode(t *testing.T, ctx context.Context, addr, pin, beeURL, batch string, capacity int) *exec.Cmd {
+func startNode(t *testing.T, ctx context.Context, addr, pin, beeURL, batch string, capacity int, extra ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", addr, "-orchSecret", "s3cret", "-orchCertPin", pin,
-		"-capacity", fmt.Sprint(capacity), "-bee", beeURL, "-postageBatch", batch, "-redundancy", "0", "-datadir", t.TempDir())
+	args := append([]string{"node", "-orchAddr", addr, "-orchSecret", "s3cret", "-orchCertPin", pin,
+		"-capacity", fmt.Sprint(capacity), "-bee", beeURL, "-postageBatch", batch, "-redundancy", "0", "-datadir", t.TempDir()}, extra...)
+	cmd := exec.CommandContext(ctx, archiverNode(t), args...)
 	cmd.Stderr = os.Stderr
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
@@ -271,9 +272,14 @@ func TestWorkersSurviveADeadAndASlowWorker(t *testing.T) {
 
 	_, slowURL := newBeeProxy(t, "slow", 5*time.Second)
 	startNode(t, ctx, o.addr, pin, slowURL, batch, 1)
-	startNode(t, ctx, o.addr, pin, dev.URL, batch, 2)
+	metricsAddr := freeAddr(t)
+	startNode(t, ctx, o.addr, pin, dev.URL, batch, 2, "-metricsAddr", metricsAddr)
 
 	requireFinalManifests(t, ctx, jobs, o.finish(t, ctx, jobs))
+	scrape := scrapeMetrics(t, "http://"+metricsAddr+"/metrics")
+	require.Contains(t, scrape, `archiver_worker_jobs_total{result="archived"}`)
+	require.Contains(t, scrape, "archiver_worker_bytes_total")
+	require.Contains(t, scrape, "archiver_worker_batch_ttl_seconds{batch=")
 	m := o.srv.Metrics()
 	require.Positive(t, m.Redispatched)
 	require.Positive(t, m.LateReports, "the slow worker's late report")
@@ -322,4 +328,22 @@ func TestNodeRefusals(t *testing.T) {
 	_, stderr, err = runCLI(t, ctx, append(base[:len(base)-2], "-orchSecret", "s3cret", "-orchCertPin", strings.Repeat("00", 32))...)
 	require.Error(t, err)
 	require.Contains(t, stderr, "does not match -orchCertPin")
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func scrapeMetrics(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(body)
 }

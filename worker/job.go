@@ -17,6 +17,7 @@ import (
 // work fetches, uploads and reports one job. Errors are reported to the
 // orchestrator, which decides whether to re-dispatch.
 func (w *Worker) work(ctx context.Context, job *archiverpb.ArchiveJob) {
+	started := time.Now()
 	ctx, cancel := context.WithDeadline(ctx, time.UnixMilli(job.GetDeadlineUnixMs()))
 	defer cancel()
 	log := w.log.With("job", job.GetJobId(), "seq", job.GetSeq())
@@ -31,6 +32,7 @@ func (w *Worker) work(ctx context.Context, job *archiverpb.ArchiveJob) {
 	}
 	files, err := w.fetch(ctx, job)
 	if err != nil {
+		w.cfg.Metrics.failed("fetch")
 		log.Warn("fetch failed; the orchestrator will re-dispatch", "error", err)
 		return
 	}
@@ -38,13 +40,17 @@ func (w *Worker) work(ctx context.Context, job *archiverpb.ArchiveJob) {
 	for i, f := range job.GetFiles() {
 		rec, err := up.Upload(ctx, files[i])
 		if err != nil {
+			w.cfg.Metrics.failed("upload")
+			w.cfg.Metrics.job("failed", started)
 			w.report(ctx, job, nil, err, retryable(err))
 			return
 		}
+		w.cfg.Metrics.uploaded(rec.Bytes, rec.Chunks)
 		results = append(results, &archiverpb.FileResult{Name: f.GetName(), Reference: rec.Reference.Bytes(),
 			Bytes: uint64(rec.Bytes), Chunks: uint64(rec.Chunks)})
 	}
 	w.report(ctx, job, results, nil, false)
+	w.cfg.Metrics.job("archived", started)
 	log.Debug("archived")
 }
 
@@ -68,6 +74,7 @@ func (w *Worker) report(ctx context.Context, job *archiverpb.ArchiveJob, files [
 	if _, err := w.rpc.ReportResult(rctx, res); err != nil {
 		// NotFound: the job was re-dispatched meanwhile; the successor's
 		// report counts and ours is a harmless duplicate.
+		w.cfg.Metrics.failed("report")
 		w.log.Warn("report not taken", "job", job.GetJobId(), "error", err)
 	}
 }

@@ -15,13 +15,16 @@ import (
 // publish stores a stream's manifest built from the orchestrator's records
 // and reports its reference as the single file "manifest".
 func (w *Worker) publish(ctx context.Context, job *archiverpb.PublishJob) {
+	started := time.Now()
 	ctx, cancel := context.WithDeadline(ctx, time.UnixMilli(job.GetDeadlineUnixMs()))
 	defer cancel()
 	res := &archiverpb.JobResult{JobId: job.GetJobId(), Token: job.GetToken()}
 	ref, err := w.buildAndStore(ctx, job)
 	if err != nil {
+		w.cfg.Metrics.failed("publish")
 		res.Error, res.Retryable = err.Error(), true
 	} else {
+		w.cfg.Metrics.job("published", started)
 		res.Files = []*archiverpb.FileResult{{Name: "manifest", Reference: ref}}
 	}
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)

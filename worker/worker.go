@@ -52,6 +52,8 @@ type Config struct {
 	// lease the orchestrator grants at registration; until then the
 	// worker registers as client-stamping and uploads nothing.
 	OnLease func(*archiverpb.StampLease) (Uploader, error)
+	// Metrics, when set, are updated as jobs run.
+	Metrics *Metrics
 	Logger  *slog.Logger
 }
 
@@ -103,6 +105,7 @@ func (w *Worker) Run(ctx context.Context, stop <-chan struct{}) error {
 		if time.Since(started) > w.cfg.MaxBackoff {
 			backoff = w.cfg.MinBackoff // the session was healthy for a while
 		}
+		w.cfg.Metrics.failed("connection")
 		w.log.Warn("orchestrator connection lost; reconnecting", "error", err, "in", backoff)
 		select {
 		case <-ctx.Done():

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
@@ -41,6 +42,7 @@ type nodeConfig struct {
 	stamping     stampingConfig
 	datadir      string
 	drain        time.Duration
+	metricsAddr  string
 	verbose      bool
 }
 
@@ -65,6 +67,7 @@ func parseNode(args []string, stderr io.Writer) (nodeConfig, error) {
 	fs.StringVar(&c.stamping.passwordFile, "ethPassword", "", "client stamping: file holding the keystore password")
 	fs.StringVar(&c.datadir, "datadir", defaultDataDir(), "worker state: identity and stamp issuer state")
 	fs.DurationVar(&c.drain, "drain", 30*time.Second, "on SIGTERM, let in-flight segments finish for this long")
+	fs.StringVar(&c.metricsAddr, "metricsAddr", "", "serve Prometheus metrics on this address (host:port), e.g. 127.0.0.1:9090")
 	fs.BoolVar(&c.verbose, "v", false, "verbose logs")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -177,8 +180,18 @@ func runNode(ctx context.Context, stop <-chan struct{}, args []string, stderr io
 		return fmt.Errorf("orchestrator %s: %w", c.orchAddr, err)
 	}
 	defer conn.Close()
+	reg := prometheus.NewRegistry()
+	metrics := worker.NewMetrics(reg)
+	if c.metricsAddr != "" {
+		stopMetrics, err := serveMetrics(c.metricsAddr, reg, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+		go watchBatches(ctx, client, c.stamping, metrics, log)
+	}
 	w, err := worker.New(conn, up, worker.Config{ID: id, Secret: c.orchSecret, Capacity: c.capacity,
-		Version: "lpswarm-archiver", Drain: c.drain, OnLease: onLease, Logger: log.With("worker", id)})
+		Version: "lpswarm-archiver", Drain: c.drain, OnLease: onLease, Metrics: metrics, Logger: log.With("worker", id)})
 	if err != nil {
 		return err
 	}
