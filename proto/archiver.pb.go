@@ -1498,6 +1498,293 @@ func (*ReportAck) Descriptor() ([]byte, []int) {
 	return file_archiver_proto_rawDescGZIP(), []int{18}
 }
 
+type ArchiveInfoRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ArchiveInfoRequest) Reset() {
+	*x = ArchiveInfoRequest{}
+	mi := &file_archiver_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ArchiveInfoRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ArchiveInfoRequest) ProtoMessage() {}
+
+func (x *ArchiveInfoRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_archiver_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ArchiveInfoRequest.ProtoReflect.Descriptor instead.
+func (*ArchiveInfoRequest) Descriptor() ([]byte, []int) {
+	return file_archiver_proto_rawDescGZIP(), []int{19}
+}
+
+type ArchiveStatusRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ManifestId []byte                 `protobuf:"bytes,1,opt,name=manifest_id,json=manifestId,proto3" json:"manifest_id,omitempty"`
+	// The broadcaster's Ethereum address.
+	Sender        []byte `protobuf:"bytes,2,opt,name=sender,proto3" json:"sender,omitempty"`
+	TimestampUnix int64  `protobuf:"varint,3,opt,name=timestamp_unix,json=timestampUnix,proto3" json:"timestamp_unix,omitempty"`
+	// Ethereum signed-message signature by sender over
+	// "lpswarm-archive-status:" | manifest_id | ":" | timestamp_unix (decimal);
+	// the timestamp must be within 5 minutes of the orchestrator's clock.
+	Sig           []byte `protobuf:"bytes,4,opt,name=sig,proto3" json:"sig,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ArchiveStatusRequest) Reset() {
+	*x = ArchiveStatusRequest{}
+	mi := &file_archiver_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ArchiveStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ArchiveStatusRequest) ProtoMessage() {}
+
+func (x *ArchiveStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_archiver_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ArchiveStatusRequest.ProtoReflect.Descriptor instead.
+func (*ArchiveStatusRequest) Descriptor() ([]byte, []int) {
+	return file_archiver_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ArchiveStatusRequest) GetManifestId() []byte {
+	if x != nil {
+		return x.ManifestId
+	}
+	return nil
+}
+
+func (x *ArchiveStatusRequest) GetSender() []byte {
+	if x != nil {
+		return x.Sender
+	}
+	return nil
+}
+
+func (x *ArchiveStatusRequest) GetTimestampUnix() int64 {
+	if x != nil {
+		return x.TimestampUnix
+	}
+	return 0
+}
+
+func (x *ArchiveStatusRequest) GetSig() []byte {
+	if x != nil {
+		return x.Sig
+	}
+	return nil
+}
+
+type ArchiveStatus struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ManifestId []byte                 `protobuf:"bytes,1,opt,name=manifest_id,json=manifestId,proto3" json:"manifest_id,omitempty"`
+	// "live" or "ended".
+	State string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	// Latest published manifest; /bzz/<ref>/index.m3u8 plays it.
+	ManifestReference []byte           `protobuf:"bytes,3,opt,name=manifest_reference,json=manifestReference,proto3" json:"manifest_reference,omitempty"`
+	Final             bool             `protobuf:"varint,4,opt,name=final,proto3" json:"final,omitempty"`
+	Segments          []*SegmentStatus `protobuf:"bytes,5,rep,name=segments,proto3" json:"segments,omitempty"`
+	ArchivedBytes     uint64           `protobuf:"varint,6,opt,name=archived_bytes,json=archivedBytes,proto3" json:"archived_bytes,omitempty"`
+	Gaps              uint32           `protobuf:"varint,7,opt,name=gaps,proto3" json:"gaps,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ArchiveStatus) Reset() {
+	*x = ArchiveStatus{}
+	mi := &file_archiver_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ArchiveStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ArchiveStatus) ProtoMessage() {}
+
+func (x *ArchiveStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_archiver_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ArchiveStatus.ProtoReflect.Descriptor instead.
+func (*ArchiveStatus) Descriptor() ([]byte, []int) {
+	return file_archiver_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ArchiveStatus) GetManifestId() []byte {
+	if x != nil {
+		return x.ManifestId
+	}
+	return nil
+}
+
+func (x *ArchiveStatus) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *ArchiveStatus) GetManifestReference() []byte {
+	if x != nil {
+		return x.ManifestReference
+	}
+	return nil
+}
+
+func (x *ArchiveStatus) GetFinal() bool {
+	if x != nil {
+		return x.Final
+	}
+	return false
+}
+
+func (x *ArchiveStatus) GetSegments() []*SegmentStatus {
+	if x != nil {
+		return x.Segments
+	}
+	return nil
+}
+
+func (x *ArchiveStatus) GetArchivedBytes() uint64 {
+	if x != nil {
+		return x.ArchivedBytes
+	}
+	return 0
+}
+
+func (x *ArchiveStatus) GetGaps() uint32 {
+	if x != nil {
+		return x.Gaps
+	}
+	return 0
+}
+
+type SegmentStatus struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Rendition string                 `protobuf:"bytes,1,opt,name=rendition,proto3" json:"rendition,omitempty"`
+	Seq       int64                  `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	// "pending", "archived" or "gap".
+	State         string `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	Reference     []byte `protobuf:"bytes,4,opt,name=reference,proto3" json:"reference,omitempty"`
+	Bytes         uint64 `protobuf:"varint,5,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	Error         string `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SegmentStatus) Reset() {
+	*x = SegmentStatus{}
+	mi := &file_archiver_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SegmentStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SegmentStatus) ProtoMessage() {}
+
+func (x *SegmentStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_archiver_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SegmentStatus.ProtoReflect.Descriptor instead.
+func (*SegmentStatus) Descriptor() ([]byte, []int) {
+	return file_archiver_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *SegmentStatus) GetRendition() string {
+	if x != nil {
+		return x.Rendition
+	}
+	return ""
+}
+
+func (x *SegmentStatus) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *SegmentStatus) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *SegmentStatus) GetReference() []byte {
+	if x != nil {
+		return x.Reference
+	}
+	return nil
+}
+
+func (x *SegmentStatus) GetBytes() uint64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *SegmentStatus) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 var File_archiver_proto protoreflect.FileDescriptor
 
 const file_archiver_proto_rawDesc = "" +
@@ -1624,11 +1911,37 @@ const file_archiver_proto_rawDesc = "" +
 	"\x05bytes\x18\x03 \x01(\x04R\x05bytes\x12\x16\n" +
 	"\x06chunks\x18\x04 \x01(\x04R\x06chunks\x12\x18\n" +
 	"\abatches\x18\x05 \x03(\fR\abatches\"\v\n" +
-	"\tReportAck2\x93\x02\n" +
+	"\tReportAck\"\x14\n" +
+	"\x12ArchiveInfoRequest\"\x88\x01\n" +
+	"\x14ArchiveStatusRequest\x12\x1f\n" +
+	"\vmanifest_id\x18\x01 \x01(\fR\n" +
+	"manifestId\x12\x16\n" +
+	"\x06sender\x18\x02 \x01(\fR\x06sender\x12%\n" +
+	"\x0etimestamp_unix\x18\x03 \x01(\x03R\rtimestampUnix\x12\x10\n" +
+	"\x03sig\x18\x04 \x01(\fR\x03sig\"\x86\x02\n" +
+	"\rArchiveStatus\x12\x1f\n" +
+	"\vmanifest_id\x18\x01 \x01(\fR\n" +
+	"manifestId\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\x12-\n" +
+	"\x12manifest_reference\x18\x03 \x01(\fR\x11manifestReference\x12\x14\n" +
+	"\x05final\x18\x04 \x01(\bR\x05final\x12>\n" +
+	"\bsegments\x18\x05 \x03(\v2\".lpswarm.archiver.v1.SegmentStatusR\bsegments\x12%\n" +
+	"\x0earchived_bytes\x18\x06 \x01(\x04R\rarchivedBytes\x12\x12\n" +
+	"\x04gaps\x18\a \x01(\rR\x04gaps\"\x9f\x01\n" +
+	"\rSegmentStatus\x12\x1c\n" +
+	"\trendition\x18\x01 \x01(\tR\trendition\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x12\x1c\n" +
+	"\treference\x18\x04 \x01(\fR\treference\x12\x14\n" +
+	"\x05bytes\x18\x05 \x01(\x04R\x05bytes\x12\x14\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error2\x93\x02\n" +
 	"\x0fArchiverService\x12]\n" +
 	"\x10RegisterArchiver\x12$.lpswarm.archiver.v1.RegisterRequest\x1a!.lpswarm.archiver.v1.WorkerNotice0\x01\x12Q\n" +
 	"\bFetchJob\x12$.lpswarm.archiver.v1.FetchJobRequest\x1a\x1d.lpswarm.archiver.v1.JobChunk0\x01\x12N\n" +
-	"\fReportResult\x12\x1e.lpswarm.archiver.v1.JobResult\x1a\x1e.lpswarm.archiver.v1.ReportAckB.Z,github.com/lpswarm/archiver/proto;archiverpbb\x06proto3"
+	"\fReportResult\x12\x1e.lpswarm.archiver.v1.JobResult\x1a\x1e.lpswarm.archiver.v1.ReportAck2\xd1\x01\n" +
+	"\x0eArchiveQueries\x12\\\n" +
+	"\x0eGetArchiveInfo\x12'.lpswarm.archiver.v1.ArchiveInfoRequest\x1a!.lpswarm.archiver.v1.ArchiveOffer\x12a\n" +
+	"\x10GetArchiveStatus\x12).lpswarm.archiver.v1.ArchiveStatusRequest\x1a\".lpswarm.archiver.v1.ArchiveStatusB.Z,github.com/lpswarm/archiver/proto;archiverpbb\x06proto3"
 
 var (
 	file_archiver_proto_rawDescOnce sync.Once
@@ -1643,29 +1956,33 @@ func file_archiver_proto_rawDescGZIP() []byte {
 }
 
 var file_archiver_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_archiver_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_archiver_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_archiver_proto_goTypes = []any{
-	(ArchiveReceipt_Status)(0), // 0: lpswarm.archiver.v1.ArchiveReceipt.Status
-	(ArchiveReceipt_Reason)(0), // 1: lpswarm.archiver.v1.ArchiveReceipt.Reason
-	(*Price)(nil),              // 2: lpswarm.archiver.v1.Price
-	(*ArchiveOffer)(nil),       // 3: lpswarm.archiver.v1.ArchiveOffer
-	(*RenditionBytes)(nil),     // 4: lpswarm.archiver.v1.RenditionBytes
-	(*ArchiveReceipt)(nil),     // 5: lpswarm.archiver.v1.ArchiveReceipt
-	(*ArchiveReceipts)(nil),    // 6: lpswarm.archiver.v1.ArchiveReceipts
-	(*RegisterRequest)(nil),    // 7: lpswarm.archiver.v1.RegisterRequest
-	(*WorkerCapabilities)(nil), // 8: lpswarm.archiver.v1.WorkerCapabilities
-	(*WorkerNotice)(nil),       // 9: lpswarm.archiver.v1.WorkerNotice
-	(*PublishJob)(nil),         // 10: lpswarm.archiver.v1.PublishJob
-	(*PublishRendition)(nil),   // 11: lpswarm.archiver.v1.PublishRendition
-	(*PublishSegment)(nil),     // 12: lpswarm.archiver.v1.PublishSegment
-	(*ArchiveJob)(nil),         // 13: lpswarm.archiver.v1.ArchiveJob
-	(*JobFile)(nil),            // 14: lpswarm.archiver.v1.JobFile
-	(*StampLease)(nil),         // 15: lpswarm.archiver.v1.StampLease
-	(*FetchJobRequest)(nil),    // 16: lpswarm.archiver.v1.FetchJobRequest
-	(*JobChunk)(nil),           // 17: lpswarm.archiver.v1.JobChunk
-	(*JobResult)(nil),          // 18: lpswarm.archiver.v1.JobResult
-	(*FileResult)(nil),         // 19: lpswarm.archiver.v1.FileResult
-	(*ReportAck)(nil),          // 20: lpswarm.archiver.v1.ReportAck
+	(ArchiveReceipt_Status)(0),   // 0: lpswarm.archiver.v1.ArchiveReceipt.Status
+	(ArchiveReceipt_Reason)(0),   // 1: lpswarm.archiver.v1.ArchiveReceipt.Reason
+	(*Price)(nil),                // 2: lpswarm.archiver.v1.Price
+	(*ArchiveOffer)(nil),         // 3: lpswarm.archiver.v1.ArchiveOffer
+	(*RenditionBytes)(nil),       // 4: lpswarm.archiver.v1.RenditionBytes
+	(*ArchiveReceipt)(nil),       // 5: lpswarm.archiver.v1.ArchiveReceipt
+	(*ArchiveReceipts)(nil),      // 6: lpswarm.archiver.v1.ArchiveReceipts
+	(*RegisterRequest)(nil),      // 7: lpswarm.archiver.v1.RegisterRequest
+	(*WorkerCapabilities)(nil),   // 8: lpswarm.archiver.v1.WorkerCapabilities
+	(*WorkerNotice)(nil),         // 9: lpswarm.archiver.v1.WorkerNotice
+	(*PublishJob)(nil),           // 10: lpswarm.archiver.v1.PublishJob
+	(*PublishRendition)(nil),     // 11: lpswarm.archiver.v1.PublishRendition
+	(*PublishSegment)(nil),       // 12: lpswarm.archiver.v1.PublishSegment
+	(*ArchiveJob)(nil),           // 13: lpswarm.archiver.v1.ArchiveJob
+	(*JobFile)(nil),              // 14: lpswarm.archiver.v1.JobFile
+	(*StampLease)(nil),           // 15: lpswarm.archiver.v1.StampLease
+	(*FetchJobRequest)(nil),      // 16: lpswarm.archiver.v1.FetchJobRequest
+	(*JobChunk)(nil),             // 17: lpswarm.archiver.v1.JobChunk
+	(*JobResult)(nil),            // 18: lpswarm.archiver.v1.JobResult
+	(*FileResult)(nil),           // 19: lpswarm.archiver.v1.FileResult
+	(*ReportAck)(nil),            // 20: lpswarm.archiver.v1.ReportAck
+	(*ArchiveInfoRequest)(nil),   // 21: lpswarm.archiver.v1.ArchiveInfoRequest
+	(*ArchiveStatusRequest)(nil), // 22: lpswarm.archiver.v1.ArchiveStatusRequest
+	(*ArchiveStatus)(nil),        // 23: lpswarm.archiver.v1.ArchiveStatus
+	(*SegmentStatus)(nil),        // 24: lpswarm.archiver.v1.SegmentStatus
 }
 var file_archiver_proto_depIdxs = []int32{
 	2,  // 0: lpswarm.archiver.v1.ArchiveOffer.price:type_name -> lpswarm.archiver.v1.Price
@@ -1682,17 +1999,22 @@ var file_archiver_proto_depIdxs = []int32{
 	12, // 11: lpswarm.archiver.v1.PublishRendition.segments:type_name -> lpswarm.archiver.v1.PublishSegment
 	14, // 12: lpswarm.archiver.v1.ArchiveJob.files:type_name -> lpswarm.archiver.v1.JobFile
 	19, // 13: lpswarm.archiver.v1.JobResult.files:type_name -> lpswarm.archiver.v1.FileResult
-	7,  // 14: lpswarm.archiver.v1.ArchiverService.RegisterArchiver:input_type -> lpswarm.archiver.v1.RegisterRequest
-	16, // 15: lpswarm.archiver.v1.ArchiverService.FetchJob:input_type -> lpswarm.archiver.v1.FetchJobRequest
-	18, // 16: lpswarm.archiver.v1.ArchiverService.ReportResult:input_type -> lpswarm.archiver.v1.JobResult
-	9,  // 17: lpswarm.archiver.v1.ArchiverService.RegisterArchiver:output_type -> lpswarm.archiver.v1.WorkerNotice
-	17, // 18: lpswarm.archiver.v1.ArchiverService.FetchJob:output_type -> lpswarm.archiver.v1.JobChunk
-	20, // 19: lpswarm.archiver.v1.ArchiverService.ReportResult:output_type -> lpswarm.archiver.v1.ReportAck
-	17, // [17:20] is the sub-list for method output_type
-	14, // [14:17] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	24, // 14: lpswarm.archiver.v1.ArchiveStatus.segments:type_name -> lpswarm.archiver.v1.SegmentStatus
+	7,  // 15: lpswarm.archiver.v1.ArchiverService.RegisterArchiver:input_type -> lpswarm.archiver.v1.RegisterRequest
+	16, // 16: lpswarm.archiver.v1.ArchiverService.FetchJob:input_type -> lpswarm.archiver.v1.FetchJobRequest
+	18, // 17: lpswarm.archiver.v1.ArchiverService.ReportResult:input_type -> lpswarm.archiver.v1.JobResult
+	21, // 18: lpswarm.archiver.v1.ArchiveQueries.GetArchiveInfo:input_type -> lpswarm.archiver.v1.ArchiveInfoRequest
+	22, // 19: lpswarm.archiver.v1.ArchiveQueries.GetArchiveStatus:input_type -> lpswarm.archiver.v1.ArchiveStatusRequest
+	9,  // 20: lpswarm.archiver.v1.ArchiverService.RegisterArchiver:output_type -> lpswarm.archiver.v1.WorkerNotice
+	17, // 21: lpswarm.archiver.v1.ArchiverService.FetchJob:output_type -> lpswarm.archiver.v1.JobChunk
+	20, // 22: lpswarm.archiver.v1.ArchiverService.ReportResult:output_type -> lpswarm.archiver.v1.ReportAck
+	3,  // 23: lpswarm.archiver.v1.ArchiveQueries.GetArchiveInfo:output_type -> lpswarm.archiver.v1.ArchiveOffer
+	23, // 24: lpswarm.archiver.v1.ArchiveQueries.GetArchiveStatus:output_type -> lpswarm.archiver.v1.ArchiveStatus
+	20, // [20:25] is the sub-list for method output_type
+	15, // [15:20] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_archiver_proto_init() }
@@ -1711,9 +2033,9 @@ func file_archiver_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_archiver_proto_rawDesc), len(file_archiver_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   19,
+			NumMessages:   23,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   2,
 		},
 		GoTypes:           file_archiver_proto_goTypes,
 		DependencyIndexes: file_archiver_proto_depIdxs,

@@ -228,3 +228,157 @@ var ArchiverService_ServiceDesc = grpc.ServiceDesc{
 	},
 	Metadata: "archiver.proto",
 }
+
+const (
+	ArchiveQueries_GetArchiveInfo_FullMethodName   = "/lpswarm.archiver.v1.ArchiveQueries/GetArchiveInfo"
+	ArchiveQueries_GetArchiveStatus_FullMethodName = "/lpswarm.archiver.v1.ArchiveQueries/GetArchiveStatus"
+)
+
+// ArchiveQueriesClient is the client API for ArchiveQueries service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// ArchiveQueries is served by the orchestrator to broadcasters.
+type ArchiveQueriesClient interface {
+	// GetArchiveInfo returns the archive offer: capability id, price,
+	// retention, redundancy and limits. Public.
+	GetArchiveInfo(ctx context.Context, in *ArchiveInfoRequest, opts ...grpc.CallOption) (*ArchiveOffer, error)
+	// GetArchiveStatus returns what was archived of a stream. Answered only
+	// to the stream's broadcaster (a signed request) unless the operator
+	// makes statuses public.
+	GetArchiveStatus(ctx context.Context, in *ArchiveStatusRequest, opts ...grpc.CallOption) (*ArchiveStatus, error)
+}
+
+type archiveQueriesClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewArchiveQueriesClient(cc grpc.ClientConnInterface) ArchiveQueriesClient {
+	return &archiveQueriesClient{cc}
+}
+
+func (c *archiveQueriesClient) GetArchiveInfo(ctx context.Context, in *ArchiveInfoRequest, opts ...grpc.CallOption) (*ArchiveOffer, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ArchiveOffer)
+	err := c.cc.Invoke(ctx, ArchiveQueries_GetArchiveInfo_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *archiveQueriesClient) GetArchiveStatus(ctx context.Context, in *ArchiveStatusRequest, opts ...grpc.CallOption) (*ArchiveStatus, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ArchiveStatus)
+	err := c.cc.Invoke(ctx, ArchiveQueries_GetArchiveStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ArchiveQueriesServer is the server API for ArchiveQueries service.
+// All implementations must embed UnimplementedArchiveQueriesServer
+// for forward compatibility.
+//
+// ArchiveQueries is served by the orchestrator to broadcasters.
+type ArchiveQueriesServer interface {
+	// GetArchiveInfo returns the archive offer: capability id, price,
+	// retention, redundancy and limits. Public.
+	GetArchiveInfo(context.Context, *ArchiveInfoRequest) (*ArchiveOffer, error)
+	// GetArchiveStatus returns what was archived of a stream. Answered only
+	// to the stream's broadcaster (a signed request) unless the operator
+	// makes statuses public.
+	GetArchiveStatus(context.Context, *ArchiveStatusRequest) (*ArchiveStatus, error)
+	mustEmbedUnimplementedArchiveQueriesServer()
+}
+
+// UnimplementedArchiveQueriesServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedArchiveQueriesServer struct{}
+
+func (UnimplementedArchiveQueriesServer) GetArchiveInfo(context.Context, *ArchiveInfoRequest) (*ArchiveOffer, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetArchiveInfo not implemented")
+}
+func (UnimplementedArchiveQueriesServer) GetArchiveStatus(context.Context, *ArchiveStatusRequest) (*ArchiveStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetArchiveStatus not implemented")
+}
+func (UnimplementedArchiveQueriesServer) mustEmbedUnimplementedArchiveQueriesServer() {}
+func (UnimplementedArchiveQueriesServer) testEmbeddedByValue()                        {}
+
+// UnsafeArchiveQueriesServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to ArchiveQueriesServer will
+// result in compilation errors.
+type UnsafeArchiveQueriesServer interface {
+	mustEmbedUnimplementedArchiveQueriesServer()
+}
+
+func RegisterArchiveQueriesServer(s grpc.ServiceRegistrar, srv ArchiveQueriesServer) {
+	// If the following call pancis, it indicates UnimplementedArchiveQueriesServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&ArchiveQueries_ServiceDesc, srv)
+}
+
+func _ArchiveQueries_GetArchiveInfo_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ArchiveInfoRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ArchiveQueriesServer).GetArchiveInfo(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ArchiveQueries_GetArchiveInfo_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ArchiveQueriesServer).GetArchiveInfo(ctx, req.(*ArchiveInfoRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ArchiveQueries_GetArchiveStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ArchiveStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ArchiveQueriesServer).GetArchiveStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ArchiveQueries_GetArchiveStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ArchiveQueriesServer).GetArchiveStatus(ctx, req.(*ArchiveStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// ArchiveQueries_ServiceDesc is the grpc.ServiceDesc for ArchiveQueries service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var ArchiveQueries_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "lpswarm.archiver.v1.ArchiveQueries",
+	HandlerType: (*ArchiveQueriesServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetArchiveInfo",
+			Handler:    _ArchiveQueries_GetArchiveInfo_Handler,
+		},
+		{
+			MethodName: "GetArchiveStatus",
+			Handler:    _ArchiveQueries_GetArchiveStatus_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "archiver.proto",
+}
