@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
-	"fmt"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
