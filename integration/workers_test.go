@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -92,6 +93,7 @@ func (p *beeProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			return
 		case "slow":
+			p.once.Do(func() { close(p.held) })
 			time.Sleep(p.delay)
 		}
 	}
@@ -346,4 +348,27 @@ func scrapeMetrics(t *testing.T, url string) string {
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return string(body)
+}
+
+// TestSIGTERMDrainsInFlightJobs: SIGTERM lets the upload in flight finish
+// and be reported before the worker exits; nothing is re-dispatched.
+func TestSIGTERMDrainsInFlightJobs(t *testing.T) {
+	ctx := testContext(t, 2*time.Minute)
+	jobs := streamJobs(t)[:1]
+	cert, pin := selfSigned(t)
+	o := startOrch(t, t.TempDir(), "127.0.0.1:0", cert, pin)
+	o.submit(t, jobs)
+	batch, err := dev.BuyBatch(ctx, 22)
+	require.NoError(t, err)
+	slow, slowURL := newBeeProxy(t, "slow", 500*time.Millisecond) // three uploads stay within the 3 s deadline
+	node := startNode(t, ctx, o.addr, pin, slowURL, batch, 1, "-drain", "20s")
+	select {
+	case <-slow.held: // the upload is in flight
+	case <-ctx.Done():
+		t.Fatal("no upload started")
+	}
+	require.NoError(t, node.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, node.Wait(), "the worker must exit cleanly after draining")
+	require.Equal(t, int64(1), o.srv.Metrics().Archived, "the in-flight job was reported before exit")
+	require.Zero(t, o.srv.Metrics().Redispatched)
 }
