@@ -37,10 +37,10 @@ import (
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/hls"
+	"github.com/lpswarm/archiver/host"
 	"github.com/lpswarm/archiver/index"
 	"github.com/lpswarm/archiver/internal/hlstest"
 	"github.com/lpswarm/archiver/orchestrator"
-	archiverpb "github.com/lpswarm/archiver/proto"
 	"github.com/lpswarm/archiver/spool"
 	"github.com/lpswarm/archiver/streams"
 )
@@ -132,18 +132,12 @@ func startNode(t *testing.T, ctx context.Context, addr, pin, beeURL, batch strin
 	return cmd
 }
 
-// orch is the orchestrator side as go-livepeer would host it: the spool,
-// the index, the stream keeper and the workers' gRPC service on TLS.
+// orch is the orchestrator side as go-livepeer hosts it (package host),
+// serving the workers on TLS.
 type orch struct {
-	dir     string
-	sp      *spool.Spool
-	ix      *index.Index
-	streams *streams.Streams
-	srv     *grpcsvc.Server
-	g       *grpc.Server
-	addr    string
-	pin     string
-	cancel  context.CancelFunc
+	*host.Host
+	g    *grpc.Server
+	addr string
 }
 
 // startOrch opens (or reopens) an orchestrator on dir, listening on addr
@@ -154,45 +148,36 @@ func startOrch(t *testing.T, dir, addr string, cert tls.Certificate, pin string)
 }
 
 // startOrchWith also leases a batch to client-stamping workers.
-func startOrchWith(t *testing.T, dir, addr string, cert tls.Certificate, pin string, leases *grpcsvc.LeaseConfig) *orch {
+func startOrchWith(t *testing.T, dir, addr string, cert tls.Certificate, _ string, leases *grpcsvc.LeaseConfig) *orch {
 	t.Helper()
-	o := &orch{dir: dir, pin: pin}
-	var err error
-	o.sp, err = spool.Open(filepath.Join(dir, "spool"), spool.Config{MaxBytes: 256 << 20})
+	h, err := host.Open(host.Config{
+		DataDir: dir,
+		Spool:   spool.Config{MaxBytes: 256 << 20},
+		Service: grpcsvc.Config{Secret: "s3cret", BaseTimeout: 3 * time.Second, MinThroughput: 1 << 30, Leases: leases},
+		Streams: streams.Config{PublishEvery: 3, PublishInterval: time.Second, IdleTimeout: time.Hour},
+		Logger:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
 	require.NoError(t, err)
-	o.ix, err = index.Open(filepath.Join(dir, "index.db"))
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	o.cancel = cancel
-	require.NoError(t, o.sp.Start(ctx))
-	o.srv, err = grpcsvc.New(grpcsvc.SpoolQueue(o.sp), nil, grpcsvc.Config{Secret: "s3cret", BaseTimeout: 3 * time.Second, MinThroughput: 1 << 30, Leases: leases})
-	require.NoError(t, err)
-	o.streams = streams.New(o.ix, o.srv, streams.Config{PublishEvery: 3, PublishInterval: time.Second, IdleTimeout: time.Hour,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
-	o.srv.SetResults(o.streams)
-	o.g = grpc.NewServer(grpc.Creds(credentials.NewServerTLSFromCert(&cert)))
-	archiverpb.RegisterArchiverServiceServer(o.g, o.srv)
+	require.NoError(t, h.Start(context.Background()))
+	o := &orch{Host: h, g: grpc.NewServer(grpc.Creds(credentials.NewServerTLSFromCert(&cert)))}
+	h.Register(o.g)
 	lis, err := net.Listen("tcp", addr)
 	require.NoError(t, err)
 	o.addr = lis.Addr().String()
 	go func() { _ = o.g.Serve(lis) }()
-	go func() { _ = o.srv.Run(ctx) }()
-	go func() { _ = o.streams.Run(ctx) }()
 	t.Cleanup(o.stop)
 	return o
 }
 
 func (o *orch) stop() {
-	o.cancel()
 	o.g.Stop()
-	_ = o.sp.Close()
-	_ = o.ix.Close()
+	_ = o.Close()
 }
 
 // submit spools jobs as the decorator does and waits for acceptance.
 func (o *orch) submit(t *testing.T, jobs []orchestrator.Job) {
 	t.Helper()
-	in := o.streams.Intake(o.sp)
+	in := o.Archiver()
 	for _, j := range jobs {
 		require.NoError(t, (<-in.Submit(j)).Err)
 	}
@@ -201,18 +186,18 @@ func (o *orch) submit(t *testing.T, jobs []orchestrator.Job) {
 // finish ends every stream and returns their final manifests.
 func (o *orch) finish(t *testing.T, ctx context.Context, jobs []orchestrator.Job) map[string]swarm.Address {
 	t.Helper()
-	require.Eventually(t, func() bool { return o.sp.Stats().Jobs == 0 }, 2*time.Minute, 100*time.Millisecond, "jobs left in the spool")
+	require.Eventually(t, func() bool { return o.Spool.Stats().Jobs == 0 }, 2*time.Minute, 100*time.Millisecond, "jobs left in the spool")
 	ids := map[index.StreamID]bool{}
 	for _, j := range jobs {
 		ids[index.StreamID{ManifestID: string(j.ManifestID), Sender: j.Sender}] = true
 	}
 	out := map[string]swarm.Address{}
 	for id := range ids {
-		o.streams.End(id)
+		o.Streams.End(id)
 	}
 	require.Eventually(t, func() bool {
 		for id := range ids {
-			info, err := o.ix.StreamInfo(id)
+			info, err := o.Index.StreamInfo(id)
 			if err != nil || info.State != index.Ended || !info.Published.Final {
 				return false
 			}
@@ -282,7 +267,7 @@ func TestWorkersSurviveADeadAndASlowWorker(t *testing.T) {
 	require.Contains(t, scrape, `archiver_worker_jobs_total{result="archived"}`)
 	require.Contains(t, scrape, "archiver_worker_bytes_total")
 	require.Contains(t, scrape, "archiver_worker_batch_ttl_seconds{batch=")
-	m := o.srv.Metrics()
+	m := o.Service.Metrics()
 	require.Positive(t, m.Redispatched)
 	require.Positive(t, m.LateReports, "the slow worker's late report")
 	require.Equal(t, int64(len(jobs)), m.Archived, "each job recorded once")
@@ -302,7 +287,7 @@ func TestOrchestratorRestartLosesNothing(t *testing.T) {
 	first.stop() // no worker ever saw them
 
 	second := startOrch(t, dir, addr, cert, pin)
-	require.Equal(t, len(jobs), second.sp.Stats().Jobs, "the spool kept every job across the restart")
+	require.Equal(t, len(jobs), second.Spool.Stats().Jobs, "the spool kept every job across the restart")
 	batch, err := dev.BuyBatch(ctx, 22)
 	require.NoError(t, err)
 	startNode(t, ctx, second.addr, pin, dev.URL, batch, 3)
@@ -369,6 +354,6 @@ func TestSIGTERMDrainsInFlightJobs(t *testing.T) {
 	}
 	require.NoError(t, node.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, node.Wait(), "the worker must exit cleanly after draining")
-	require.Equal(t, int64(1), o.srv.Metrics().Archived, "the in-flight job was reported before exit")
-	require.Zero(t, o.srv.Metrics().Redispatched)
+	require.Equal(t, int64(1), o.Service.Metrics().Archived, "the in-flight job was reported before exit")
+	require.Zero(t, o.Service.Metrics().Redispatched)
 }
