@@ -46,7 +46,7 @@ func parseImport(args []string, stderr io.Writer) (importConfig, error) {
 	fs.StringVar(&c.stamping.batches, "batch", "", "postage batch id; with -stamping client, a comma-separated list tried in order")
 	fs.StringVar(&c.stamping.mode, "stamping", "node", "who stamps chunks: node (the Bee node, with its own batch) or client (this process, with -key)")
 	fs.StringVar(&c.stamping.keyFile, "key", "", "client stamping: go-ethereum keystore file of the batch owner")
-	fs.StringVar(&c.stamping.passwordFile, "password-file", "", "client stamping: file with the keystore password (default: $ARCHIVER_KEY_PASSWORD)")
+	fs.StringVar(&c.stamping.passwordFile, "password-file", "", "client stamping: the keystore password, or a file holding it (default: $ARCHIVER_KEY_PASSWORD)")
 	fs.StringVar(&c.stamping.stateDir, "issuer-state", defaultStateDir(), "client stamping: durable stamp issuer state; never delete or share it")
 	fs.UintVar(&c.redundancy, "redundancy", uint(redundancy.MEDIUM), "Swarm-Redundancy-Level 0-4 (none, medium, strong, insane, paranoid)")
 	fs.BoolVar(&c.follow, "follow", false, "follow a live playlist until EXT-X-ENDLIST, a stop signal or -idle-timeout")

@@ -43,6 +43,7 @@ type nodeConfig struct {
 	datadir      string
 	drain        time.Duration
 	metricsAddr  string
+	configFile   string
 	verbose      bool
 }
 
@@ -51,7 +52,7 @@ func parseNode(args []string, stderr io.Writer) (nodeConfig, error) {
 	fs := flag.NewFlagSet("node", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: archiver-node node [flags]\n\nRuns an archiver worker: registers with an orchestrator, archives the segments it is given to Swarm.\nEvery flag can also be set as an environment variable ARCHIVER_<FLAG> (e.g. ARCHIVER_ORCHSECRET).")
+		fmt.Fprintln(stderr, "usage: archiver-node node [flags]\n\nRuns an archiver worker: registers with an orchestrator, archives the segments it is given to Swarm.\nEvery flag can also be set as an environment variable ARCHIVER_<FLAG> (e.g. ARCHIVER_ORCHSECRET) or in the\n-config file, one \"flag value\" per line; the command line wins over the environment, which wins over the file.")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.orchAddr, "orchAddr", "", "orchestrator's archiver service, host:port")
@@ -64,10 +65,11 @@ func parseNode(args []string, stderr io.Writer) (nodeConfig, error) {
 	fs.StringVar(&c.stamping.batches, "postageBatch", "", "postage batch id(s), comma-separated (node stamping; client stamping gets its batch from the orchestrator's lease)")
 	fs.StringVar(&c.stamping.mode, "stamping", "node", "node (the Bee node stamps) or client (this process stamps with -ethKeystorePath)")
 	fs.StringVar(&c.stamping.keyFile, "ethKeystorePath", "", "client stamping: keystore file of the batch owner")
-	fs.StringVar(&c.stamping.passwordFile, "ethPassword", "", "client stamping: file holding the keystore password")
+	fs.StringVar(&c.stamping.passwordFile, "ethPassword", "", "client stamping: keystore password, or a file holding it")
 	fs.StringVar(&c.datadir, "datadir", defaultDataDir(), "worker state: identity and stamp issuer state")
 	fs.DurationVar(&c.drain, "drain", 30*time.Second, "on SIGTERM, let in-flight segments finish for this long")
 	fs.StringVar(&c.metricsAddr, "metricsAddr", "", "serve Prometheus metrics on this address (host:port), e.g. 127.0.0.1:9090")
+	fs.StringVar(&c.configFile, "config", "", "file of \"flag value\" lines")
 	fs.BoolVar(&c.verbose, "v", false, "verbose logs")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -75,8 +77,14 @@ func parseNode(args []string, stderr io.Writer) (nodeConfig, error) {
 		}
 		return c, fmt.Errorf("%w: %w", errUsage, err)
 	}
-	if err := fromEnv(fs); err != nil {
+	set := explicit(fs)
+	if err := fromEnv(fs, set); err != nil {
 		return c, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if c.configFile != "" {
+		if err := fromFile(fs, c.configFile, set); err != nil {
+			return c, fmt.Errorf("%w: %w", errUsage, err)
+		}
 	}
 	c.stamping.stateDir = filepath.Join(c.datadir, "issuer")
 	switch {
@@ -95,19 +103,53 @@ func parseNode(args []string, stderr io.Writer) (nodeConfig, error) {
 	return c, nil
 }
 
-// fromEnv fills flags not given on the command line from ARCHIVER_<NAME>.
-func fromEnv(fs *flag.FlagSet) error {
+// explicit lists the flags given on the command line.
+func explicit(fs *flag.FlagSet) map[string]bool {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+// fromEnv fills flags not set yet from ARCHIVER_<NAME> and marks them set.
+func fromEnv(fs *flag.FlagSet, set map[string]bool) error {
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
 		if v, ok := os.LookupEnv("ARCHIVER_" + strings.ToUpper(f.Name)); ok && !set[f.Name] && err == nil {
 			if e := f.Value.Set(v); e != nil {
 				err = fmt.Errorf("ARCHIVER_%s: %w", strings.ToUpper(f.Name), e)
 			}
+			set[f.Name] = true
 		}
 	})
 	return err
+}
+
+// fromFile fills flags not set yet from a config file of "flag value"
+// lines, as go-livepeer's -config reads; # starts a comment.
+func fromFile(fs *flag.FlagSet, path string, set map[string]bool) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("-config: %w", err)
+	}
+	for n, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, value, _ := strings.Cut(line, " ")
+		name, value = strings.TrimPrefix(name, "-"), strings.TrimSpace(value)
+		f := fs.Lookup(name)
+		if f == nil || name == "config" {
+			return fmt.Errorf("-config %s:%d: unknown flag %q", path, n+1, name)
+		}
+		if set[name] {
+			continue
+		}
+		if err := f.Value.Set(value); err != nil {
+			return fmt.Errorf("-config %s:%d: %s: %w", path, n+1, name, err)
+		}
+	}
+	return nil
 }
 
 func defaultDataDir() string {

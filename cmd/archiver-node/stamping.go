@@ -47,7 +47,7 @@ func (s stampingConfig) validate(leased bool) error {
 		}
 	case "client":
 		if s.keyFile == "" {
-			return errors.New("-stamping client needs -key")
+			return errors.New("-stamping client needs -key (-ethKeystorePath for node)")
 		}
 	default:
 		return fmt.Errorf("-stamping must be node or client, not %q", s.mode)
@@ -95,13 +95,14 @@ func clientUploader(ctx context.Context, c *bee.Client, key *ecdsa.PrivateKey, i
 	return upload.ClientStamped(c, issuer, cfg), issuer.Close, nil
 }
 
-func loadKey(keyFile, passwordFile string) (*ecdsa.PrivateKey, error) {
-	password := os.Getenv("ARCHIVER_KEY_PASSWORD")
-	if passwordFile != "" {
-		b, err := os.ReadFile(passwordFile)
-		if err != nil {
-			return nil, fmt.Errorf("password file: %w", err)
-		}
+// loadKey decrypts the keystore. password is the password itself or, as
+// go-livepeer's -ethPassword, a file holding it; empty means
+// $ARCHIVER_KEY_PASSWORD.
+func loadKey(keyFile, password string) (*ecdsa.PrivateKey, error) {
+	switch b, err := os.ReadFile(password); {
+	case password == "":
+		password = os.Getenv("ARCHIVER_KEY_PASSWORD")
+	case err == nil:
 		password = strings.TrimRight(string(b), "\r\n")
 	}
 	key, err := postage.LoadKey(keyFile, password)
