@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
 	"github.com/ethersphere/bee/v2/pkg/swarm"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -211,6 +214,14 @@ func TestWorkersArchiveEveryJob(t *testing.T) {
 	requireArchived(t, h, js)
 	require.Equal(t, 9, h.res.reports, "every job reported exactly once")
 	require.Zero(t, h.srv.Metrics().Redispatched)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(h.srv.Collector())
+	require.Equal(t, 1, testutil.CollectAndCount(h.srv.Collector(), "archiver_orchestrator_workers"))
+	n, err := testutil.GatherAndCount(reg, "archiver_orchestrator_jobs_total")
+	require.NoError(t, err)
+	require.Equal(t, 5, n)
+	require.Equal(t, float64(2), testutil.ToFloat64(workersGauge(h.srv)))
 }
 
 // blockingUploader holds every upload until its context ends: a worker
@@ -308,4 +319,25 @@ func TestForgedReportRefused(t *testing.T) {
 	_, err = client.ReportResult(context.Background(), &archiverpb.JobResult{JobId: job.JobId, Token: []byte("forged"), Files: files})
 	require.Equal(t, codes.NotFound, status.Code(err))
 	require.Zero(t, h.q.finished())
+}
+
+// workersGauge isolates the connected-workers gauge of the collector.
+func workersGauge(s *grpcsvc.Server) prometheus.Collector {
+	return filtered{s.Collector(), "archiver_orchestrator_workers"}
+}
+
+type filtered struct {
+	c    prometheus.Collector
+	name string
+}
+
+func (f filtered) Describe(ch chan<- *prometheus.Desc) { f.c.Describe(ch) }
+func (f filtered) Collect(ch chan<- prometheus.Metric) {
+	all := make(chan prometheus.Metric, 16)
+	go func() { f.c.Collect(all); close(all) }()
+	for m := range all {
+		if strings.Contains(m.Desc().String(), `"`+f.name+`"`) {
+			ch <- m
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -47,7 +48,7 @@ func (w *Worker) work(ctx context.Context, job *archiverpb.ArchiveJob) {
 		}
 		w.cfg.Metrics.uploaded(rec.Bytes, rec.Chunks)
 		results = append(results, &archiverpb.FileResult{Name: f.GetName(), Reference: rec.Reference.Bytes(),
-			Bytes: uint64(rec.Bytes), Chunks: uint64(rec.Chunks)})
+			Bytes: uint64(rec.Bytes), Chunks: uint64(rec.Chunks), Batches: batchIDs(rec.Batches)})
 	}
 	w.report(ctx, job, results, nil, false)
 	w.cfg.Metrics.job("archived", started)
@@ -112,4 +113,15 @@ func (w *Worker) fetch(ctx context.Context, job *archiverpb.ArchiveJob) ([][]byt
 		out[i] = bufs[i].Bytes()
 	}
 	return out, nil
+}
+
+// batchIDs decodes the receipt's hex batch ids for the report.
+func batchIDs(hexIDs []string) [][]byte {
+	var out [][]byte
+	for _, h := range hexIDs {
+		if b, err := hex.DecodeString(h); err == nil {
+			out = append(out, b)
+		}
+	}
+	return out
 }

@@ -34,8 +34,8 @@ type importConfig struct {
 	input           string
 }
 
-func parseImport(args []string, stderr io.Writer) (importConfig, error) {
-	var c importConfig
+// importFlags binds the import command's flags to c.
+func importFlags(c *importConfig, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -57,6 +57,12 @@ func parseImport(args []string, stderr io.Writer) (importConfig, error) {
 	fs.Int64Var(&c.maxSegmentBytes, "max-segment-bytes", hlsimport.DefaultMaxSegmentBytes, "refuse larger segments (they become gaps)")
 	fs.DurationVar(&c.waitSynced, "wait-synced", 0, "after publishing, wait up to this long until Bee reports every chunk synced to the network (real networks; dev nodes never sync)")
 	fs.BoolVar(&c.verbose, "v", false, "log every archived segment")
+	return fs
+}
+
+func parseImport(args []string, stderr io.Writer) (importConfig, error) {
+	var c importConfig
+	fs := importFlags(&c, stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err

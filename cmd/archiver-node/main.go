@@ -10,6 +10,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -23,7 +24,7 @@ commands:
   import   archive an HLS stream (folder, playlist file or URL) to Swarm
   node     run an archiver worker for an orchestrator
 
-Run 'archiver-node <command> -h' for the flags of a command.
+Run 'archiver-node <command> -h' for the flags of one command.
 `
 
 // errUsage marks command-line mistakes (exit status 2).
@@ -66,9 +67,18 @@ func run(ctx context.Context, stop <-chan struct{}, args []string, stdout, stder
 	case "node":
 		return runNode(ctx, stop, args[1:], stderr)
 	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, usage)
+		help(stdout)
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+}
+
+// help prints the commands and every flag of each.
+func help(w io.Writer) {
+	fmt.Fprint(w, usage)
+	for _, fs := range []*flag.FlagSet{importFlags(&importConfig{}, w), nodeFlags(&nodeConfig{}, w)} {
+		fmt.Fprintf(w, "\n%s flags:\n", fs.Name())
+		fs.PrintDefaults()
+	}
 }

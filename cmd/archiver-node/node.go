@@ -47,8 +47,8 @@ type nodeConfig struct {
 	verbose      bool
 }
 
-func parseNode(args []string, stderr io.Writer) (nodeConfig, error) {
-	var c nodeConfig
+// nodeFlags binds the node command's flags to c.
+func nodeFlags(c *nodeConfig, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("node", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -71,6 +71,12 @@ func parseNode(args []string, stderr io.Writer) (nodeConfig, error) {
 	fs.StringVar(&c.metricsAddr, "metricsAddr", "", "serve Prometheus metrics on this address (host:port), e.g. 127.0.0.1:9090")
 	fs.StringVar(&c.configFile, "config", "", "file of \"flag value\" lines")
 	fs.BoolVar(&c.verbose, "v", false, "verbose logs")
+	return fs
+}
+
+func parseNode(args []string, stderr io.Writer) (nodeConfig, error) {
+	var c nodeConfig
+	fs := nodeFlags(&c, stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err

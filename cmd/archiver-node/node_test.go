@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
+	"flag"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -42,5 +45,17 @@ func TestNodeRequiredFlags(t *testing.T) {
 		_, err := parseNode(tc.args, io.Discard)
 		require.ErrorContains(t, err, tc.want)
 		require.ErrorIs(t, err, errUsage)
+	}
+}
+
+// TestHelpDocumentsEveryFlag: archiver-node -h lists every flag of every
+// command.
+func TestHelpDocumentsEveryFlag(t *testing.T) {
+	var out strings.Builder
+	require.NoError(t, run(context.Background(), nil, []string{"-h"}, &out, io.Discard))
+	for _, fs := range []*flag.FlagSet{importFlags(&importConfig{}, io.Discard), nodeFlags(&nodeConfig{}, io.Discard)} {
+		fs.VisitAll(func(f *flag.Flag) {
+			require.Contains(t, out.String(), "  -"+f.Name, "%s -%s", fs.Name(), f.Name)
+		})
 	}
 }
