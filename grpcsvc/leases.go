@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 
+	"github.com/lpswarm/archiver/internal/durable"
 	archiverpb "github.com/lpswarm/archiver/proto"
 )
 
@@ -88,36 +88,14 @@ func (t *leaseTable) lease(worker string) (*archiverpb.StampLease, error) {
 	return &archiverpb.StampLease{BatchId: t.cfg.Batch[:], CounterFrom: from, CounterTo: from + t.cfg.Slot}, nil
 }
 
-// save writes the table durably: temp file, fsync, rename, fsync dir.
+// save writes the table durably (temp file, fsync, rename, fsync dir).
 func (t *leaseTable) save() error {
 	data, err := json.MarshalIndent(t.doc, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := t.cfg.Path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
+	if err := durable.WriteFile(t.cfg.Path, data); err != nil {
 		return fmt.Errorf("grpcsvc: lease table: %w", err)
-	}
-	_, werr := f.Write(data)
-	if serr := f.Sync(); werr == nil {
-		werr = serr
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, t.cfg.Path)
-	}
-	if werr == nil {
-		var dir *os.File
-		if dir, werr = os.Open(filepath.Dir(t.cfg.Path)); werr == nil {
-			werr = dir.Sync()
-			dir.Close()
-		}
-	}
-	if werr != nil {
-		return fmt.Errorf("grpcsvc: lease table: %w", werr)
 	}
 	return nil
 }

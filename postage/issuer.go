@@ -14,6 +14,8 @@ import (
 	ethcrypto "github.com/ethereum/go-ethereum/crypto"
 	beepostage "github.com/ethersphere/bee/v2/pkg/postage"
 	"github.com/ethersphere/bee/v2/pkg/swarm"
+
+	"github.com/lpswarm/archiver/internal/durable"
 )
 
 var (
@@ -130,14 +132,17 @@ func openStateDir(path string) (dir, lock *os.File, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := mkdirDurable(path); err != nil {
+	if err := durable.MkdirAll(path); err != nil {
 		return nil, nil, err
 	}
 	lock, err = os.OpenFile(filepath.Join(path, lockFileName), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := lockDir(lock); err != nil {
+	if err := durable.Lock(lock); err != nil {
+		if errors.Is(err, durable.ErrLocked) {
+			err = fmt.Errorf("%w: %w", ErrLocked, err)
+		}
 		return nil, nil, errors.Join(err, lock.Close())
 	}
 	if dir, err = os.Open(path); err != nil {
@@ -260,7 +265,7 @@ func (is *Issuer) place(deltas []map[uint32]uint32, a swarm.Address) (slot, bool
 }
 
 func (is *Issuer) persist(bs *batchState, deltas map[uint32]uint32) error {
-	return writeDurable(is.dir, stateFileName(bs.batch), encodeState(bs.batch, bs.counters, deltas))
+	return durable.WriteFile(filepath.Join(is.dir.Name(), stateFileName(bs.batch)), encodeState(bs.batch, bs.counters, deltas))
 }
 
 func (bs *batchState) apply(deltas map[uint32]uint32) {

@@ -209,62 +209,6 @@ func compatible(stored, cfg Batch) error {
 	return nil
 }
 
-// writeDurable replaces dir/name with data so that after it returns the new
-// content survives a crash or power loss, and a crash at any point leaves
-// either the old or the new file: write a temp file, fsync it, rename it
-// over the old one, fsync the directory.
-func writeDurable(dir *os.File, name string, data []byte) error {
-	final := filepath.Join(dir.Name(), name)
-	tmp := final + tempSuffix
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return err
-	}
-	return dir.Sync()
-}
-
-// mkdirDurable creates path and any missing parents, fsyncing each new
-// directory's parent: otherwise a power loss could drop a freshly created
-// state directory, and an empty directory reads as "never issued".
-func mkdirDurable(path string) error {
-	_, err := os.Stat(path)
-	if err == nil || !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	parent := filepath.Dir(path)
-	if parent != path {
-		if err := mkdirDurable(parent); err != nil {
-			return err
-		}
-	}
-	if err := os.Mkdir(path, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	return syncDir(parent)
-}
-
-func syncDir(path string) error {
-	d, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	return errors.Join(d.Sync(), d.Close())
-}
-
 // removeTemps deletes temp files a crash left behind. They never hold
 // state that was acknowledged: the rename is the commit point.
 func removeTemps(dir string) error {

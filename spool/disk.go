@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/lpswarm/archiver/internal/durable"
 )
 
 // Names inside a spool directory.
@@ -48,14 +50,17 @@ func (s *Spool) openDir(path string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.mkdirDurable(path); err != nil {
+	if err := durable.MkdirAll(path); err != nil {
 		return err
 	}
 	lock, err := os.OpenFile(filepath.Join(path, lockFileName), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}
-	if err := lockDir(lock); err != nil {
+	if err := durable.Lock(lock); err != nil {
+		if errors.Is(err, durable.ErrLocked) {
+			err = fmt.Errorf("%w: %w", ErrLocked, err)
+		}
 		return errors.Join(err, lock.Close())
 	}
 	dir, err := os.Open(path)
@@ -66,33 +71,10 @@ func (s *Spool) openDir(path string) error {
 	if err := s.removeTemps(); err != nil {
 		return errors.Join(err, s.release())
 	}
-	if err := s.mkdirDurable(filepath.Join(path, corruptDirName)); err != nil {
+	if err := durable.MkdirAll(filepath.Join(path, corruptDirName)); err != nil {
 		return errors.Join(err, s.release())
 	}
 	return nil
-}
-
-// mkdirDurable creates path and any missing parents, fsyncing each new
-// directory's parent so the spool itself cannot vanish in a crash after
-// it acknowledged a job.
-func (s *Spool) mkdirDurable(path string) error {
-	if fi, err := os.Stat(path); err == nil {
-		if !fi.IsDir() {
-			return fmt.Errorf("%s is not a directory", path)
-		}
-		return nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	if parent := filepath.Dir(path); parent != path {
-		if err := s.mkdirDurable(parent); err != nil {
-			return err
-		}
-	}
-	if err := os.Mkdir(path, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	return s.syncPath(filepath.Dir(path))
 }
 
 func (s *Spool) syncPath(path string) error {

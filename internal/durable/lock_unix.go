@@ -1,6 +1,6 @@
 //go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
 
-package postage
+package durable
 
 import (
 	"errors"
@@ -9,9 +9,9 @@ import (
 	"syscall"
 )
 
-// lockDir takes an exclusive, non-blocking flock on f. The kernel drops it
+// Lock takes an exclusive, non-blocking flock on f. The kernel drops it
 // when the process dies, so a crash never leaves a stale lock behind.
-func lockDir(f *os.File) error {
+func Lock(f *os.File) error {
 	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 	if errors.Is(err, syscall.EWOULDBLOCK) {
 		return fmt.Errorf("%w: %s", ErrLocked, f.Name())

@@ -1,6 +1,6 @@
 //go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
 
-package spool
+package durable
 
 import (
 	"errors"
@@ -8,8 +8,8 @@ import (
 	"os"
 )
 
-// lockDir refuses to run where flock is unavailable: two writers in one
-// directory would hand out the same job IDs.
-func lockDir(f *os.File) error {
+// Lock refuses to run where flock is unavailable: two processes sharing
+// durable state would corrupt it.
+func Lock(f *os.File) error {
 	return fmt.Errorf("lock %s: %w", f.Name(), errors.ErrUnsupported)
 }
