@@ -125,20 +125,25 @@ func (a *Archive) AddSegment(ctx context.Context, rendition string, s Segment, d
 	if err != nil {
 		return Entry{}, fmt.Errorf("archive: %s segment %d: %w", rendition, s.Seq, err)
 	}
-	e := &Entry{Segment: s, Name: segmentName(s), Reference: rec.Reference, Bytes: rec.Bytes}
+	return a.record(rendition, &Entry{Segment: s, Name: segmentName(s), Reference: rec.Reference, Bytes: rec.Bytes})
+}
+
+// record adds an archived segment's entry. The same reference again is a
+// no-op; another reference for an archived seq is ErrConflict.
+func (a *Archive) record(rendition string, e *Entry) (Entry, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	r, err := a.rendition(rendition)
 	if err != nil {
 		return Entry{}, err
 	}
-	if old, ok := r.entries[s.Seq]; ok && old.Gap == "" {
+	if old, ok := r.entries[e.Seq]; ok && old.Gap == "" {
 		if !old.Reference.Equal(e.Reference) {
-			return *old, fmt.Errorf("archive: %s segment %d: %w", rendition, s.Seq, ErrConflict)
+			return *old, fmt.Errorf("archive: %s segment %d: %w", rendition, e.Seq, ErrConflict)
 		}
 		return *old, nil
 	}
-	r.entries[s.Seq] = e
+	r.entries[e.Seq] = e
 	return *e, nil
 }
 
@@ -149,20 +154,8 @@ func (a *Archive) AddRecord(rendition string, s Segment, ref swarm.Address, size
 	if err := checkSegment(s); err != nil {
 		return err
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	r, err := a.rendition(rendition)
-	if err != nil {
-		return err
-	}
-	if old, ok := r.entries[s.Seq]; ok && old.Gap == "" {
-		if !old.Reference.Equal(ref) {
-			return fmt.Errorf("archive: %s segment %d: %w", rendition, s.Seq, ErrConflict)
-		}
-		return nil
-	}
-	r.entries[s.Seq] = &Entry{Segment: s, Name: segmentName(s), Reference: ref, Bytes: size}
-	return nil
+	_, err := a.record(rendition, &Entry{Segment: s, Name: segmentName(s), Reference: ref, Bytes: size})
+	return err
 }
 
 // AddGap records a segment the source listed but that could not be
