@@ -68,15 +68,19 @@ func (w *Worker) report(ctx context.Context, job *archiverpb.ArchiveJob, files [
 	if failure != nil {
 		res.Error, res.Retryable = failure.Error(), retry
 	}
-	// Report even past the deadline: a late report is harmless and tells
-	// the orchestrator this worker is slow, not dead.
+	w.send(ctx, res)
+}
+
+// send reports a result, even past the job's deadline: a late report is
+// harmless and tells the orchestrator this worker is slow, not dead.
+func (w *Worker) send(ctx context.Context, res *archiverpb.JobResult) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if _, err := w.rpc.ReportResult(rctx, res); err != nil {
 		// NotFound: the job was re-dispatched meanwhile; the successor's
 		// report counts and ours is a harmless duplicate.
 		w.cfg.Metrics.failed("report")
-		w.log.Warn("report not taken", "job", job.GetJobId(), "error", err)
+		w.log.Warn("report not taken", "job", res.GetJobId(), "error", err)
 	}
 }
 

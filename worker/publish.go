@@ -27,11 +27,7 @@ func (w *Worker) publish(ctx context.Context, job *archiverpb.PublishJob) {
 		w.cfg.Metrics.job("published", started)
 		res.Files = []*archiverpb.FileResult{{Name: "manifest", Reference: ref}}
 	}
-	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer rcancel()
-	if _, err := w.rpc.ReportResult(rctx, res); err != nil {
-		w.log.Warn("publish report not taken", "job", job.GetJobId(), "error", err)
-	}
+	w.send(ctx, res)
 }
 
 func (w *Worker) buildAndStore(ctx context.Context, job *archiverpb.PublishJob) ([]byte, error) {
