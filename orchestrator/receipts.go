@@ -18,8 +18,9 @@ import (
 // most AcceptWait. The fee is debited on acceptance, for the bytes
 // accepted, from the session's balance.
 func (d *Decorator) archive(md *SegTranscodingMetadata, seg *HLSSegment, td *TranscodeData) {
+	session := md.Session()
 	job := d.job(md, seg, td)
-	price := d.prices.Pin(job.Sender, string(md.ManifestID), d.cfg.Price())
+	price := d.prices.Pin(job.Sender, string(session), d.cfg.Price())
 	r := &archiverpb.ArchiveReceipt{
 		ManifestId:  []byte(md.ManifestID),
 		Seq:         md.Seq,
@@ -37,16 +38,16 @@ func (d *Decorator) archive(md *SegTranscodingMetadata, seg *HLSSegment, td *Tra
 	}
 	switch {
 	case err != nil:
-		d.refuse(r, archiverpb.ArchiveReceipt_NOT_OFFERED, err.Error())
+		d.refuse(session, r, archiverpb.ArchiveReceipt_NOT_OFFERED, err.Error())
 		return
 	case denied != nil:
-		d.refuse(r, archiverpb.ArchiveReceipt_NOT_ALLOWED, denied.Error())
+		d.refuse(session, r, archiverpb.ArchiveReceipt_NOT_ALLOWED, denied.Error())
 		return
 	case d.cfg.MaxSegmentBytes > 0 && bytes > d.cfg.MaxSegmentBytes:
-		d.refuse(r, archiverpb.ArchiveReceipt_TOO_LARGE, "segment larger than the offer's limit")
+		d.refuse(session, r, archiverpb.ArchiveReceipt_TOO_LARGE, "segment larger than the offer's limit")
 		return
-	case !d.reserve(job.Sender, md.ManifestID, fee):
-		d.refuse(r, archiverpb.ArchiveReceipt_INSUFFICIENT_BALANCE, "balance does not cover the archive fee")
+	case !d.reserve(job.Sender, session, fee):
+		d.refuse(session, r, archiverpb.ArchiveReceipt_INSUFFICIENT_BALANCE, "balance does not cover the archive fee")
 		return
 	}
 	r.BytesCharged = uint64(bytes)
@@ -55,19 +56,19 @@ func (d *Decorator) archive(md *SegTranscodingMetadata, seg *HLSSegment, td *Tra
 	defer timer.Stop()
 	select {
 	case o := <-outcome:
-		d.decide(r, job.Sender, price, fee, o)
+		d.decide(session, r, job.Sender, price, fee, o)
 	case <-timer.C:
 		late := proto.Clone(r).(*archiverpb.ArchiveReceipt)
 		r.Status = archiverpb.ArchiveReceipt_PENDING
-		d.deliver(r)
-		go func() { d.decide(late, job.Sender, price, fee, <-outcome) }()
+		d.deliver(session, r)
+		go func() { d.decide(session, late, job.Sender, price, fee, <-outcome) }()
 	}
 }
 
 // job collects the source and the renditions, named by profile.
 func (d *Decorator) job(md *SegTranscodingMetadata, seg *HLSSegment, td *TranscodeData) Job {
 	d.mu.Lock()
-	sender := d.senders[md.ManifestID]
+	sender := d.senders[md.Session()]
 	d.mu.Unlock()
 	job := Job{Sender: sender, ManifestID: md.ManifestID, Seq: md.Seq, Duration: md.Duration, Source: seg.Data}
 	for i, s := range td.Segments {
@@ -105,8 +106,7 @@ func (d *Decorator) reserve(sender common.Address, id ManifestID, fee *big.Rat) 
 
 // decide records the archiver's outcome: debit on acceptance, release the
 // reservation either way.
-func (d *Decorator) decide(r *archiverpb.ArchiveReceipt, sender common.Address, price *lpnet.PriceInfo, fee *big.Rat, o Outcome) {
-	id := ManifestID(r.ManifestId)
+func (d *Decorator) decide(id ManifestID, r *archiverpb.ArchiveReceipt, sender common.Address, price *lpnet.PriceInfo, fee *big.Rat, o Outcome) {
 	switch {
 	case o.Err == nil:
 		d.inner.DebitFees(sender, id, price, int64(r.BytesCharged))
@@ -127,22 +127,23 @@ func (d *Decorator) decide(r *archiverpb.ArchiveReceipt, sender common.Address, 
 		total.Add(total, fee)
 	}
 	d.mu.Unlock()
-	d.deliver(r)
+	d.deliver(id, r)
 }
 
-func (d *Decorator) refuse(r *archiverpb.ArchiveReceipt, reason archiverpb.ArchiveReceipt_Reason, detail string) {
+func (d *Decorator) refuse(session ManifestID, r *archiverpb.ArchiveReceipt, reason archiverpb.ArchiveReceipt_Reason, detail string) {
 	r.Status, r.Reason, r.Detail = archiverpb.ArchiveReceipt_REFUSED, reason, detail
-	d.deliver(r)
+	d.deliver(session, r)
 }
 
-func (d *Decorator) deliver(r *archiverpb.ArchiveReceipt) {
-	id := ManifestID(r.ManifestId)
+// deliver queues a receipt for the next reply of the session.
+func (d *Decorator) deliver(id ManifestID, r *archiverpb.ArchiveReceipt) {
 	d.mu.Lock()
 	d.pending[id] = append(d.pending[id], r)
 	d.mu.Unlock()
 }
 
-// TakeReceipts returns the receipts not yet sent for a session: the one of
+// TakeReceipts returns the receipts not yet sent for a session (the id
+// go-livepeer keys balances by, see SegTranscodingMetadata.Session): the one of
 // the segment just transcoded and late outcomes of earlier ones, plus the
 // session's total archive fee so far, for the reply (archiverpb.SetReceipts).
 // A receipt lost with its reply is not sent again; the total lets the

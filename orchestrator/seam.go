@@ -57,6 +57,18 @@ type SegTranscodingMetadata struct {
 	Duration   time.Duration
 	Caps       *lpnet.Capabilities
 	Profiles   []string
+	// AuthToken carries the session id go-livepeer keys balances by
+	// (ProcessPayment and DebitFees get it as their ManifestID).
+	AuthToken *lpnet.AuthToken
+}
+
+// Session is the id go-livepeer keys a segment's balance by: the auth
+// token's session id, or the manifest id when there is none (offchain).
+func (md *SegTranscodingMetadata) Session() ManifestID {
+	if id := md.AuthToken.GetSessionId(); id != "" {
+		return ManifestID(id)
+	}
+	return md.ManifestID
 }
 
 // HLSSegment mirrors lpms stream.HLSSegment.
