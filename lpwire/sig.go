@@ -37,3 +37,12 @@ func ethSign(key *ecdsa.PrivateKey, msg []byte) ([]byte, error) {
 func ethVerify(addr ethcommon.Address, msg, sig []byte) bool {
 	return lpcrypto.VerifySig(addr, msg, sig)
 }
+
+// SignMessage signs msg as a go-livepeer node's Ethereum account does
+// (eth/accountmanager.go Sign): the broadcaster's GetOrchestrator request
+// signs its own address in hex this way (server/rpc.go verifyOrchestratorReq).
+func SignMessage(key *ecdsa.PrivateKey, msg []byte) ([]byte, error) { return ethSign(key, msg) }
+
+// VerifyMessage checks a SignMessage signature as go-livepeer's
+// crypto.VerifySig does.
+func VerifyMessage(addr ethcommon.Address, msg, sig []byte) bool { return ethVerify(addr, msg, sig) }
