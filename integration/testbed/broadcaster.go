@@ -58,15 +58,15 @@ type Segment struct {
 
 // StreamResult is what a broadcaster knows of a stream it sent.
 type StreamResult struct {
-	ManifestID    string
-	Session       string // the orchestrator's session id (balances)
-	Archived      bool   // the stream asked for archiving
-	Segments      int
-	SourceBytes   int64
-	RenditionByte int64
-	TranscodeFee  *big.Rat // mirrored: price × pixels, as go-livepeer's broadcaster
-	Mirror        *broadcaster.Session
-	Credit        *big.Rat // EV of all tickets sent
+	ManifestID     string
+	Session        string // the orchestrator's session id (balances)
+	Archived       bool   // the stream asked for archiving
+	Segments       int
+	SourceBytes    int64
+	RenditionBytes int64
+	TranscodeFee   *big.Rat // mirrored: price × pixels, as go-livepeer's broadcaster
+	Mirror         *broadcaster.Session
+	Credit         *big.Rat // EV of all tickets sent
 	// Offline are the Swarm references the broadcaster computed itself,
 	// by "<rendition>/<seq>", for its own verification of the archive.
 	Offline map[string]swarm.Address
@@ -104,15 +104,15 @@ func (b *Broadcaster) Stream(ctx context.Context, rpcAddr, manifestID string, se
 		Offline: map[string]swarm.Address{}, Files: map[string][]byte{}}
 	level := redundancy.Level(offer.GetRedundancyLevel())
 	for seq, seg := range segs {
-		if err := b.send(ctx, info, payID, &res, int64(seq), seg, profiles); err != nil {
+		files, err := b.send(ctx, info, payID, &res, int64(seq), seg, profiles)
+		if err != nil {
 			return res, fmt.Errorf("segment %d: %w", seq, err)
 		}
-		if res.Archived {
-			for key, data := range res.Files {
-				if _, done := res.Offline[key]; !done {
-					if res.Offline[key], err = chunker.Reference(ctx, data, level); err != nil {
-						return res, err
-					}
+		for key, data := range files {
+			res.Files[key] = data
+			if res.Archived {
+				if res.Offline[key], err = chunker.Reference(ctx, data, level); err != nil {
+					return res, err
 				}
 			}
 		}

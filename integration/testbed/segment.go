@@ -21,16 +21,17 @@ import (
 func stockCaps() *lpnet.Capabilities { return &lpnet.Capabilities{Bitstring: []uint64{0b11}} }
 
 // send pays for, signs and submits one segment, downloads its renditions
-// and mirrors the debits, as go-livepeer's SubmitSegment does.
-func (b *Broadcaster) send(ctx context.Context, info *lpnet.OrchestratorInfo, payID string, res *StreamResult, seq int64, seg Segment, profiles []lpwire.Profile) error {
+// and mirrors the debits, as go-livepeer's SubmitSegment does. It returns
+// the files it sent and received, by "<rendition>/<seq>".
+func (b *Broadcaster) send(ctx context.Context, info *lpnet.OrchestratorInfo, payID string, res *StreamResult, seq int64, seg Segment, profiles []lpwire.Profile) (map[string][]byte, error) {
 	ev, err := b.sender.EV(payID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	n := ticketsNeeded(info, res, seg, ev)
 	payment, err := b.sender.Pay(payID, n)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if n > 0 {
 		credit := new(big.Rat).Mul(ev, big.NewRat(int64(n), 1))
@@ -41,42 +42,42 @@ func (b *Broadcaster) send(ctx context.Context, info *lpnet.OrchestratorInfo, pa
 		Duration: seg.Duration, Capabilities: res.Mirror.SegmentCaps(stockCaps(), capability.DefaultArchiveID), AuthToken: info.GetAuthToken()}
 	sd, err := lpwire.SignSegment(b.key, meta)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	body, err := b.post(ctx, info.GetTranscoder(), sd, payment, seg.Data)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tr, td, err := lpwire.DecodeTranscodeResult(body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rends, err := b.download(ctx, td)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := lpwire.VerifyTranscodeResult(td, common.BytesToAddress(info.GetAddress()), rends); err != nil {
-		return err
+		return nil, err
 	}
 	fee := new(big.Rat).Mul(big.NewRat(info.GetPriceInfo().GetPricePerUnit(), info.GetPriceInfo().GetPixelsPerUnit()),
 		big.NewRat(lpwire.TotalPixels(td), 1))
 	res.TranscodeFee.Add(res.TranscodeFee, fee)
 	res.Segments++
 	res.SourceBytes += int64(len(seg.Data))
-	res.Files[fmt.Sprintf("source/%d", seq)] = seg.Data
+	files := map[string][]byte{fmt.Sprintf("source/%d", seq): seg.Data}
 	sizes := make([]int, len(rends))
 	for i, r := range rends {
 		sizes[i] = len(r)
-		res.RenditionByte += int64(len(r))
-		res.Files[fmt.Sprintf("%s/%d", profiles[i].Name, seq)] = r
+		res.RenditionBytes += int64(len(r))
+		files[fmt.Sprintf("%s/%d", profiles[i].Name, seq)] = r
 	}
 	res.Mirror.Counted(seq, len(seg.Data), sizes...)
 	if receipts, ok, err := archiverpb.GetReceipts(tr); err != nil {
-		return err
+		return nil, err
 	} else if ok {
 		res.Mirror.Reply(receipts)
 	}
-	return nil
+	return files, nil
 }
 
 // ticketsNeeded keeps the mirrored balance above one ticket's EV (the
