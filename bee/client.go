@@ -78,8 +78,11 @@ type Retry struct {
 	Max      time.Duration // backoff cap
 }
 
-// DefaultRetry rides out a Bee restart of a few seconds.
-var DefaultRetry = Retry{Attempts: 6, Initial: 250 * time.Millisecond, Max: 4 * time.Second}
+// DefaultRetry rides out a Bee restart of a few seconds: 6 attempts,
+// backoff from 250 ms doubling to 4 s.
+func DefaultRetry() Retry {
+	return Retry{Attempts: 6, Initial: 250 * time.Millisecond, Max: 4 * time.Second}
+}
 
 // Client talks to one Bee node. It is safe for concurrent use.
 type Client struct {
@@ -103,7 +106,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("bee: invalid API URL %q: want http(s)://host:port", baseURL)
 	}
-	c := &Client{base: u, http: &http.Client{Timeout: 5 * time.Minute}, retry: DefaultRetry}
+	c := &Client{base: u, http: &http.Client{Timeout: 5 * time.Minute}, retry: DefaultRetry()}
 	for _, o := range opts {
 		o(c)
 	}
