@@ -23,6 +23,7 @@ const usage = `usage: archiver-node <command> [flags]
 commands:
   import   archive an HLS stream (folder, playlist file or URL) to Swarm
   node     run an archiver worker for an orchestrator
+  postage  postage status: depth, fill, TTL, cost and room left of a batch
 
 Run 'archiver-node <command> -h' for the flags of one command.
 `
@@ -66,6 +67,8 @@ func run(ctx context.Context, stop <-chan struct{}, args []string, stdout, stder
 		return runImport(ctx, stop, args[1:], stdout, stderr)
 	case "node":
 		return runNode(ctx, stop, args[1:], stderr)
+	case "postage":
+		return runPostage(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		help(stdout)
 		return nil
@@ -77,7 +80,8 @@ func run(ctx context.Context, stop <-chan struct{}, args []string, stdout, stder
 // help prints the commands and every flag of each.
 func help(w io.Writer) {
 	fmt.Fprint(w, usage)
-	for _, fs := range []*flag.FlagSet{importFlags(&importConfig{}, w), nodeFlags(&nodeConfig{}, w)} {
+	var s1, s2 string
+	for _, fs := range []*flag.FlagSet{importFlags(&importConfig{}, w), nodeFlags(&nodeConfig{}, w), postageFlags(&s1, &s2, w)} {
 		fmt.Fprintf(w, "\n%s flags:\n", fs.Name())
 		fs.PrintDefaults()
 	}

@@ -53,7 +53,8 @@ func TestNodeRequiredFlags(t *testing.T) {
 func TestHelpDocumentsEveryFlag(t *testing.T) {
 	var out strings.Builder
 	require.NoError(t, run(context.Background(), nil, []string{"-h"}, &out, io.Discard))
-	for _, fs := range []*flag.FlagSet{importFlags(&importConfig{}, io.Discard), nodeFlags(&nodeConfig{}, io.Discard)} {
+	var a, b string
+	for _, fs := range []*flag.FlagSet{importFlags(&importConfig{}, io.Discard), nodeFlags(&nodeConfig{}, io.Discard), postageFlags(&a, &b, io.Discard)} {
 		fs.VisitAll(func(f *flag.Flag) {
 			require.Contains(t, out.String(), "  -"+f.Name, "%s -%s", fs.Name(), f.Name)
 		})
