@@ -14,7 +14,8 @@ tmp="$BEE_BIN.tmp.$$"
 (
 	cd "$ROOT/tools/bee"
 	go build -trimpath -o "$tmp" \
-		-ldflags "-s -w -X github.com/ethersphere/bee/v2.version=${BEE_VERSION#v} -X github.com/ethersphere/bee/v2.commitHash=module-proxy" \
+		-ldflags "-s -w -X github.com/ethersphere/bee/v2.version=${BEE_VERSION#v} -X github.com/ethersphere/bee/v2.commitHash=module-proxy \
+			-X github.com/ethersphere/bee/v2/pkg/p2p/libp2p.reachabilityOverridePublic=true" \
 		github.com/ethersphere/bee/v2/cmd/bee
 )
 mv "$tmp" "$BEE_BIN" # atomic: an interrupted build leaves no half binary

@@ -16,3 +16,4 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 command -v go >/dev/null || die "Go is not installed (need Go 1.26)"
 "$ROOT/scripts/build-bee.sh"
+"$ROOT/scripts/build-geth.sh"

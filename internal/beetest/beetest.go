@@ -25,6 +25,9 @@ import (
 // BeeVersion is the Bee release the scripts build: the last with `bee dev`.
 const BeeVersion = "v2.7.0"
 
+// beeBuild names the scripts' build flags (scripts/lib.sh BEE_BUILD).
+const beeBuild = "loopback"
+
 // ErrNoBinary: the Bee binary has not been built on this machine.
 var ErrNoBinary = errors.New("bee binary not found: run scripts/install-deps.sh (or set BEE_BIN)")
 
@@ -41,7 +44,7 @@ func Binary() (string, error) {
 		}
 		cache = filepath.Join(dir, "lpswarm-archiver")
 	}
-	p := filepath.Join(cache, "bee-"+BeeVersion, "bee")
+	p := filepath.Join(cache, "bee-"+BeeVersion+"-"+beeBuild, "bee")
 	if _, err := os.Stat(p); err != nil {
 		return "", fmt.Errorf("beetest: %s: %w", p, ErrNoBinary)
 	}

@@ -1,0 +1,17 @@
+// Package chaintest runs a real, non-dev local Swarm for tests: a geth dev
+// chain (a block a second) with Swarm's storage-incentive contracts from
+// go-storage-incentives-abi, and two Bee full nodes on it, linked and out of
+// warm-up, all on 127.0.0.1.
+//
+// It exists for what `bee dev` cannot do (see internal/beetest): batches
+// owned by an outside key and bought on chain, client-side stamps, bucket
+// depth 16, direct uploads pushed between nodes, SOCs and feeds.
+//
+//	net, err := chaintest.Start(ctx, chaintest.Options{})
+//	defer net.Close()
+//	id, err := net.BuyBatch(ctx, key, 20, amount, true)
+//
+// The geth and Bee binaries are built once per machine by
+// scripts/install-deps.sh into a cache outside the repository (GETH_BIN and
+// BEE_BIN override them); without them Start fails, it never skips.
+package chaintest
