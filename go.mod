@@ -7,6 +7,7 @@ replace github.com/codahale/hdrhistogram => github.com/HdrHistogram/hdrhistogram
 require (
 	github.com/ethereum/go-ethereum v1.15.11
 	github.com/ethersphere/bee/v2 v2.7.0
+	github.com/ethersphere/go-storage-incentives-abi v0.9.4
 	github.com/google/uuid v1.6.0
 	github.com/livepeer/go-livepeer v0.7.9
 	github.com/prometheus/client_golang v1.25.0
@@ -32,7 +33,6 @@ require (
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.0 // indirect
 	github.com/ethereum/c-kzg-4844/v2 v2.1.0 // indirect
 	github.com/ethereum/go-verkle v0.2.2 // indirect
-	github.com/ethersphere/go-storage-incentives-abi v0.9.4 // indirect
 	github.com/fsnotify/fsnotify v1.9.0 // indirect
 	github.com/go-kit/log v0.2.1 // indirect
 	github.com/go-logfmt/logfmt v0.6.0 // indirect
