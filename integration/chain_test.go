@@ -1,10 +1,12 @@
 package integration_test
 
 import (
+	"bytes"
 	"encoding/hex"
 	"log/slog"
 	"math/big"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/bee"
+	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/internal/chaintest"
 	"github.com/lpswarm/archiver/internal/hlstest"
 )
@@ -63,3 +66,54 @@ func TestClientStampedImportOnALocalSwarm(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestLeasedWorkersOnALocalSwarm: two worker processes stamp client-side
+// with the operator's one key on one batch bought on chain, each inside the
+// counter range the orchestrator leased it, through real Bee full nodes.
+// Every segment of every stream is in its final manifest and reads back
+// byte-identical from the other node: had two stamps shared an index, Bee
+// would have replaced one chunk with the other.
+func TestLeasedWorkersOnALocalSwarm(t *testing.T) {
+	ctx := testContext(t, 5*time.Minute)
+	net, err := chaintest.Start(ctx, chaintest.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = net.Close() })
+	keyFile, passFile := writeKey(t)
+	blob, err := os.ReadFile(keyFile)
+	require.NoError(t, err)
+	key, err := keystore.DecryptKey(blob, "secret")
+	require.NoError(t, err)
+	id, err := net.BuyBatch(ctx, key.PrivateKey, 20, big.NewInt(1_000_000_000), true)
+	require.NoError(t, err)
+
+	jobs := streamJobs(t)
+	cert, pin := selfSigned(t)
+	dir := t.TempDir()
+	o := startOrchWith(t, dir, "127.0.0.1:0", cert, pin, &grpcsvc.LeaseConfig{Batch: id, BucketCapacity: 16, Slot: 8,
+		Path: filepath.Join(dir, "leases.json")})
+	o.submit(t, jobs)
+	nodeA, nodeB := net.Nodes()[0], net.Nodes()[1]
+	for _, node := range []string{nodeA, nodeB} {
+		cmd := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", o.addr, "-orchSecret", "s3cret", "-orchCertPin", pin,
+			"-capacity", "2", "-bee", node, "-stamping", "client", "-ethKeystorePath", keyFile, "-ethPassword", passFile,
+			"-redundancy", "0", "-datadir", t.TempDir())
+		cmd.Stderr = os.Stderr
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	}
+	manifests := o.finish(t, ctx, jobs)
+
+	// Read everything back through node B, whichever node stored it.
+	b, err := bee.New(nodeB)
+	require.NoError(t, err)
+	for _, j := range jobs {
+		ref := manifests[string(j.ManifestID)]
+		for fi, name := range []string{"source", "lo", "audio"} {
+			want := [][]byte{j.Source, j.Renditions[0].Data, j.Renditions[1].Data}[fi]
+			require.Eventually(t, func() bool {
+				got, err := b.Get(ctx, "/bzz/"+ref.String()+"/"+name+"/"+itoa(int(j.Seq))+".ts", 16<<20)
+				return err == nil && bytes.Equal(want, got.Data)
+			}, time.Minute, 500*time.Millisecond, "%s/%s/%d from node B", j.ManifestID, name, j.Seq)
+		}
+	}
+}
