@@ -2,6 +2,7 @@ package integration_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
 	"math/big"
@@ -13,10 +14,12 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/accounts/keystore"
+	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
 	"github.com/stretchr/testify/require"
 
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/bee"
+	"github.com/lpswarm/archiver/chunker"
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/internal/chaintest"
 	"github.com/lpswarm/archiver/internal/hlstest"
@@ -116,4 +119,55 @@ func TestLeasedWorkersOnALocalSwarm(t *testing.T) {
 			}, time.Minute, 500*time.Millisecond, "%s/%s/%d from node B", j.ManifestID, name, j.Seq)
 		}
 	}
+}
+
+// TestFullImmutableBatchRefusesAndKeepsData: a depth-17 immutable batch
+// holds two chunks per bucket. Importing more than it can hold fails with a
+// clear "bucket full" error, and what was archived before still reads back
+// unchanged from the other node: nothing was overwritten.
+func TestFullImmutableBatchRefusesAndKeepsData(t *testing.T) {
+	ctx := testContext(t, 4*time.Minute)
+	net, err := chaintest.Start(ctx, chaintest.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = net.Close() })
+	keyFile, passFile := writeKey(t)
+	blob, err := os.ReadFile(keyFile)
+	require.NoError(t, err)
+	key, err := keystore.DecryptKey(blob, "secret")
+	require.NoError(t, err)
+	id, err := net.BuyBatch(ctx, key.PrivateKey, 17, big.NewInt(1_000_000_000), true)
+	require.NoError(t, err)
+
+	// A small segment, then one of 30 MB: ~7,300 chunks over 65,536
+	// buckets of 2 cannot avoid a third chunk in some bucket.
+	dir := t.TempDir()
+	small, big := randomBytes(t, 100_000), randomBytes(t, 30<<20)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "small.ts"), small, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "big.ts"), big, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.m3u8"),
+		[]byte("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nsmall.ts\n#EXTINF:2.0,\nbig.ts\n#EXT-X-ENDLIST\n"), 0o644))
+	nodeA, nodeB := net.Nodes()[0], net.Nodes()[1]
+	_, stderr, err := runCLI(t, ctx, "import", "--bee", nodeA, "--stamping", "client", "--batch", hex.EncodeToString(id[:]),
+		"--key", keyFile, "--password-file", passFile, "--issuer-state", t.TempDir(), "--redundancy", "0", dir)
+	require.Error(t, err)
+	require.Contains(t, stderr, "bucket full")
+
+	// The segment archived before the batch filled is intact on the
+	// network: nothing was overwritten.
+	b, err := bee.New(nodeB)
+	require.NoError(t, err)
+	ref, err := chunker.Reference(ctx, small, redundancy.NONE)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		got, err := b.DownloadBytes(ctx, ref, 1<<20)
+		return err == nil && bytes.Equal(small, got)
+	}, time.Minute, 500*time.Millisecond, "the first segment does not read back from node B")
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	_, err := rand.Read(b)
+	require.NoError(t, err)
+	return b
 }
