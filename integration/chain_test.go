@@ -2,6 +2,7 @@ package integration_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
@@ -32,17 +33,7 @@ import (
 // segment reads back byte-identical from node B.
 func TestClientStampedImportOnALocalSwarm(t *testing.T) {
 	ctx := testContext(t, 4*time.Minute)
-	net, err := chaintest.Start(ctx, chaintest.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = net.Close() })
-
-	keyFile, passFile := writeKey(t)
-	blob, err := os.ReadFile(keyFile)
-	require.NoError(t, err)
-	key, err := keystore.DecryptKey(blob, "secret")
-	require.NoError(t, err)
-	id, err := net.BuyBatch(ctx, key.PrivateKey, 20, big.NewInt(1_000_000_000), true)
-	require.NoError(t, err)
+	net, key, keyFile, passFile, id := localSwarm(t, ctx, 20)
 	owner, err := net.BatchOwner(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, key.Address, owner, "the batch belongs to the operator's key on chain")
@@ -78,16 +69,7 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // would have replaced one chunk with the other.
 func TestLeasedWorkersOnALocalSwarm(t *testing.T) {
 	ctx := testContext(t, 5*time.Minute)
-	net, err := chaintest.Start(ctx, chaintest.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = net.Close() })
-	keyFile, passFile := writeKey(t)
-	blob, err := os.ReadFile(keyFile)
-	require.NoError(t, err)
-	key, err := keystore.DecryptKey(blob, "secret")
-	require.NoError(t, err)
-	id, err := net.BuyBatch(ctx, key.PrivateKey, 20, big.NewInt(1_000_000_000), true)
-	require.NoError(t, err)
+	net, _, keyFile, passFile, id := localSwarm(t, ctx, 20)
 
 	jobs := streamJobs(t)
 	cert, pin := selfSigned(t)
@@ -127,16 +109,7 @@ func TestLeasedWorkersOnALocalSwarm(t *testing.T) {
 // unchanged from the other node: nothing was overwritten.
 func TestFullImmutableBatchRefusesAndKeepsData(t *testing.T) {
 	ctx := testContext(t, 4*time.Minute)
-	net, err := chaintest.Start(ctx, chaintest.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = net.Close() })
-	keyFile, passFile := writeKey(t)
-	blob, err := os.ReadFile(keyFile)
-	require.NoError(t, err)
-	key, err := keystore.DecryptKey(blob, "secret")
-	require.NoError(t, err)
-	id, err := net.BuyBatch(ctx, key.PrivateKey, 17, big.NewInt(1_000_000_000), true)
-	require.NoError(t, err)
+	net, _, keyFile, passFile, id := localSwarm(t, ctx, 17)
 
 	// A small segment, then one of 30 MB: ~7,300 chunks over 65,536
 	// buckets of 2 cannot avoid a third chunk in some bucket.
@@ -170,4 +143,21 @@ func randomBytes(t *testing.T, n int) []byte {
 	_, err := rand.Read(b)
 	require.NoError(t, err)
 	return b
+}
+
+// localSwarm starts a local Swarm and has a fresh operator key (also
+// written as a keystore file) buy an immutable batch of the given depth.
+func localSwarm(t *testing.T, ctx context.Context, depth uint8) (*chaintest.Net, *keystore.Key, string, string, [32]byte) {
+	t.Helper()
+	net, err := chaintest.Start(ctx, chaintest.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = net.Close() })
+	keyFile, passFile := writeKey(t)
+	blob, err := os.ReadFile(keyFile)
+	require.NoError(t, err)
+	key, err := keystore.DecryptKey(blob, "secret")
+	require.NoError(t, err)
+	id, err := net.BuyBatch(ctx, key.PrivateKey, depth, big.NewInt(1_000_000_000), true)
+	require.NoError(t, err)
+	return net, key, keyFile, passFile, id
 }

@@ -33,20 +33,31 @@ var ErrNoBinary = errors.New("bee binary not found: run scripts/install-deps.sh 
 
 // Binary returns the path of the Bee binary built by scripts/build-bee.sh.
 func Binary() (string, error) {
-	if p := os.Getenv("BEE_BIN"); p != "" {
+	p, err := CachedTool("BEE_BIN", "bee-"+BeeVersion+"-"+beeBuild, "bee")
+	if err != nil {
+		return "", fmt.Errorf("beetest: %w: %w", ErrNoBinary, err)
+	}
+	return p, nil
+}
+
+// CachedTool finds a tool the scripts build into the cache outside the
+// repository ($ARCHIVER_CACHE, by default the user cache directory's
+// lpswarm-archiver/<dir>/<name>); the environment variable env overrides it.
+func CachedTool(env, dir, name string) (string, error) {
+	if p := os.Getenv(env); p != "" {
 		return p, nil
 	}
 	cache := os.Getenv("ARCHIVER_CACHE")
 	if cache == "" {
-		dir, err := os.UserCacheDir()
+		d, err := os.UserCacheDir()
 		if err != nil {
-			return "", fmt.Errorf("beetest: %w", err)
+			return "", err
 		}
-		cache = filepath.Join(dir, "lpswarm-archiver")
+		cache = filepath.Join(d, "lpswarm-archiver")
 	}
-	p := filepath.Join(cache, "bee-"+BeeVersion+"-"+beeBuild, "bee")
+	p := filepath.Join(cache, dir, name)
 	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("beetest: %s: %w", p, ErrNoBinary)
+		return "", err
 	}
 	return p, nil
 }
@@ -168,7 +179,7 @@ func Main(m interface{ Run() int }, dev **Dev) int {
 	d, err := StartDev(ctx, nil)
 	cancel()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "beetest:", err)
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	*dev = d

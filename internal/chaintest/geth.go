@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/big"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,6 +17,8 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
+
+	"github.com/lpswarm/archiver/internal/beetest"
 )
 
 // GethVersion is the geth release scripts/build-geth.sh builds.
@@ -38,20 +39,9 @@ const devChainID = 1337
 // GethBinary returns the path of the geth binary built by
 // scripts/build-geth.sh; GETH_BIN overrides it.
 func GethBinary() (string, error) {
-	if p := os.Getenv("GETH_BIN"); p != "" {
-		return p, nil
-	}
-	cache := os.Getenv("ARCHIVER_CACHE")
-	if cache == "" {
-		dir, err := os.UserCacheDir()
-		if err != nil {
-			return "", fmt.Errorf("chaintest: %w", err)
-		}
-		cache = filepath.Join(dir, "lpswarm-archiver")
-	}
-	p := filepath.Join(cache, "geth-"+GethVersion, "geth")
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("chaintest: %s: %w", p, ErrNoGeth)
+	p, err := beetest.CachedTool("GETH_BIN", "geth-"+GethVersion, "geth")
+	if err != nil {
+		return "", fmt.Errorf("chaintest: %w: %w", ErrNoGeth, err)
 	}
 	return p, nil
 }
