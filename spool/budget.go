@@ -77,15 +77,22 @@ func (b *budget) reserve(sender common.Address, size int64) error {
 	case held+size > b.maxPerSender:
 		return &FullError{Limit: LimitSender, Sender: sender, Used: held, Need: size, Max: b.maxPerSender}
 	}
-	if u == nil {
-		u = &usage{}
-		b.senders[sender] = u
-	}
+	u = b.of(sender)
 	u.bytes += size
 	u.pending++
 	b.total.bytes += size
 	b.total.pending++
 	return nil
+}
+
+// of returns a sender's usage, creating it on first use.
+func (b *budget) of(sender common.Address) *usage {
+	u := b.senders[sender]
+	if u == nil {
+		u = &usage{}
+		b.senders[sender] = u
+	}
+	return u
 }
 
 // persisted moves a reservation from pending to durable.
@@ -99,11 +106,7 @@ func (b *budget) persisted(sender common.Address) {
 // loaded books a job found on disk at Open. It is never refused: the data
 // was accepted and charged, so a lowered limit only stops new work.
 func (b *budget) loaded(sender common.Address, size int64) {
-	u := b.senders[sender]
-	if u == nil {
-		u = &usage{}
-		b.senders[sender] = u
-	}
+	u := b.of(sender)
 	u.bytes += size
 	u.jobs++
 	b.total.bytes += size
