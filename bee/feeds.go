@@ -1,0 +1,88 @@
+package bee
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/ethersphere/bee/v2/pkg/swarm"
+)
+
+// Header names of Bee's feed API.
+const (
+	HeaderFeedIndex     = "Swarm-Feed-Index"
+	HeaderOnlyRootChunk = "Swarm-Only-Root-Chunk"
+)
+
+// ErrNoFeedUpdate: Bee found no update of the feed (GET /feeds answered
+// 404 "no update found"). Also matches ErrNotFound.
+var ErrNoFeedUpdate = errors.New("feed has no update")
+
+// SOCOptions says who pays for a single-owner chunk: the node with its own
+// batch (BatchID), or a stamp signed by the caller (Stamp, 113 bytes).
+type SOCOptions struct {
+	BatchID string
+	Stamp   []byte
+}
+
+// UploadSOC stores a single-owner chunk (POST /soc/{owner}/{id}?sig=). data
+// is the wrapped content-addressed chunk: span | payload. Bee checks the
+// signature and returns the chunk's address, keccak256(id | owner). Bee
+// pushes single-owner chunks to the network directly, never deferred.
+func (c *Client) UploadSOC(ctx context.Context, owner, id, sig, data []byte, o SOCOptions) (swarm.Address, error) {
+	h := http.Header{}
+	h.Set("Content-Type", "application/octet-stream")
+	switch {
+	case o.Stamp != nil:
+		h.Set(HeaderStamp, hex.EncodeToString(o.Stamp))
+	case o.BatchID != "":
+		h.Set(HeaderBatchID, o.BatchID)
+	default:
+		return swarm.ZeroAddress, fmt.Errorf("bee: upload soc: %w: neither a batch id nor a stamp", ErrBatchUnusable)
+	}
+	path := "/soc/" + hex.EncodeToString(owner) + "/" + hex.EncodeToString(id) + "?sig=" + url.QueryEscape(hex.EncodeToString(sig))
+	res, err := c.upload(ctx, request{method: http.MethodPost, path: path, header: h, body: data})
+	return res.Reference, err
+}
+
+// FeedUpdate is a feed's latest update as Bee resolves it.
+type FeedUpdate struct {
+	Index uint64
+	// Root is the data (span | payload) of the chunk the update points at:
+	// the root chunk of the content, e.g. a manifest's root node.
+	Root []byte
+}
+
+// FeedLatest looks up the latest update of the sequence feed of owner and
+// topic (GET /feeds/{owner}/{topic}). ErrNoFeedUpdate when the feed has
+// none; any other 404 (the update exists but what it points at cannot be
+// retrieved) is ErrNotFound without ErrNoFeedUpdate, so that a caller never
+// mistakes an unreadable feed for an empty one and rewrites update 0.
+func (c *Client) FeedLatest(ctx context.Context, owner, topic []byte) (FeedUpdate, error) {
+	path := "/feeds/" + hex.EncodeToString(owner) + "/" + hex.EncodeToString(topic)
+	h := http.Header{}
+	h.Set(HeaderOnlyRootChunk, "true")
+	resp, err := c.do(ctx, request{method: http.MethodGet, path: path, header: h})
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound && apiErr.Message == "no update found" {
+		return FeedUpdate{}, fmt.Errorf("%w: %w", ErrNoFeedUpdate, err)
+	}
+	if err != nil {
+		return FeedUpdate{}, err
+	}
+	defer resp.Body.Close()
+	raw, err := hex.DecodeString(resp.Header.Get(HeaderFeedIndex))
+	if err != nil || len(raw) != 8 {
+		return FeedUpdate{}, fmt.Errorf("bee: GET %s: bad %s header %q", path, HeaderFeedIndex, resp.Header.Get(HeaderFeedIndex))
+	}
+	root, err := io.ReadAll(io.LimitReader(resp.Body, swarm.ChunkWithSpanSize+1))
+	if err != nil {
+		return FeedUpdate{}, fmt.Errorf("bee: GET %s: read body: %w", path, err)
+	}
+	return FeedUpdate{Index: binary.BigEndian.Uint64(raw), Root: root}, nil
+}

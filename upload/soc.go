@@ -1,0 +1,48 @@
+package upload
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ethersphere/bee/v2/pkg/soc"
+	"github.com/ethersphere/bee/v2/pkg/swarm"
+
+	"github.com/lpswarm/archiver/bee"
+)
+
+// UploadSOC stores a signed single-owner chunk (a feed update) through
+// Bee's /soc, stamped as the uploader stamps everything else: by the node
+// with its batch, or here with one stamp over the chunk's address. ch must
+// be valid (bee's soc.Valid); the address Bee answers must be ch's.
+func (u *Uploader) UploadSOC(ctx context.Context, ch swarm.Chunk) (Receipt, error) {
+	if !soc.Valid(ch) {
+		return Receipt{}, fmt.Errorf("upload: soc %s: not a valid single-owner chunk", ch.Address())
+	}
+	s, err := soc.FromChunk(ch)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("upload: soc %s: %w", ch.Address(), err)
+	}
+	opts := bee.SOCOptions{BatchID: u.batchID}
+	batches := []string{u.batchID}
+	if u.stamper != nil {
+		stamps, err := u.stamper.Stamp(ctx, []swarm.Address{ch.Address()})
+		if err != nil {
+			return Receipt{}, fmt.Errorf("upload: stamp soc %s: %w", ch.Address(), err)
+		}
+		if len(stamps) != 1 {
+			return Receipt{}, fmt.Errorf("upload: stamper returned %d stamps for one chunk", len(stamps))
+		}
+		if opts.Stamp, err = stamps[0].MarshalBinary(); err != nil {
+			return Receipt{}, fmt.Errorf("upload: marshal stamp: %w", err)
+		}
+		opts.BatchID, batches = "", batchesOf(stamps)
+	}
+	ref, err := u.bee.UploadSOC(ctx, s.OwnerAddress(), s.ID(), s.Signature(), s.WrappedChunk().Data(), opts)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("upload: soc %s: %w", ch.Address(), err)
+	}
+	if !ref.Equal(ch.Address()) {
+		return Receipt{}, fmt.Errorf("upload: soc: %w: bee %s, offline %s", ErrReferenceMismatch, ref, ch.Address())
+	}
+	return Receipt{Reference: ref, Bytes: int64(len(ch.Data())), Chunks: 1, Batches: batches}, nil
+}
