@@ -35,7 +35,9 @@ import (
 // marshals it.
 type seqIndex uint64
 
-func (i seqIndex) MarshalBinary() ([]byte, error) { return binary.BigEndian.AppendUint64(nil, uint64(i)), nil }
+func (i seqIndex) MarshalBinary() ([]byte, error) {
+	return binary.BigEndian.AppendUint64(nil, uint64(i)), nil
+}
 func (i seqIndex) Next(int64, uint64) feeds.Index { return i + 1 }
 func (i seqIndex) String() string                 { return fmt.Sprint(uint64(i)) }
 
