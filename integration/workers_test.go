@@ -267,6 +267,8 @@ func TestWorkersSurviveADeadAndASlowWorker(t *testing.T) {
 	require.Contains(t, scrape, `archiver_worker_jobs_total{result="archived"}`)
 	require.Contains(t, scrape, "archiver_worker_bytes_total")
 	require.Contains(t, scrape, "archiver_worker_batch_ttl_seconds{batch=")
+	// A dev batch lives for ages: watched, and not expiring.
+	require.Contains(t, scrape, `archiver_postage_batch_expiring{batch="`+batch+`"} 0`)
 	m := o.Service.Metrics()
 	require.Positive(t, m.Redispatched)
 	require.Positive(t, m.LateReports, "the slow worker's late report")

@@ -45,6 +45,7 @@ type nodeConfig struct {
 	metricsAddr  string
 	configFile   string
 	verbose      bool
+	watch        watchConfig
 }
 
 // nodeFlags binds the node command's flags to c.
@@ -69,6 +70,7 @@ func nodeFlags(c *nodeConfig, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.datadir, "datadir", defaultDataDir(), "worker state: identity and stamp issuer state")
 	fs.DurationVar(&c.drain, "drain", 30*time.Second, "on SIGTERM, let in-flight segments finish for this long")
 	fs.StringVar(&c.metricsAddr, "metricsAddr", "", "serve Prometheus metrics on this address (host:port), e.g. 127.0.0.1:9090")
+	watchFlags(fs, &c.watch)
 	fs.StringVar(&c.configFile, "config", "", "file of \"flag value\" lines")
 	fs.BoolVar(&c.verbose, "v", false, "verbose logs")
 	return fs
@@ -104,6 +106,9 @@ func parseNode(args []string, stderr io.Writer) (nodeConfig, error) {
 		return c, fmt.Errorf("%w: -redundancy must be 0-4", errUsage)
 	}
 	if err := c.stamping.validate(true); err != nil {
+		return c, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if err := c.watch.validate(); err != nil {
 		return c, fmt.Errorf("%w: %w", errUsage, err)
 	}
 	return c, nil
@@ -186,6 +191,12 @@ func runNode(ctx context.Context, stop <-chan struct{}, args []string, stderr io
 	if err != nil {
 		return err
 	}
+	reg := prometheus.NewRegistry()
+	metrics := worker.NewMetrics(reg)
+	watcher, err := newWatcher(c.watch, c.stamping.mode, c.datadir, client, metrics, reg, log)
+	if err != nil {
+		return err
+	}
 	upCfg := upload.Config{Redundancy: redundancy.Level(c.redundancy)}
 	var up worker.Uploader
 	var onLease func(*archiverpb.StampLease) (worker.Uploader, error)
@@ -205,6 +216,7 @@ func runNode(ctx context.Context, stop <-chan struct{}, args []string, stderr io
 				return nil, err
 			}
 			closeUp = closer
+			watcher.Add(hex.EncodeToString(l.GetBatchId()))
 			return u, nil
 		}
 	} else {
@@ -213,7 +225,11 @@ func runNode(ctx context.Context, stop <-chan struct{}, args []string, stderr io
 			return err
 		}
 		up, closeUp = u, closer
+		for _, id := range strings.Split(c.stamping.batches, ",") {
+			watcher.Add(strings.TrimSpace(id))
+		}
 	}
+	go watcher.Run(ctx)
 	defer func() {
 		if err := closeUp(); err != nil {
 			log.Error("closing the stamp issuer", "error", err)
@@ -228,15 +244,12 @@ func runNode(ctx context.Context, stop <-chan struct{}, args []string, stderr io
 		return fmt.Errorf("orchestrator %s: %w", c.orchAddr, err)
 	}
 	defer conn.Close()
-	reg := prometheus.NewRegistry()
-	metrics := worker.NewMetrics(reg)
 	if c.metricsAddr != "" {
 		stopMetrics, err := serveMetrics(c.metricsAddr, reg, log)
 		if err != nil {
 			return err
 		}
 		defer stopMetrics()
-		go watchBatches(ctx, client, c.stamping, metrics, log)
 	}
 	w, err := worker.New(conn, up, worker.Config{ID: id, Secret: c.orchSecret, Capacity: c.capacity,
 		Version: "lpswarm-archiver", Drain: c.drain, OnLease: onLease, Metrics: metrics, Logger: log.With("worker", id)})

@@ -41,6 +41,10 @@ func TestNodeRequiredFlags(t *testing.T) {
 		{[]string{"-orchAddr", "a:1", "-orchSecret", "s", "-capacity", "0", "-postageBatch", "ab"}, "-capacity must be at least 1"},
 		{[]string{"-orchAddr", "a:1", "-orchSecret", "s"}, "a postage batch is required"},
 		{[]string{"-orchAddr", "a:1", "-orchSecret", "s", "-stamping", "client"}, "needs -key"},
+		{[]string{"-orchAddr", "a:1", "-orchSecret", "s", "-postageBatch", "ab", "-postageTopupTTL", "24h"}, "-postageTopupCap"},
+		{[]string{"-orchAddr", "a:1", "-orchSecret", "s", "-postageBatch", "ab", "-postageTopupTTL", "24h", "-postageTopupCap", "-5"}, "positive number of PLUR"},
+		{[]string{"-orchAddr", "a:1", "-orchSecret", "s", "-postageBatch", "ab", "-postageTopupCap", "5"}, "-postageTopupCap needs -postageTopupTTL"},
+		{[]string{"-orchAddr", "a:1", "-orchSecret", "s", "-postageBatch", "ab", "-postageBlockTime", "0s"}, "must be positive"},
 	} {
 		_, err := parseNode(tc.args, io.Discard)
 		require.ErrorContains(t, err, tc.want)
