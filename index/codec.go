@@ -15,6 +15,7 @@ import (
 const (
 	recordVersion = 1
 	metaVersion   = 1
+	feedVersion   = 1
 )
 
 // encode appends, in order: version, state, content hash, reference, bytes,
@@ -94,6 +95,29 @@ func decodeMeta(v []byte) (meta, error) {
 		return meta{}, fmt.Errorf("%w: stream in %v", ErrCorrupt, m.State)
 	}
 	return m, nil
+}
+
+func (f Feed) encode() []byte {
+	b := append([]byte{feedVersion}, f.Owner[:]...)
+	b = append(b, f.Topic[:]...)
+	b = appendBytes(b, f.Manifest.Bytes())
+	return binary.AppendUvarint(b, f.Updates)
+}
+
+func decodeFeed(v []byte) (Feed, error) {
+	d := decoder{b: v}
+	if ver := d.byte(); ver != feedVersion && d.err == nil {
+		return Feed{}, fmt.Errorf("%w: feed version %d", ErrCorrupt, ver)
+	}
+	var f Feed
+	copy(f.Owner[:], d.next(len(f.Owner)))
+	copy(f.Topic[:], d.next(len(f.Topic)))
+	f.Manifest = address(d.bytes())
+	f.Updates = uint64(d.int())
+	if err := d.done(); err != nil {
+		return Feed{}, fmt.Errorf("stream feed: %w", err)
+	}
+	return f, nil
 }
 
 func encodeRendition(ordinal uint32, listing []byte) []byte {

@@ -23,6 +23,7 @@
 //	"streams"/                    one nested bucket per stream
 //	  <sender 20B><manifest id>/  stream bucket; keys sort by sender, then id
 //	    "meta"                    state, created, ended, last publish
+//	    "feed"                    the stream's feed: owner, topic, feed manifest, updates (absent: none)
 //	    "renditions"/             name -> ordinal (uvarint) ++ opaque listing blob
 //	    "records"/                ordinal (4B BE) ++ seq (8B BE) -> Record
 //
@@ -65,6 +66,8 @@
 //     segments than the recorded one is ErrStalePublish (a slow publisher
 //     finishing after a newer one must not roll the stream back). A publish
 //     recorded after End is marked Final.
+//   - SetPublishedFeed also records the feed update pointing at that publish,
+//     in the same transaction; the update count of one feed only grows.
 //   - End marks the stream Ended once; repeating it keeps the first time.
 //
 // Arguments that would poison every later publish are refused with

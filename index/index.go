@@ -57,6 +57,7 @@ var (
 	keyMeta       = []byte("meta")
 	keyRenditions = []byte("renditions")
 	keyRecords    = []byte("records")
+	keyFeed       = []byte("feed")
 )
 
 // StreamID names a stream: Livepeer keys a stream by its manifest id, and
@@ -244,6 +245,16 @@ func (s stream) meta() (meta, error) {
 }
 
 func (s stream) putMeta(m meta) error { return s.b.Put(keyMeta, m.encode()) }
+
+// feed returns the stream's feed; the zero Feed when it has none. Streams
+// recorded before feeds existed simply lack the key.
+func (s stream) feed() (Feed, error) {
+	v := s.b.Get(keyFeed)
+	if v == nil {
+		return Feed{}, nil
+	}
+	return decodeFeed(v)
+}
 
 // ordinal returns a rendition's position in first-seen order.
 func (s stream) ordinal(name string) (uint32, error) {

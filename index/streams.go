@@ -55,6 +55,22 @@ func (ix *Index) Rendition(ctx context.Context, id StreamID, name string, listin
 // segments segments. A publish listing fewer segments than the recorded one
 // is ErrStalePublish.
 func (ix *Index) SetPublished(ctx context.Context, id StreamID, ref swarm.Address, segments int) error {
+	return ix.setPublished(ctx, id, ref, segments, nil)
+}
+
+// SetPublishedFeed records a publish as SetPublished does and, in the same
+// transaction, the feed update that points at it: f.Updates is the index of
+// that update plus one. A feed must advance: f.Updates not above the
+// recorded count of the same feed (owner and topic) is ErrStalePublish;
+// another owner or topic starts a new count.
+func (ix *Index) SetPublishedFeed(ctx context.Context, id StreamID, ref swarm.Address, segments int, f Feed) error {
+	if f.Updates == 0 || f.Manifest.IsZero() {
+		return fmt.Errorf("index: set published feed %s: %w: %d updates, feed manifest %s", id, ErrInvalid, f.Updates, f.Manifest)
+	}
+	return ix.setPublished(ctx, id, ref, segments, &f)
+}
+
+func (ix *Index) setPublished(ctx context.Context, id StreamID, ref swarm.Address, segments int, f *Feed) error {
 	op := fmt.Sprintf("set published %s", id)
 	if ref.IsZero() || segments < 0 {
 		return fmt.Errorf("index: %s: %w: reference %s, %d segments", op, ErrInvalid, ref, segments)
@@ -70,6 +86,18 @@ func (ix *Index) SetPublished(ctx context.Context, id StreamID, ref swarm.Addres
 		}
 		if segments < m.Published.Segments {
 			return fmt.Errorf("%w: %d segments, recorded %d", ErrStalePublish, segments, m.Published.Segments)
+		}
+		if f != nil {
+			old, err := s.feed()
+			if err != nil {
+				return err
+			}
+			if old.Owner == f.Owner && old.Topic == f.Topic && f.Updates <= old.Updates {
+				return fmt.Errorf("%w: feed update %d, recorded %d", ErrStalePublish, f.Updates-1, old.Updates)
+			}
+			if err := s.b.Put(keyFeed, f.encode()); err != nil {
+				return err
+			}
 		}
 		m.Published = Publish{Reference: ref, Segments: segments, At: ix.now(), Final: m.State == Ended}
 		return s.putMeta(m)
@@ -106,6 +134,9 @@ func (ix *Index) StreamInfo(id StreamID) (StreamInfo, error) {
 			return err
 		}
 		info.State, info.Created, info.Ended, info.Published = m.State, m.Created, m.Ended, m.Published
+		if info.Feed, err = s.feed(); err != nil {
+			return err
+		}
 		info.Renditions, err = s.renditionList()
 		return err
 	})

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethersphere/bee/v2/pkg/swarm"
 )
 
@@ -86,6 +87,16 @@ type Publish struct {
 	Final bool
 }
 
+// Feed is a stream's feed as of its last recorded update.
+type Feed struct {
+	Owner    common.Address
+	Topic    [32]byte
+	Manifest swarm.Address // the feed manifest: the stream's stable address
+	// Updates counts the updates recorded: the latest has index Updates-1
+	// and the next one gets Updates. Zero: no feed yet.
+	Updates uint64
+}
+
 // StreamInfo is a stream's metadata.
 type StreamInfo struct {
 	ID         StreamID
@@ -94,6 +105,7 @@ type StreamInfo struct {
 	Created    time.Time
 	Ended      time.Time // zero while Live
 	Published  Publish
+	Feed       Feed
 }
 
 // meta is the stored part of StreamInfo.

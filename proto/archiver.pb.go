@@ -744,7 +744,8 @@ func (*WorkerNotice_Publish) isWorkerNotice_Notice() {}
 // PublishJob asks a worker to store a stream's manifest built from the
 // orchestrator's index. Builds are deterministic: the orchestrator knows
 // the reference to expect and checks the report against it. The worker
-// reports with ReportResult, one file named "manifest".
+// reports with ReportResult, one file named "manifest", and with a feed
+// update also "feed-manifest" and "feed-update".
 type PublishJob struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	JobId      string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
@@ -755,8 +756,11 @@ type PublishJob struct {
 	RedundancyLevel uint32              `protobuf:"varint,5,opt,name=redundancy_level,json=redundancyLevel,proto3" json:"redundancy_level,omitempty"`
 	Renditions      []*PublishRendition `protobuf:"bytes,6,rep,name=renditions,proto3" json:"renditions,omitempty"`
 	DeadlineUnixMs  int64               `protobuf:"varint,7,opt,name=deadline_unix_ms,json=deadlineUnixMs,proto3" json:"deadline_unix_ms,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// When set, the worker stores this update of the stream's feed after the
+	// manifest (and with update 0 the feed manifest, before it).
+	Feed          *FeedUpdate `protobuf:"bytes,8,opt,name=feed,proto3" json:"feed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PublishJob) Reset() {
@@ -838,6 +842,96 @@ func (x *PublishJob) GetDeadlineUnixMs() int64 {
 	return 0
 }
 
+func (x *PublishJob) GetFeed() *FeedUpdate {
+	if x != nil {
+		return x.Feed
+	}
+	return nil
+}
+
+// FeedUpdate is one signed update of a sequence feed, signed by the
+// orchestrator's operator key and pointing at the manifest of the publish
+// job that carries it (bee's v1 payload). The worker checks the signature
+// and the reference before storing it as a single-owner chunk.
+type FeedUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ethereum address of the feed's owner, 20 bytes.
+	Owner []byte `protobuf:"bytes,1,opt,name=owner,proto3" json:"owner,omitempty"`
+	Topic []byte `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
+	Index uint64 `protobuf:"varint,3,opt,name=index,proto3" json:"index,omitempty"`
+	// EIP-191 signature over keccak256(id | wrapped chunk address), r|s|v.
+	Signature []byte `protobuf:"bytes,4,opt,name=signature,proto3" json:"signature,omitempty"`
+	// Unix seconds (8 bytes, big endian) | manifest reference (32 bytes).
+	Payload       []byte `protobuf:"bytes,5,opt,name=payload,proto3" json:"payload,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FeedUpdate) Reset() {
+	*x = FeedUpdate{}
+	mi := &file_archiver_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FeedUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FeedUpdate) ProtoMessage() {}
+
+func (x *FeedUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_archiver_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FeedUpdate.ProtoReflect.Descriptor instead.
+func (*FeedUpdate) Descriptor() ([]byte, []int) {
+	return file_archiver_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *FeedUpdate) GetOwner() []byte {
+	if x != nil {
+		return x.Owner
+	}
+	return nil
+}
+
+func (x *FeedUpdate) GetTopic() []byte {
+	if x != nil {
+		return x.Topic
+	}
+	return nil
+}
+
+func (x *FeedUpdate) GetIndex() uint64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *FeedUpdate) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+func (x *FeedUpdate) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
 type PublishRendition struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -848,7 +942,7 @@ type PublishRendition struct {
 
 func (x *PublishRendition) Reset() {
 	*x = PublishRendition{}
-	mi := &file_archiver_proto_msgTypes[9]
+	mi := &file_archiver_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -860,7 +954,7 @@ func (x *PublishRendition) String() string {
 func (*PublishRendition) ProtoMessage() {}
 
 func (x *PublishRendition) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[9]
+	mi := &file_archiver_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -873,7 +967,7 @@ func (x *PublishRendition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRendition.ProtoReflect.Descriptor instead.
 func (*PublishRendition) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{9}
+	return file_archiver_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PublishRendition) GetName() string {
@@ -906,7 +1000,7 @@ type PublishSegment struct {
 
 func (x *PublishSegment) Reset() {
 	*x = PublishSegment{}
-	mi := &file_archiver_proto_msgTypes[10]
+	mi := &file_archiver_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -918,7 +1012,7 @@ func (x *PublishSegment) String() string {
 func (*PublishSegment) ProtoMessage() {}
 
 func (x *PublishSegment) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[10]
+	mi := &file_archiver_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -931,7 +1025,7 @@ func (x *PublishSegment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishSegment.ProtoReflect.Descriptor instead.
 func (*PublishSegment) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{10}
+	return file_archiver_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PublishSegment) GetSeq() int64 {
@@ -995,7 +1089,7 @@ type ArchiveJob struct {
 
 func (x *ArchiveJob) Reset() {
 	*x = ArchiveJob{}
-	mi := &file_archiver_proto_msgTypes[11]
+	mi := &file_archiver_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1007,7 +1101,7 @@ func (x *ArchiveJob) String() string {
 func (*ArchiveJob) ProtoMessage() {}
 
 func (x *ArchiveJob) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[11]
+	mi := &file_archiver_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1020,7 +1114,7 @@ func (x *ArchiveJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveJob.ProtoReflect.Descriptor instead.
 func (*ArchiveJob) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{11}
+	return file_archiver_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ArchiveJob) GetJobId() string {
@@ -1084,7 +1178,7 @@ type JobFile struct {
 
 func (x *JobFile) Reset() {
 	*x = JobFile{}
-	mi := &file_archiver_proto_msgTypes[12]
+	mi := &file_archiver_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1096,7 +1190,7 @@ func (x *JobFile) String() string {
 func (*JobFile) ProtoMessage() {}
 
 func (x *JobFile) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[12]
+	mi := &file_archiver_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1109,7 +1203,7 @@ func (x *JobFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobFile.ProtoReflect.Descriptor instead.
 func (*JobFile) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{12}
+	return file_archiver_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *JobFile) GetName() string {
@@ -1147,7 +1241,7 @@ type StampLease struct {
 
 func (x *StampLease) Reset() {
 	*x = StampLease{}
-	mi := &file_archiver_proto_msgTypes[13]
+	mi := &file_archiver_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1159,7 +1253,7 @@ func (x *StampLease) String() string {
 func (*StampLease) ProtoMessage() {}
 
 func (x *StampLease) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[13]
+	mi := &file_archiver_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1172,7 +1266,7 @@ func (x *StampLease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StampLease.ProtoReflect.Descriptor instead.
 func (*StampLease) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{13}
+	return file_archiver_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StampLease) GetBatchId() []byte {
@@ -1206,7 +1300,7 @@ type FetchJobRequest struct {
 
 func (x *FetchJobRequest) Reset() {
 	*x = FetchJobRequest{}
-	mi := &file_archiver_proto_msgTypes[14]
+	mi := &file_archiver_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1218,7 +1312,7 @@ func (x *FetchJobRequest) String() string {
 func (*FetchJobRequest) ProtoMessage() {}
 
 func (x *FetchJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[14]
+	mi := &file_archiver_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1231,7 +1325,7 @@ func (x *FetchJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchJobRequest.ProtoReflect.Descriptor instead.
 func (*FetchJobRequest) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{14}
+	return file_archiver_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *FetchJobRequest) GetJobId() string {
@@ -1260,7 +1354,7 @@ type JobChunk struct {
 
 func (x *JobChunk) Reset() {
 	*x = JobChunk{}
-	mi := &file_archiver_proto_msgTypes[15]
+	mi := &file_archiver_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1272,7 +1366,7 @@ func (x *JobChunk) String() string {
 func (*JobChunk) ProtoMessage() {}
 
 func (x *JobChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[15]
+	mi := &file_archiver_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1285,7 +1379,7 @@ func (x *JobChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobChunk.ProtoReflect.Descriptor instead.
 func (*JobChunk) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{15}
+	return file_archiver_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *JobChunk) GetFile() uint32 {
@@ -1323,7 +1417,7 @@ type JobResult struct {
 
 func (x *JobResult) Reset() {
 	*x = JobResult{}
-	mi := &file_archiver_proto_msgTypes[16]
+	mi := &file_archiver_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1335,7 +1429,7 @@ func (x *JobResult) String() string {
 func (*JobResult) ProtoMessage() {}
 
 func (x *JobResult) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[16]
+	mi := &file_archiver_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1348,7 +1442,7 @@ func (x *JobResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobResult.ProtoReflect.Descriptor instead.
 func (*JobResult) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{16}
+	return file_archiver_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *JobResult) GetJobId() string {
@@ -1399,7 +1493,7 @@ type FileResult struct {
 
 func (x *FileResult) Reset() {
 	*x = FileResult{}
-	mi := &file_archiver_proto_msgTypes[17]
+	mi := &file_archiver_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1411,7 +1505,7 @@ func (x *FileResult) String() string {
 func (*FileResult) ProtoMessage() {}
 
 func (x *FileResult) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[17]
+	mi := &file_archiver_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1424,7 +1518,7 @@ func (x *FileResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileResult.ProtoReflect.Descriptor instead.
 func (*FileResult) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{17}
+	return file_archiver_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *FileResult) GetName() string {
@@ -1470,7 +1564,7 @@ type ReportAck struct {
 
 func (x *ReportAck) Reset() {
 	*x = ReportAck{}
-	mi := &file_archiver_proto_msgTypes[18]
+	mi := &file_archiver_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1482,7 +1576,7 @@ func (x *ReportAck) String() string {
 func (*ReportAck) ProtoMessage() {}
 
 func (x *ReportAck) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[18]
+	mi := &file_archiver_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1495,7 +1589,7 @@ func (x *ReportAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportAck.ProtoReflect.Descriptor instead.
 func (*ReportAck) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{18}
+	return file_archiver_proto_rawDescGZIP(), []int{19}
 }
 
 type ArchiveInfoRequest struct {
@@ -1506,7 +1600,7 @@ type ArchiveInfoRequest struct {
 
 func (x *ArchiveInfoRequest) Reset() {
 	*x = ArchiveInfoRequest{}
-	mi := &file_archiver_proto_msgTypes[19]
+	mi := &file_archiver_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1518,7 +1612,7 @@ func (x *ArchiveInfoRequest) String() string {
 func (*ArchiveInfoRequest) ProtoMessage() {}
 
 func (x *ArchiveInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[19]
+	mi := &file_archiver_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1531,7 +1625,7 @@ func (x *ArchiveInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveInfoRequest.ProtoReflect.Descriptor instead.
 func (*ArchiveInfoRequest) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{19}
+	return file_archiver_proto_rawDescGZIP(), []int{20}
 }
 
 type ArchiveStatusRequest struct {
@@ -1550,7 +1644,7 @@ type ArchiveStatusRequest struct {
 
 func (x *ArchiveStatusRequest) Reset() {
 	*x = ArchiveStatusRequest{}
-	mi := &file_archiver_proto_msgTypes[20]
+	mi := &file_archiver_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1562,7 +1656,7 @@ func (x *ArchiveStatusRequest) String() string {
 func (*ArchiveStatusRequest) ProtoMessage() {}
 
 func (x *ArchiveStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[20]
+	mi := &file_archiver_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1575,7 +1669,7 @@ func (x *ArchiveStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveStatusRequest.ProtoReflect.Descriptor instead.
 func (*ArchiveStatusRequest) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{20}
+	return file_archiver_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ArchiveStatusRequest) GetManifestId() []byte {
@@ -1617,13 +1711,22 @@ type ArchiveStatus struct {
 	Segments          []*SegmentStatus `protobuf:"bytes,5,rep,name=segments,proto3" json:"segments,omitempty"`
 	ArchivedBytes     uint64           `protobuf:"varint,6,opt,name=archived_bytes,json=archivedBytes,proto3" json:"archived_bytes,omitempty"`
 	Gaps              uint32           `protobuf:"varint,7,opt,name=gaps,proto3" json:"gaps,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The stream's feed, when the orchestrator keeps one:
+	// /bzz/<feed_manifest_reference>/index.m3u8 always plays the latest
+	// published manifest.
+	FeedManifestReference []byte `protobuf:"bytes,8,opt,name=feed_manifest_reference,json=feedManifestReference,proto3" json:"feed_manifest_reference,omitempty"`
+	// Index of the feed's latest update; unset before the first.
+	FeedIndex *uint64 `protobuf:"varint,9,opt,name=feed_index,json=feedIndex,proto3,oneof" json:"feed_index,omitempty"`
+	// Owner (20 bytes) and topic of the feed, for GET /feeds/{owner}/{topic}.
+	FeedOwner     []byte `protobuf:"bytes,10,opt,name=feed_owner,json=feedOwner,proto3" json:"feed_owner,omitempty"`
+	FeedTopic     []byte `protobuf:"bytes,11,opt,name=feed_topic,json=feedTopic,proto3" json:"feed_topic,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ArchiveStatus) Reset() {
 	*x = ArchiveStatus{}
-	mi := &file_archiver_proto_msgTypes[21]
+	mi := &file_archiver_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1635,7 +1738,7 @@ func (x *ArchiveStatus) String() string {
 func (*ArchiveStatus) ProtoMessage() {}
 
 func (x *ArchiveStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[21]
+	mi := &file_archiver_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1648,7 +1751,7 @@ func (x *ArchiveStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveStatus.ProtoReflect.Descriptor instead.
 func (*ArchiveStatus) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{21}
+	return file_archiver_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ArchiveStatus) GetManifestId() []byte {
@@ -1700,6 +1803,34 @@ func (x *ArchiveStatus) GetGaps() uint32 {
 	return 0
 }
 
+func (x *ArchiveStatus) GetFeedManifestReference() []byte {
+	if x != nil {
+		return x.FeedManifestReference
+	}
+	return nil
+}
+
+func (x *ArchiveStatus) GetFeedIndex() uint64 {
+	if x != nil && x.FeedIndex != nil {
+		return *x.FeedIndex
+	}
+	return 0
+}
+
+func (x *ArchiveStatus) GetFeedOwner() []byte {
+	if x != nil {
+		return x.FeedOwner
+	}
+	return nil
+}
+
+func (x *ArchiveStatus) GetFeedTopic() []byte {
+	if x != nil {
+		return x.FeedTopic
+	}
+	return nil
+}
+
 type SegmentStatus struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Rendition string                 `protobuf:"bytes,1,opt,name=rendition,proto3" json:"rendition,omitempty"`
@@ -1715,7 +1846,7 @@ type SegmentStatus struct {
 
 func (x *SegmentStatus) Reset() {
 	*x = SegmentStatus{}
-	mi := &file_archiver_proto_msgTypes[22]
+	mi := &file_archiver_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1727,7 +1858,7 @@ func (x *SegmentStatus) String() string {
 func (*SegmentStatus) ProtoMessage() {}
 
 func (x *SegmentStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[22]
+	mi := &file_archiver_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1740,7 +1871,7 @@ func (x *SegmentStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentStatus.ProtoReflect.Descriptor instead.
 func (*SegmentStatus) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{22}
+	return file_archiver_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SegmentStatus) GetRendition() string {
@@ -1848,7 +1979,7 @@ const file_archiver_proto_rawDesc = "" +
 	"\x03job\x18\x01 \x01(\v2\x1f.lpswarm.archiver.v1.ArchiveJobH\x00R\x03job\x127\n" +
 	"\x05lease\x18\x02 \x01(\v2\x1f.lpswarm.archiver.v1.StampLeaseH\x00R\x05lease\x12;\n" +
 	"\apublish\x18\x03 \x01(\v2\x1f.lpswarm.archiver.v1.PublishJobH\x00R\apublishB\b\n" +
-	"\x06notice\"\x8c\x02\n" +
+	"\x06notice\"\xc1\x02\n" +
 	"\n" +
 	"PublishJob\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
@@ -1860,7 +1991,15 @@ const file_archiver_proto_rawDesc = "" +
 	"\n" +
 	"renditions\x18\x06 \x03(\v2%.lpswarm.archiver.v1.PublishRenditionR\n" +
 	"renditions\x12(\n" +
-	"\x10deadline_unix_ms\x18\a \x01(\x03R\x0edeadlineUnixMs\"g\n" +
+	"\x10deadline_unix_ms\x18\a \x01(\x03R\x0edeadlineUnixMs\x123\n" +
+	"\x04feed\x18\b \x01(\v2\x1f.lpswarm.archiver.v1.FeedUpdateR\x04feed\"\x86\x01\n" +
+	"\n" +
+	"FeedUpdate\x12\x14\n" +
+	"\x05owner\x18\x01 \x01(\fR\x05owner\x12\x14\n" +
+	"\x05topic\x18\x02 \x01(\fR\x05topic\x12\x14\n" +
+	"\x05index\x18\x03 \x01(\x04R\x05index\x12\x1c\n" +
+	"\tsignature\x18\x04 \x01(\fR\tsignature\x12\x18\n" +
+	"\apayload\x18\x05 \x01(\fR\apayload\"g\n" +
 	"\x10PublishRendition\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12?\n" +
 	"\bsegments\x18\x02 \x03(\v2#.lpswarm.archiver.v1.PublishSegmentR\bsegments\"\x96\x01\n" +
@@ -1918,7 +2057,7 @@ const file_archiver_proto_rawDesc = "" +
 	"manifestId\x12\x16\n" +
 	"\x06sender\x18\x02 \x01(\fR\x06sender\x12%\n" +
 	"\x0etimestamp_unix\x18\x03 \x01(\x03R\rtimestampUnix\x12\x10\n" +
-	"\x03sig\x18\x04 \x01(\fR\x03sig\"\x86\x02\n" +
+	"\x03sig\x18\x04 \x01(\fR\x03sig\"\xaf\x03\n" +
 	"\rArchiveStatus\x12\x1f\n" +
 	"\vmanifest_id\x18\x01 \x01(\fR\n" +
 	"manifestId\x12\x14\n" +
@@ -1927,7 +2066,16 @@ const file_archiver_proto_rawDesc = "" +
 	"\x05final\x18\x04 \x01(\bR\x05final\x12>\n" +
 	"\bsegments\x18\x05 \x03(\v2\".lpswarm.archiver.v1.SegmentStatusR\bsegments\x12%\n" +
 	"\x0earchived_bytes\x18\x06 \x01(\x04R\rarchivedBytes\x12\x12\n" +
-	"\x04gaps\x18\a \x01(\rR\x04gaps\"\x9f\x01\n" +
+	"\x04gaps\x18\a \x01(\rR\x04gaps\x126\n" +
+	"\x17feed_manifest_reference\x18\b \x01(\fR\x15feedManifestReference\x12\"\n" +
+	"\n" +
+	"feed_index\x18\t \x01(\x04H\x00R\tfeedIndex\x88\x01\x01\x12\x1d\n" +
+	"\n" +
+	"feed_owner\x18\n" +
+	" \x01(\fR\tfeedOwner\x12\x1d\n" +
+	"\n" +
+	"feed_topic\x18\v \x01(\fR\tfeedTopicB\r\n" +
+	"\v_feed_index\"\x9f\x01\n" +
 	"\rSegmentStatus\x12\x1c\n" +
 	"\trendition\x18\x01 \x01(\tR\trendition\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x14\n" +
@@ -1956,7 +2104,7 @@ func file_archiver_proto_rawDescGZIP() []byte {
 }
 
 var file_archiver_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_archiver_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_archiver_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_archiver_proto_goTypes = []any{
 	(ArchiveReceipt_Status)(0),   // 0: lpswarm.archiver.v1.ArchiveReceipt.Status
 	(ArchiveReceipt_Reason)(0),   // 1: lpswarm.archiver.v1.ArchiveReceipt.Reason
@@ -1969,20 +2117,21 @@ var file_archiver_proto_goTypes = []any{
 	(*WorkerCapabilities)(nil),   // 8: lpswarm.archiver.v1.WorkerCapabilities
 	(*WorkerNotice)(nil),         // 9: lpswarm.archiver.v1.WorkerNotice
 	(*PublishJob)(nil),           // 10: lpswarm.archiver.v1.PublishJob
-	(*PublishRendition)(nil),     // 11: lpswarm.archiver.v1.PublishRendition
-	(*PublishSegment)(nil),       // 12: lpswarm.archiver.v1.PublishSegment
-	(*ArchiveJob)(nil),           // 13: lpswarm.archiver.v1.ArchiveJob
-	(*JobFile)(nil),              // 14: lpswarm.archiver.v1.JobFile
-	(*StampLease)(nil),           // 15: lpswarm.archiver.v1.StampLease
-	(*FetchJobRequest)(nil),      // 16: lpswarm.archiver.v1.FetchJobRequest
-	(*JobChunk)(nil),             // 17: lpswarm.archiver.v1.JobChunk
-	(*JobResult)(nil),            // 18: lpswarm.archiver.v1.JobResult
-	(*FileResult)(nil),           // 19: lpswarm.archiver.v1.FileResult
-	(*ReportAck)(nil),            // 20: lpswarm.archiver.v1.ReportAck
-	(*ArchiveInfoRequest)(nil),   // 21: lpswarm.archiver.v1.ArchiveInfoRequest
-	(*ArchiveStatusRequest)(nil), // 22: lpswarm.archiver.v1.ArchiveStatusRequest
-	(*ArchiveStatus)(nil),        // 23: lpswarm.archiver.v1.ArchiveStatus
-	(*SegmentStatus)(nil),        // 24: lpswarm.archiver.v1.SegmentStatus
+	(*FeedUpdate)(nil),           // 11: lpswarm.archiver.v1.FeedUpdate
+	(*PublishRendition)(nil),     // 12: lpswarm.archiver.v1.PublishRendition
+	(*PublishSegment)(nil),       // 13: lpswarm.archiver.v1.PublishSegment
+	(*ArchiveJob)(nil),           // 14: lpswarm.archiver.v1.ArchiveJob
+	(*JobFile)(nil),              // 15: lpswarm.archiver.v1.JobFile
+	(*StampLease)(nil),           // 16: lpswarm.archiver.v1.StampLease
+	(*FetchJobRequest)(nil),      // 17: lpswarm.archiver.v1.FetchJobRequest
+	(*JobChunk)(nil),             // 18: lpswarm.archiver.v1.JobChunk
+	(*JobResult)(nil),            // 19: lpswarm.archiver.v1.JobResult
+	(*FileResult)(nil),           // 20: lpswarm.archiver.v1.FileResult
+	(*ReportAck)(nil),            // 21: lpswarm.archiver.v1.ReportAck
+	(*ArchiveInfoRequest)(nil),   // 22: lpswarm.archiver.v1.ArchiveInfoRequest
+	(*ArchiveStatusRequest)(nil), // 23: lpswarm.archiver.v1.ArchiveStatusRequest
+	(*ArchiveStatus)(nil),        // 24: lpswarm.archiver.v1.ArchiveStatus
+	(*SegmentStatus)(nil),        // 25: lpswarm.archiver.v1.SegmentStatus
 }
 var file_archiver_proto_depIdxs = []int32{
 	2,  // 0: lpswarm.archiver.v1.ArchiveOffer.price:type_name -> lpswarm.archiver.v1.Price
@@ -1992,29 +2141,30 @@ var file_archiver_proto_depIdxs = []int32{
 	2,  // 4: lpswarm.archiver.v1.ArchiveReceipt.price:type_name -> lpswarm.archiver.v1.Price
 	5,  // 5: lpswarm.archiver.v1.ArchiveReceipts.receipts:type_name -> lpswarm.archiver.v1.ArchiveReceipt
 	8,  // 6: lpswarm.archiver.v1.RegisterRequest.capabilities:type_name -> lpswarm.archiver.v1.WorkerCapabilities
-	13, // 7: lpswarm.archiver.v1.WorkerNotice.job:type_name -> lpswarm.archiver.v1.ArchiveJob
-	15, // 8: lpswarm.archiver.v1.WorkerNotice.lease:type_name -> lpswarm.archiver.v1.StampLease
+	14, // 7: lpswarm.archiver.v1.WorkerNotice.job:type_name -> lpswarm.archiver.v1.ArchiveJob
+	16, // 8: lpswarm.archiver.v1.WorkerNotice.lease:type_name -> lpswarm.archiver.v1.StampLease
 	10, // 9: lpswarm.archiver.v1.WorkerNotice.publish:type_name -> lpswarm.archiver.v1.PublishJob
-	11, // 10: lpswarm.archiver.v1.PublishJob.renditions:type_name -> lpswarm.archiver.v1.PublishRendition
-	12, // 11: lpswarm.archiver.v1.PublishRendition.segments:type_name -> lpswarm.archiver.v1.PublishSegment
-	14, // 12: lpswarm.archiver.v1.ArchiveJob.files:type_name -> lpswarm.archiver.v1.JobFile
-	19, // 13: lpswarm.archiver.v1.JobResult.files:type_name -> lpswarm.archiver.v1.FileResult
-	24, // 14: lpswarm.archiver.v1.ArchiveStatus.segments:type_name -> lpswarm.archiver.v1.SegmentStatus
-	7,  // 15: lpswarm.archiver.v1.ArchiverService.RegisterArchiver:input_type -> lpswarm.archiver.v1.RegisterRequest
-	16, // 16: lpswarm.archiver.v1.ArchiverService.FetchJob:input_type -> lpswarm.archiver.v1.FetchJobRequest
-	18, // 17: lpswarm.archiver.v1.ArchiverService.ReportResult:input_type -> lpswarm.archiver.v1.JobResult
-	21, // 18: lpswarm.archiver.v1.ArchiveQueries.GetArchiveInfo:input_type -> lpswarm.archiver.v1.ArchiveInfoRequest
-	22, // 19: lpswarm.archiver.v1.ArchiveQueries.GetArchiveStatus:input_type -> lpswarm.archiver.v1.ArchiveStatusRequest
-	9,  // 20: lpswarm.archiver.v1.ArchiverService.RegisterArchiver:output_type -> lpswarm.archiver.v1.WorkerNotice
-	17, // 21: lpswarm.archiver.v1.ArchiverService.FetchJob:output_type -> lpswarm.archiver.v1.JobChunk
-	20, // 22: lpswarm.archiver.v1.ArchiverService.ReportResult:output_type -> lpswarm.archiver.v1.ReportAck
-	3,  // 23: lpswarm.archiver.v1.ArchiveQueries.GetArchiveInfo:output_type -> lpswarm.archiver.v1.ArchiveOffer
-	23, // 24: lpswarm.archiver.v1.ArchiveQueries.GetArchiveStatus:output_type -> lpswarm.archiver.v1.ArchiveStatus
-	20, // [20:25] is the sub-list for method output_type
-	15, // [15:20] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	12, // 10: lpswarm.archiver.v1.PublishJob.renditions:type_name -> lpswarm.archiver.v1.PublishRendition
+	11, // 11: lpswarm.archiver.v1.PublishJob.feed:type_name -> lpswarm.archiver.v1.FeedUpdate
+	13, // 12: lpswarm.archiver.v1.PublishRendition.segments:type_name -> lpswarm.archiver.v1.PublishSegment
+	15, // 13: lpswarm.archiver.v1.ArchiveJob.files:type_name -> lpswarm.archiver.v1.JobFile
+	20, // 14: lpswarm.archiver.v1.JobResult.files:type_name -> lpswarm.archiver.v1.FileResult
+	25, // 15: lpswarm.archiver.v1.ArchiveStatus.segments:type_name -> lpswarm.archiver.v1.SegmentStatus
+	7,  // 16: lpswarm.archiver.v1.ArchiverService.RegisterArchiver:input_type -> lpswarm.archiver.v1.RegisterRequest
+	17, // 17: lpswarm.archiver.v1.ArchiverService.FetchJob:input_type -> lpswarm.archiver.v1.FetchJobRequest
+	19, // 18: lpswarm.archiver.v1.ArchiverService.ReportResult:input_type -> lpswarm.archiver.v1.JobResult
+	22, // 19: lpswarm.archiver.v1.ArchiveQueries.GetArchiveInfo:input_type -> lpswarm.archiver.v1.ArchiveInfoRequest
+	23, // 20: lpswarm.archiver.v1.ArchiveQueries.GetArchiveStatus:input_type -> lpswarm.archiver.v1.ArchiveStatusRequest
+	9,  // 21: lpswarm.archiver.v1.ArchiverService.RegisterArchiver:output_type -> lpswarm.archiver.v1.WorkerNotice
+	18, // 22: lpswarm.archiver.v1.ArchiverService.FetchJob:output_type -> lpswarm.archiver.v1.JobChunk
+	21, // 23: lpswarm.archiver.v1.ArchiverService.ReportResult:output_type -> lpswarm.archiver.v1.ReportAck
+	3,  // 24: lpswarm.archiver.v1.ArchiveQueries.GetArchiveInfo:output_type -> lpswarm.archiver.v1.ArchiveOffer
+	24, // 25: lpswarm.archiver.v1.ArchiveQueries.GetArchiveStatus:output_type -> lpswarm.archiver.v1.ArchiveStatus
+	21, // [21:26] is the sub-list for method output_type
+	16, // [16:21] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_archiver_proto_init() }
@@ -2027,13 +2177,14 @@ func file_archiver_proto_init() {
 		(*WorkerNotice_Lease)(nil),
 		(*WorkerNotice_Publish)(nil),
 	}
+	file_archiver_proto_msgTypes[22].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_archiver_proto_rawDesc), len(file_archiver_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
