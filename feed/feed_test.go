@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,9 +25,8 @@ import (
 	"github.com/ethersphere/bee/v2/pkg/swarm"
 	"github.com/stretchr/testify/require"
 
-	"github.com/lpswarm/archiver/chunker"
 	"github.com/lpswarm/archiver/feed"
-	"github.com/lpswarm/archiver/upload"
+	"github.com/lpswarm/archiver/internal/memstore"
 )
 
 // seqIndex is a sequence-feed index as bee's (unexported) sequence index
@@ -192,62 +190,22 @@ func TestFeedManifestIsBees(t *testing.T) {
 	}
 }
 
-// memStorer stores into a bee chunk store, as a Bee node would, and counts
-// what it was asked to store.
-type memStorer struct {
-	store *inmemchunkstore.ChunkStore
-	level redundancy.Level
-	mu    sync.Mutex
-	files map[string]int
-	socs  int
-}
-
-func newMemStorer(level redundancy.Level) *memStorer {
-	return &memStorer{store: inmemchunkstore.New(), level: level, files: map[string]int{}}
-}
-
-func (m *memStorer) Upload(ctx context.Context, data []byte) (upload.Receipt, error) {
-	f, err := chunker.Split(ctx, data, m.level)
-	if err != nil {
-		return upload.Receipt{}, err
-	}
-	for _, ch := range f.Chunks {
-		if err := m.store.Put(ctx, ch); err != nil {
-			return upload.Receipt{}, err
-		}
-	}
-	m.mu.Lock()
-	m.files[f.Root.String()]++
-	m.mu.Unlock()
-	return upload.Receipt{Reference: f.Root, Bytes: f.Size, Chunks: len(f.Chunks)}, nil
-}
-
-func (m *memStorer) UploadSOC(ctx context.Context, ch swarm.Chunk) (upload.Receipt, error) {
-	if !soc.Valid(ch) {
-		return upload.Receipt{}, fmt.Errorf("invalid soc")
-	}
-	m.mu.Lock()
-	m.socs++
-	m.mu.Unlock()
-	return upload.Receipt{Reference: ch.Address(), Chunks: 1}, m.store.Replace(ctx, ch, true)
-}
-
 // TestUpdaterResolvesToTheNewest: three updates through an Updater, read
 // back with bee's sequence lookup and legacy resolution: the latest index
 // is the last update and resolves to the newest manifest; the feed
 // manifest was stored once, with update 0.
 func TestUpdaterResolvesToTheNewest(t *testing.T) {
 	ctx := context.Background()
-	st := newMemStorer(redundancy.MEDIUM)
+	st := memstore.New(redundancy.MEDIUM)
 	s := feed.KeySigner(newKey(t))
 	topic := feed.StreamTopic(s.Address(), "import")
 	u, err := feed.NewUpdater(ctx, st, s, topic, redundancy.MEDIUM, 0)
 	require.NoError(t, err)
-	lookup := sequence.NewFinder(st.store, feeds.New(topic[:], s.Address()))
+	lookup := sequence.NewFinder(st.Chunks, feeds.New(topic[:], s.Address()))
 	for i := range 3 {
 		manifestRoot, err := cac.New([]byte(fmt.Sprintf("manifest %d", i)))
 		require.NoError(t, err)
-		require.NoError(t, st.store.Put(ctx, manifestRoot))
+		require.NoError(t, st.Chunks.Put(ctx, manifestRoot))
 		stored, err := u.Update(ctx, manifestRoot.Address())
 		require.NoError(t, err)
 		require.Equal(t, uint64(i), stored.Index)
@@ -257,13 +215,13 @@ func TestUpdaterResolvesToTheNewest(t *testing.T) {
 		ch, cur, _, err := lookup.At(ctx, time.Now().Unix(), 0)
 		require.NoError(t, err)
 		require.Equal(t, fmt.Sprint(i), cur.String())
-		wrapped, err := feeds.GetWrappedChunk(ctx, st.store, ch, true)
+		wrapped, err := feeds.GetWrappedChunk(ctx, st.Chunks, ch, true)
 		require.NoError(t, err)
 		require.Equal(t, manifestRoot.Address(), wrapped.Address(), "update %d resolves to the newest manifest", i)
 	}
-	require.Equal(t, 1, st.files[u.Manifest().String()], "the feed manifest is stored once")
-	require.Equal(t, 3, st.socs)
-	has, err := st.store.Has(ctx, u.Manifest())
+	require.Equal(t, 1, st.Uploads(u.Manifest()), "the feed manifest is stored once")
+	require.Equal(t, 3, st.SOCs())
+	has, err := st.Chunks.Has(ctx, u.Manifest())
 	require.NoError(t, err)
 	require.True(t, has)
 }
@@ -277,7 +235,7 @@ func TestStoreRefusesBadUpdates(t *testing.T) {
 	u, err := feed.NewUpdate(s, topic, 0, ref(1), time.Now())
 	require.NoError(t, err)
 
-	st := newMemStorer(redundancy.NONE)
+	st := memstore.New(redundancy.NONE)
 	_, err = feed.Store(ctx, st, u, ref(2), redundancy.NONE)
 	require.ErrorIs(t, err, feed.ErrWrongReference)
 
@@ -285,6 +243,6 @@ func TestStoreRefusesBadUpdates(t *testing.T) {
 	forged.Owner = feed.KeySigner(newKey(t)).Address()
 	_, err = feed.Store(ctx, st, forged, ref(1), redundancy.NONE)
 	require.ErrorIs(t, err, feed.ErrWrongSigner)
-	require.Zero(t, st.socs, "nothing stored")
-	require.Empty(t, st.files)
+	require.Zero(t, st.SOCs(), "nothing stored")
+	require.Zero(t, st.Files())
 }

@@ -9,19 +9,49 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
 	"github.com/ethersphere/bee/v2/pkg/swarm"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/lpswarm/archiver/archive"
+	"github.com/lpswarm/archiver/feed"
 	"github.com/lpswarm/archiver/jobspec"
 	archiverpb "github.com/lpswarm/archiver/proto"
 	"github.com/lpswarm/archiver/upload"
 )
 
-// ErrPublishFailed: no worker stored the manifest within the attempts.
-var ErrPublishFailed = errors.New("publish failed")
+// Sentinel errors callers can test with errors.Is.
+var (
+	// ErrPublishFailed: no worker stored the manifest within the attempts.
+	ErrPublishFailed = errors.New("publish failed")
+	// ErrNoFeedSigner: a publish asked for a feed update, but the service
+	// holds no signer (Config.FeedSigner).
+	ErrNoFeedSigner = errors.New("no feed signer configured")
+)
+
+// PublishRequest is one publish of a stream's manifest.
+type PublishRequest struct {
+	ManifestID string
+	Spec       archive.Spec
+	Final      bool
+	// Feed, when set, also points the stream's feed at the new manifest.
+	Feed *FeedTarget
+}
+
+// FeedTarget is the feed update a publish makes: update Index of the
+// signer's feed on Topic.
+type FeedTarget struct {
+	Topic feed.Topic
+	Index uint64
+}
+
+// Published is what a publish stored.
+type Published struct {
+	Reference swarm.Address
+	Feed      *feed.Stored // nil without a feed update
+}
 
 // publication is a publish job handed to a worker.
 type publication struct {
@@ -29,17 +59,58 @@ type publication struct {
 	done  chan *archiverpb.JobResult
 }
 
-// Publish has a worker store a stream's manifest, built from spec, and
-// returns its reference. The reference is known in advance (builds are
-// deterministic) and the worker's report must match it; a worker that
-// fails, leaves or misses the deadline is replaced.
-func (s *Server) Publish(ctx context.Context, manifestID string, spec archive.Spec, final bool) (swarm.Address, error) {
-	job := jobspec.Encode(manifestID, spec, final, s.cfg.Redundancy)
+// FeedOwner is the address feed updates are signed for; false when the
+// service holds no signer.
+func (s *Server) FeedOwner() (common.Address, bool) {
+	if s.cfg.FeedSigner == nil {
+		return common.Address{}, false
+	}
+	return s.cfg.FeedSigner.Address(), true
+}
+
+// Publish has a worker store a stream's manifest, built from req.Spec, and
+// with req.Feed the feed update pointing at it. Every reference is known
+// in advance (builds are deterministic, the update is signed here) and the
+// worker's report must match them; a worker that fails, leaves or misses
+// the deadline is replaced.
+func (s *Server) Publish(ctx context.Context, req PublishRequest) (Published, error) {
+	job := jobspec.Encode(req.ManifestID, req.Spec, req.Final, s.cfg.Redundancy)
 	ref, err := Expected(ctx, job)
 	if err != nil {
-		return swarm.ZeroAddress, fmt.Errorf("grpcsvc: build manifest of %s: %w", manifestID, err)
+		return Published{}, fmt.Errorf("grpcsvc: build manifest of %s: %w", req.ManifestID, err)
 	}
-	return s.publishVia(ctx, manifestID, job, ref)
+	out := Published{Reference: ref}
+	want := map[string]swarm.Address{jobspec.FileManifest: ref}
+	if req.Feed != nil {
+		if out.Feed, err = s.signFeed(ctx, job, *req.Feed, ref); err != nil {
+			return Published{}, fmt.Errorf("grpcsvc: feed of %s: %w", req.ManifestID, err)
+		}
+		want[jobspec.FileFeedManifest], want[jobspec.FileFeedUpdate] = out.Feed.Manifest, out.Feed.Update
+	}
+	if err := s.publishVia(ctx, req.ManifestID, job, want); err != nil {
+		return Published{}, err
+	}
+	return out, nil
+}
+
+// signFeed signs the update pointing at ref into job and returns where the
+// worker must store it. feed.NewUpdate checks the signature: a signer that
+// signs with another key than its address is refused here, before any
+// worker sees the job.
+func (s *Server) signFeed(ctx context.Context, job *archiverpb.PublishJob, t FeedTarget, ref swarm.Address) (*feed.Stored, error) {
+	if s.cfg.FeedSigner == nil {
+		return nil, ErrNoFeedSigner
+	}
+	u, err := feed.NewUpdate(s.cfg.FeedSigner, t.Topic, t.Index, ref, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	fm, err := feed.ManifestReference(ctx, u.Owner, u.Topic, s.cfg.Redundancy)
+	if err != nil {
+		return nil, err
+	}
+	job.Feed = jobspec.EncodeFeed(u)
+	return &feed.Stored{Manifest: fm, Update: u.Address(), Index: u.Index}, nil
 }
 
 // Expected computes offline the manifest reference a publish job yields.
@@ -55,27 +126,47 @@ func Expected(ctx context.Context, job *archiverpb.PublishJob) (swarm.Address, e
 	return a.Publish(ctx, job.GetFinal())
 }
 
-func (s *Server) publishVia(ctx context.Context, manifestID string, job *archiverpb.PublishJob, want swarm.Address) (swarm.Address, error) {
+func (s *Server) publishVia(ctx context.Context, manifestID string, job *archiverpb.PublishJob, want map[string]swarm.Address) error {
 	avoid := map[*worker]bool{}
 	var last error
 	for range s.cfg.MaxAttempts {
 		w, err := s.workers.pick(ctx, manifestID, avoid)
 		if err != nil {
-			return swarm.ZeroAddress, err
+			return err
 		}
 		res, err := s.publishOnce(ctx, w, job)
 		s.workers.release(w)
 		if err == nil {
-			if got := res.GetFiles(); len(got) == 1 && bytes.Equal(got[0].GetReference(), want.Bytes()) {
-				return want, nil
+			if err = checkReport(res.GetFiles(), want); err == nil {
+				return nil
 			}
-			err = fmt.Errorf("worker %s reported a manifest other than %s", w.id, want)
+			err = fmt.Errorf("worker %s: %w", w.id, err)
 		}
 		last = err
 		avoid[w] = true
 		s.log.Warn("publish attempt failed", "stream", manifestID, "worker", w.id, "error", err)
 	}
-	return swarm.ZeroAddress, fmt.Errorf("grpcsvc: %w: %s: %w", ErrPublishFailed, manifestID, last)
+	return fmt.Errorf("grpcsvc: %w: %s: %w", ErrPublishFailed, manifestID, last)
+}
+
+// checkReport accepts a publish report that lists exactly the wanted files
+// with the wanted references.
+func checkReport(files []*archiverpb.FileResult, want map[string]swarm.Address) error {
+	if len(files) != len(want) {
+		return fmt.Errorf("reported %d files, want %d", len(files), len(want))
+	}
+	seen := map[string]bool{}
+	for _, f := range files {
+		ref, ok := want[f.GetName()]
+		if !ok || seen[f.GetName()] {
+			return fmt.Errorf("reported an unexpected file %q", f.GetName())
+		}
+		seen[f.GetName()] = true
+		if !bytes.Equal(f.GetReference(), ref.Bytes()) {
+			return fmt.Errorf("reported %s %x, not %s", f.GetName(), f.GetReference(), ref)
+		}
+	}
+	return nil
 }
 
 // publishOnce sends the job to w and waits for its report.
@@ -136,6 +227,6 @@ func (s *Server) reportPublish(res *archiverpb.JobResult) (bool, error) {
 func cloneWith(job *archiverpb.PublishJob, token []byte, deadline time.Time) *archiverpb.PublishJob {
 	c := &archiverpb.PublishJob{JobId: "publish-" + hex.EncodeToString(newToken()), Token: token,
 		ManifestId: job.ManifestId, Final: job.Final, RedundancyLevel: job.RedundancyLevel,
-		Renditions: job.Renditions, DeadlineUnixMs: deadline.UnixMilli()}
+		Renditions: job.Renditions, Feed: job.Feed, DeadlineUnixMs: deadline.UnixMilli()}
 	return c
 }

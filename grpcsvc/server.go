@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/lpswarm/archiver/feed"
 	"github.com/lpswarm/archiver/orchestrator"
 	archiverpb "github.com/lpswarm/archiver/proto"
 )
@@ -72,6 +73,9 @@ type Config struct {
 	// Redundancy is the Swarm-Redundancy-Level workers upload with; the
 	// orchestrator checks reported references at this level.
 	Redundancy redundancy.Level
+	// FeedSigner, when set, signs the feed updates that publish jobs carry
+	// (PublishRequest.Feed): the operator's Ethereum account.
+	FeedSigner feed.Signer
 	Logger     *slog.Logger
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/lpswarm/archiver/feed"
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/index"
 	"github.com/lpswarm/archiver/orchestrator"
@@ -42,7 +43,12 @@ type Config struct {
 	Offer func() *archiverpb.ArchiveOffer
 	// PublicStatus answers status queries without a signature.
 	PublicStatus bool
-	Logger       *slog.Logger
+	// FeedSigner, when set, gives every stream a feed owned by the
+	// operator's key, updated after every publish: one stable address,
+	// /bzz/<feed manifest>/index.m3u8, that plays the latest archive. In
+	// go-livepeer it is the node's Ethereum account (docs/golivepeer.md).
+	FeedSigner feed.Signer
+	Logger     *slog.Logger
 }
 
 // Host is the assembled orchestrator side.
@@ -66,6 +72,9 @@ func Open(cfg Config) (*Host, error) {
 	cfg.Spool.Logger = cfg.Logger.With("component", "spool")
 	cfg.Service.Logger = cfg.Logger.With("component", "workers")
 	cfg.Streams.Logger = cfg.Logger.With("component", "streams")
+	if cfg.FeedSigner != nil {
+		cfg.Service.FeedSigner = cfg.FeedSigner
+	}
 	if cfg.Offer == nil {
 		cfg.Offer = func() *archiverpb.ArchiveOffer { return &archiverpb.ArchiveOffer{} }
 	}

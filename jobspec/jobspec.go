@@ -5,14 +5,24 @@
 package jobspec
 
 import (
+	"bytes"
 	"fmt"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
 	"github.com/ethersphere/bee/v2/pkg/swarm"
 
 	"github.com/lpswarm/archiver/archive"
+	"github.com/lpswarm/archiver/feed"
 	"github.com/lpswarm/archiver/hls"
 	archiverpb "github.com/lpswarm/archiver/proto"
+)
+
+// Names of the files a publish report lists.
+const (
+	FileManifest     = "manifest"
+	FileFeedManifest = "feed-manifest"
+	FileFeedUpdate   = "feed-update"
 )
 
 // Encode describes spec on the wire. Listings are not carried: renditions
@@ -56,4 +66,26 @@ func Decode(job *archiverpb.PublishJob) (archive.Spec, error) {
 		spec.Renditions = append(spec.Renditions, r)
 	}
 	return spec, nil
+}
+
+// EncodeFeed describes a feed update on the wire.
+func EncodeFeed(u feed.Update) *archiverpb.FeedUpdate {
+	return &archiverpb.FeedUpdate{Owner: u.Owner.Bytes(), Topic: bytes.Clone(u.Topic[:]), Index: u.Index,
+		Signature: bytes.Clone(u.Signature), Payload: bytes.Clone(u.Payload)}
+}
+
+// DecodeFeed reads a publish job's feed update; nil when it has none. The
+// signature is not checked here: feed.Store checks it before storing.
+func DecodeFeed(job *archiverpb.PublishJob) (*feed.Update, error) {
+	pb := job.GetFeed()
+	if pb == nil {
+		return nil, nil
+	}
+	if len(pb.GetOwner()) != common.AddressLength || len(pb.GetTopic()) != len(feed.Topic{}) {
+		return nil, fmt.Errorf("jobspec: %w: owner of %d bytes, topic of %d", feed.ErrMalformed, len(pb.GetOwner()), len(pb.GetTopic()))
+	}
+	u := &feed.Update{Owner: common.BytesToAddress(pb.GetOwner()), Index: pb.GetIndex(),
+		Signature: bytes.Clone(pb.GetSignature()), Payload: bytes.Clone(pb.GetPayload())}
+	copy(u.Topic[:], pb.GetTopic())
+	return u, nil
 }

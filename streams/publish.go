@@ -6,17 +6,15 @@ import (
 	"time"
 
 	"github.com/lpswarm/archiver/archive"
+	"github.com/lpswarm/archiver/feed"
+	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/hls"
 	"github.com/lpswarm/archiver/index"
 )
 
 // spec builds a stream's archive spec from the index: archived segments by
 // reference, gaps as gaps; pending segments are not published yet.
-func (s *Streams) spec(id index.StreamID) (archive.Spec, int, error) {
-	info, err := s.ix.StreamInfo(id)
-	if err != nil {
-		return archive.Spec{}, 0, err
-	}
+func (s *Streams) spec(id index.StreamID, info index.StreamInfo) (archive.Spec, int, error) {
 	recs, err := s.ix.Records(id)
 	if err != nil {
 		return archive.Spec{}, 0, err
@@ -66,14 +64,7 @@ func (s *Streams) publish(ctx context.Context, id index.StreamID, final bool) er
 		st.publishing = false
 		s.mu.Unlock()
 	}()
-	spec, segments, err := s.spec(id)
-	if err == nil {
-		ref, perr := s.pub.Publish(ctx, id.ManifestID, spec, final)
-		if err = perr; err == nil {
-			err = s.ix.SetPublished(ctx, id, ref, segments)
-			s.log.Info("published", "stream", id.String(), "segments", segments, "final", final, "reference", ref.String())
-		}
-	}
+	err := s.publishOnce(ctx, id, final)
 	if err != nil {
 		s.log.Error("publish failed; retried at the next interval", "stream", id.String(), "error", err)
 		s.mu.Lock()
@@ -81,6 +72,54 @@ func (s *Streams) publish(ctx context.Context, id index.StreamID, final bool) er
 		s.mu.Unlock()
 	}
 	return err
+}
+
+// publishOnce publishes the stream's records, with its feed's next update
+// when the publisher keeps feeds, and records both.
+//
+// The feed's count advances only once the update is stored and recorded
+// here. If the orchestrator dies in between, the next publish signs the
+// same index again for a newer manifest: Bee replaces a single-owner chunk
+// stored again, so the feed points at the newer one (a reader that cached
+// the older update sees the older manifest until the update after). Skipping
+// the index instead would leave a hole, and a sequence lookup stops at the
+// first hole: every later update would be invisible.
+func (s *Streams) publishOnce(ctx context.Context, id index.StreamID, final bool) error {
+	info, err := s.ix.StreamInfo(id)
+	if err != nil {
+		return err
+	}
+	spec, segments, err := s.spec(id, info)
+	if err != nil {
+		return err
+	}
+	req := grpcsvc.PublishRequest{ManifestID: id.ManifestID, Spec: spec, Final: final}
+	var rec index.Feed
+	if owner, ok := s.pub.FeedOwner(); ok {
+		rec = index.Feed{Owner: owner, Topic: feed.StreamTopic(id.Sender, id.ManifestID)}
+		if info.Feed.Owner == rec.Owner && info.Feed.Topic == rec.Topic {
+			rec.Updates = info.Feed.Updates
+		}
+		req.Feed = &grpcsvc.FeedTarget{Topic: rec.Topic, Index: rec.Updates}
+	}
+	res, err := s.pub.Publish(ctx, req)
+	if err != nil {
+		return err
+	}
+	if res.Feed == nil {
+		err = s.ix.SetPublished(ctx, id, res.Reference, segments)
+	} else {
+		rec.Manifest, rec.Updates = res.Feed.Manifest, res.Feed.Index+1
+		err = s.ix.SetPublishedFeed(ctx, id, res.Reference, segments, rec)
+	}
+	if err != nil {
+		return err
+	}
+	s.log.Info("published", "stream", id.String(), "segments", segments, "final", final, "reference", res.Reference.String())
+	if res.Feed != nil {
+		s.log.Info("feed updated", "stream", id.String(), "index", res.Feed.Index, "feed", res.Feed.Manifest.String())
+	}
+	return nil
 }
 
 // End starts a stream's teardown: the final VOD is published once no

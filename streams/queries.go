@@ -79,6 +79,11 @@ func (q *Queries) GetArchiveStatus(_ context.Context, req *archiverpb.ArchiveSta
 	if !info.Published.Reference.IsZero() {
 		out.ManifestReference = info.Published.Reference.Bytes()
 	}
+	if f := info.Feed; f.Updates > 0 {
+		latest := f.Updates - 1
+		out.FeedManifestReference, out.FeedIndex = f.Manifest.Bytes(), &latest
+		out.FeedOwner, out.FeedTopic = f.Owner.Bytes(), bytes.Clone(f.Topic[:])
+	}
 	for _, r := range recs {
 		s := &archiverpb.SegmentStatus{Rendition: r.Rendition, Seq: int64(r.Seq), State: r.State.String(),
 			Bytes: uint64(r.Bytes), Error: r.Error}

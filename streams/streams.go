@@ -10,9 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethersphere/bee/v2/pkg/swarm"
 
-	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/index"
 	"github.com/lpswarm/archiver/orchestrator"
@@ -26,9 +26,13 @@ const (
 	DefaultTeardownGrace   = 2 * time.Minute
 )
 
-// Publisher stores a stream's manifest; grpcsvc.Server implements it.
+// Publisher stores a stream's manifest and updates its feed;
+// grpcsvc.Server implements it.
 type Publisher interface {
-	Publish(ctx context.Context, manifestID string, spec archive.Spec, final bool) (swarm.Address, error)
+	Publish(ctx context.Context, req grpcsvc.PublishRequest) (grpcsvc.Published, error)
+	// FeedOwner is the owner of the feeds publishes update; false when
+	// streams get no feed.
+	FeedOwner() (common.Address, bool)
 }
 
 // Config tunes the cadence and teardown.

@@ -1,6 +1,7 @@
 package streams_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/chunker"
+	"github.com/lpswarm/archiver/feed"
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/index"
 	"github.com/lpswarm/archiver/orchestrator"
@@ -22,18 +24,42 @@ import (
 )
 
 // publisher records publishes; the real one dispatches to workers and is
-// tested with them in the integration tests.
+// tested with them in the integration tests. With an owner it "updates"
+// feeds; fail makes the next publish fail.
 type publisher struct {
 	mu    sync.Mutex
 	specs []archive.Spec
 	final []bool
+	feeds []*grpcsvc.FeedTarget
+	owner *common.Address
+	fail  bool
 }
 
-func (p *publisher) Publish(_ context.Context, _ string, spec archive.Spec, final bool) (swarm.Address, error) {
+func (p *publisher) Publish(_ context.Context, req grpcsvc.PublishRequest) (grpcsvc.Published, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.specs, p.final = append(p.specs, spec), append(p.final, final)
-	return swarm.NewAddress(make([]byte, 32)), nil
+	p.feeds = append(p.feeds, req.Feed)
+	if p.fail {
+		p.fail = false
+		return grpcsvc.Published{}, errors.New("no worker")
+	}
+	p.specs, p.final = append(p.specs, req.Spec), append(p.final, req.Final)
+	ref := make([]byte, 32)
+	ref[0] = byte(len(p.specs))
+	out := grpcsvc.Published{Reference: swarm.NewAddress(ref)}
+	if req.Feed != nil {
+		out.Feed = &feed.Stored{Manifest: swarm.NewAddress(bytes.Repeat([]byte{0xfe}, 32)), Index: req.Feed.Index}
+	}
+	return out, nil
+}
+
+func (p *publisher) FeedOwner() (common.Address, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.owner == nil {
+		return common.Address{}, false
+	}
+	return *p.owner, true
 }
 
 func (p *publisher) last() (archive.Spec, bool, int) {
