@@ -14,4 +14,9 @@
 // stamp before the index it uses has been durably recorded, never wraps
 // (mutable or immutable), and refuses to start from a state file it cannot
 // fully verify.
+//
+// A diluted mutable batch keeps its counters: MigrateDepth rewrites the
+// state at the new depth and indices continue past the old bucket bound.
+// ReadUsage reads a state's fill without the lock, for status displays.
+// Buying, topping up and diluting on chain is package postage/onchain.
 package postage

@@ -202,7 +202,9 @@ func compatible(stored, cfg Batch) error {
 	case stored.Immutable != cfg.Immutable:
 		return fmt.Errorf("%w: state immutable=%t, configured %t", ErrBatchMismatch, stored.Immutable, cfg.Immutable)
 	case stored.Depth > cfg.Depth:
-		return fmt.Errorf("%w: state depth %d above configured %d", ErrBatchMismatch, stored.Depth, cfg.Depth)
+		// After a dilution and MigrateDepth, until Bee reports the new depth.
+		return fmt.Errorf("%w: state depth %d above configured %d (diluted? wait until the node reports the new depth)",
+			ErrBatchMismatch, stored.Depth, cfg.Depth)
 	case stored.Depth < cfg.Depth && cfg.Immutable:
 		return fmt.Errorf("%w: immutable batch depth changed from %d to %d", ErrBatchMismatch, stored.Depth, cfg.Depth)
 	}
