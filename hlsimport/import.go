@@ -48,8 +48,10 @@ type Config struct {
 	MaxSegmentBytes int64
 	// HTTPClient fetches remote playlists and segments.
 	HTTPClient *http.Client
-	// OnPublish is called after every publish with the manifest reference.
-	OnPublish func(ref swarm.Address, final bool)
+	// OnPublish is called after every publish with the manifest reference
+	// (e.g. to update the stream's feed); an error ends the import as a
+	// failed publish would.
+	OnPublish func(ctx context.Context, ref swarm.Address, final bool) error
 	Logger    *slog.Logger
 }
 
@@ -73,7 +75,7 @@ func (c Config) withDefaults() Config {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.OnPublish == nil {
-		c.OnPublish = func(swarm.Address, bool) {}
+		c.OnPublish = func(context.Context, swarm.Address, bool) error { return nil }
 	}
 	return c
 }
@@ -126,7 +128,9 @@ func Run(ctx context.Context, arch *archive.Archive, input string, cfg Config) (
 	if err != nil {
 		return Result{}, err
 	}
-	cfg.OnPublish(ref, true)
+	if err := cfg.OnPublish(ctx, ref, true); err != nil {
+		return Result{}, err
+	}
 	return Result{Reference: ref, Stats: arch.Stats()}, nil
 }
 
@@ -258,6 +262,8 @@ func (im *importer) publishLoop(ctx context.Context, done <-chan struct{}, every
 		}
 		pending = 0
 		im.log.Info("published live archive", "reference", ref.String())
-		im.cfg.OnPublish(ref, false)
+		if err := im.cfg.OnPublish(ctx, ref, false); err != nil {
+			return err
+		}
 	}
 }

@@ -54,12 +54,13 @@ func TestImportFollowLive(t *testing.T) {
 	a := newArchive(t, redundancy.NONE)
 	res, err := hlsimport.Run(ctx, a, dir, hlsimport.Config{
 		Follow: true, PublishEvery: 3, PublishInterval: time.Hour, IdleTimeout: 20 * time.Second,
-		OnPublish: func(ref swarm.Address, final bool) {
+		OnPublish: func(_ context.Context, ref swarm.Address, final bool) error {
 			if !final {
 				mu.Lock()
 				live = append(live, ref)
 				mu.Unlock()
 			}
+			return nil
 		},
 	})
 	require.NoError(t, err)

@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
@@ -14,7 +18,9 @@ import (
 
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/bee"
+	"github.com/lpswarm/archiver/feed"
 	"github.com/lpswarm/archiver/hlsimport"
+	"github.com/lpswarm/archiver/postage"
 	"github.com/lpswarm/archiver/upload"
 )
 
@@ -30,6 +36,8 @@ type importConfig struct {
 	idleTimeout     time.Duration
 	maxSegmentBytes int64
 	waitSynced      time.Duration
+	feed            bool
+	feedName        string
 	verbose         bool
 	input           string
 }
@@ -56,6 +64,8 @@ func importFlags(c *importConfig, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", hlsimport.DefaultIdleTimeout, "while following, end when no segment arrived for this long")
 	fs.Int64Var(&c.maxSegmentBytes, "max-segment-bytes", hlsimport.DefaultMaxSegmentBytes, "refuse larger segments (they become gaps)")
 	fs.DurationVar(&c.waitSynced, "wait-synced", 0, "after publishing, wait up to this long until Bee reports every chunk synced to the network (real networks; dev nodes never sync)")
+	fs.BoolVar(&c.feed, "feed", true, "with a key (-key), update the stream's feed after every publish: one stable URL that plays the latest archive")
+	fs.StringVar(&c.feedName, "feed-name", "", "names the stream's feed (default: the input, absolute for a local path, without query for a URL)")
 	fs.BoolVar(&c.verbose, "v", false, "log every archived segment")
 	return fs
 }
@@ -101,7 +111,8 @@ func runImport(ctx context.Context, stop <-chan struct{}, args []string, stdout,
 	if err != nil {
 		return err
 	}
-	up, closeUp, err := newUploader(ctx, client, c.stamping, upload.Config{Redundancy: redundancy.Level(c.redundancy)})
+	rLevel := redundancy.Level(c.redundancy)
+	up, key, closeUp, err := importUploader(ctx, client, c.stamping, c.feed, upload.Config{Redundancy: rLevel})
 	if err != nil {
 		return err
 	}
@@ -110,17 +121,22 @@ func runImport(ctx context.Context, stop <-chan struct{}, args []string, stdout,
 			log.Error("closing the stamp issuer", "error", err)
 		}
 	}()
+	var fu *feed.Updater
+	if key != nil {
+		signer := feed.KeySigner(key)
+		if fu, err = feed.Resume(ctx, client, up, signer, feed.StreamTopic(signer.Address(), feedName(c)), rLevel); err != nil {
+			return unreachable(err)
+		}
+		log.Info("stream feed", "owner", signer.Address().Hex(), "next_index", fu.Next(),
+			"url", client.URL("/bzz/"+fu.Manifest().String()+"/"+archive.IndexName))
+	}
 	arch := archive.New(up)
 	start := time.Now()
 	res, err := hlsimport.Run(ctx, arch, c.input, hlsimport.Config{
 		Follow: c.follow, Stop: stop, Poll: c.poll,
 		PublishEvery: c.publishEvery, PublishInterval: c.publishInterval, IdleTimeout: c.idleTimeout,
 		MaxSegmentBytes: c.maxSegmentBytes, Logger: log,
-		OnPublish: func(ref swarm.Address, final bool) {
-			if !final {
-				log.Info("live archive", "url", client.URL("/bzz/"+ref.String()+"/"+archive.IndexName))
-			}
-		},
+		OnPublish: onPublish(client, fu, log),
 	})
 	if err != nil {
 		return err
@@ -132,10 +148,80 @@ func runImport(ctx context.Context, stop <-chan struct{}, args []string, stdout,
 		log.Warn("some segments could not be read from the source; they are marked EXT-X-GAP", "gaps", s.Gaps)
 	}
 	fmt.Fprintf(stdout, "reference: %s\nurl: %s\n", res.Reference, client.URL("/bzz/"+res.Reference.String()+"/"+archive.IndexName))
+	if fu != nil {
+		fmt.Fprintf(stdout, "feed: %s\nfeed-url: %s\n", fu.Manifest(), client.URL("/bzz/"+fu.Manifest().String()+"/"+archive.IndexName))
+	}
 	if c.waitSynced > 0 {
 		return waitSynced(ctx, up, c.waitSynced, log)
 	}
 	return nil
+}
+
+// onPublish logs each live publish and points the stream's feed (if any)
+// at every manifest published.
+func onPublish(client *bee.Client, fu *feed.Updater, log *slog.Logger) func(context.Context, swarm.Address, bool) error {
+	return func(ctx context.Context, ref swarm.Address, final bool) error {
+		if !final {
+			log.Info("live archive", "url", client.URL("/bzz/"+ref.String()+"/"+archive.IndexName))
+		}
+		if fu == nil {
+			return nil
+		}
+		st, err := fu.Update(ctx, ref)
+		if err != nil {
+			return fmt.Errorf("manifest %s published, but its feed update failed: %w", ref, err)
+		}
+		log.Info("feed updated", "index", st.Index, "manifest", ref.String())
+		return nil
+	}
+}
+
+// importUploader builds the import's uploader and returns the operator's
+// key when there is one (client stamping, or -key given with node stamping)
+// and the feed is wanted; the key is decrypted once for both.
+func importUploader(ctx context.Context, client *bee.Client, s stampingConfig, wantFeed bool, cfg upload.Config) (
+	*upload.Uploader, *ecdsa.PrivateKey, func() error, error) {
+	var key *ecdsa.PrivateKey
+	if s.keyFile != "" && (wantFeed || s.mode == "client") {
+		var err error
+		if key, err = loadKey(s.keyFile, s.passwordFile); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	var (
+		up      *upload.Uploader
+		closeUp func() error
+		err     error
+	)
+	if s.mode == "client" {
+		up, closeUp, err = clientUploader(ctx, client, key, strings.Split(s.batches, ","), postage.Lease{}, s.stateDir, cfg)
+	} else {
+		up, closeUp, err = newUploader(ctx, client, s, cfg)
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if !wantFeed {
+		key = nil
+	}
+	return up, key, closeUp, nil
+}
+
+// feedName names an import's stream for its feed topic: -feed-name, or the
+// input, so that importing the same folder or URL again continues the
+// same feed.
+func feedName(c importConfig) string {
+	if c.feedName != "" {
+		return c.feedName
+	}
+	if u, err := url.Parse(c.input); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+		u.RawQuery, u.Fragment = "", "" // signed URLs change their query
+		return u.String()
+	}
+	if abs, err := filepath.Abs(c.input); err == nil {
+		return abs
+	}
+	return c.input
 }
 
 // waitSynced polls the upload tag until Bee has pushed every chunk to the
