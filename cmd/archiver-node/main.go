@@ -2,6 +2,7 @@
 //
 //	archiver-node import --bee URL --batch ID <folder | playlist file | playlist URL>
 //	archiver-node node -orchAddr HOST:PORT -orchSecret S -bee URL -postageBatch ID
+//	archiver-node postage buy|topup|dilute|status -postageEthUrl URL -ethKeystorePath KEY ...
 //
 // main only wires signals and exit codes; each subcommand parses its flags
 // into a config and builds its components.
@@ -23,7 +24,7 @@ const usage = `usage: archiver-node <command> [flags]
 commands:
   import   archive an HLS stream (folder, playlist file or URL) to Swarm
   node     run an archiver worker for an orchestrator
-  postage  postage status: depth, fill, TTL, cost and room left of a batch
+  postage  buy, top up or dilute a batch with your key; status: depth, fill, TTL, cost and room left
 
 Run 'archiver-node <command> -h' for the flags of one command.
 `
@@ -80,8 +81,11 @@ func run(ctx context.Context, stop <-chan struct{}, args []string, stdout, stder
 // help prints the commands and every flag of each.
 func help(w io.Writer) {
 	fmt.Fprint(w, usage)
-	var s1, s2 string
-	for _, fs := range []*flag.FlagSet{importFlags(&importConfig{}, w), nodeFlags(&nodeConfig{}, w), postageFlags(&s1, &s2, w)} {
+	sets := []*flag.FlagSet{importFlags(&importConfig{}, w), nodeFlags(&nodeConfig{}, w)}
+	for _, sub := range postageCommands() {
+		sets = append(sets, postageFlags(&postageConfig{}, sub, w))
+	}
+	for _, fs := range sets {
 		fmt.Fprintf(w, "\n%s flags:\n", fs.Name())
 		fs.PrintDefaults()
 	}

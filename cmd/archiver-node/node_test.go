@@ -57,8 +57,12 @@ func TestNodeRequiredFlags(t *testing.T) {
 func TestHelpDocumentsEveryFlag(t *testing.T) {
 	var out strings.Builder
 	require.NoError(t, run(context.Background(), nil, []string{"-h"}, &out, io.Discard))
-	var a, b string
-	for _, fs := range []*flag.FlagSet{importFlags(&importConfig{}, io.Discard), nodeFlags(&nodeConfig{}, io.Discard), postageFlags(&a, &b, io.Discard)} {
+	sets := []*flag.FlagSet{importFlags(&importConfig{}, io.Discard), nodeFlags(&nodeConfig{}, io.Discard)}
+	for _, sub := range postageCommands() {
+		sets = append(sets, postageFlags(&postageConfig{}, sub, io.Discard))
+	}
+	for _, fs := range sets {
+		require.Contains(t, out.String(), "\n"+fs.Name()+" flags:\n")
 		fs.VisitAll(func(f *flag.Flag) {
 			require.Contains(t, out.String(), "  -"+f.Name, "%s -%s", fs.Name(), f.Name)
 		})
