@@ -19,9 +19,16 @@ const (
 	HeaderOnlyRootChunk = "Swarm-Only-Root-Chunk"
 )
 
-// ErrNoFeedUpdate: Bee found no update of the feed (GET /feeds answered
-// 404 "no update found"). Also matches ErrNotFound.
+// ErrNoFeedUpdate: Bee found no update of the feed. Also matches
+// ErrNotFound.
 var ErrNoFeedUpdate = errors.New("feed has no update")
+
+// noUpdate lists Bee's 404 messages (pkg/api/feed.go) that mean its lookup
+// found no update: "no update found" when retrieving update 0 ended in
+// "not found", "lookup at failed" when it ended otherwise, which is how an
+// absent chunk ends on a small network (no peer left to ask). Bee cannot
+// tell the second from a lookup that failed for another reason.
+var noUpdate = map[string]bool{"no update found": true, "lookup at failed": true}
 
 // SOCOptions says who pays for a single-owner chunk: the node with its own
 // batch (BatchID), or a stamp signed by the caller (Stamp, 113 bytes).
@@ -59,17 +66,17 @@ type FeedUpdate struct {
 }
 
 // FeedLatest looks up the latest update of the sequence feed of owner and
-// topic (GET /feeds/{owner}/{topic}). ErrNoFeedUpdate when the feed has
-// none; any other 404 (the update exists but what it points at cannot be
-// retrieved) is ErrNotFound without ErrNoFeedUpdate, so that a caller never
-// mistakes an unreadable feed for an empty one and rewrites update 0.
+// topic (GET /feeds/{owner}/{topic}). ErrNoFeedUpdate when Bee finds none;
+// any other 404 (an update exists but what it points at cannot be
+// retrieved) is ErrNotFound without ErrNoFeedUpdate, so that a caller does
+// not mistake an unreadable feed for an empty one and rewrite update 0.
 func (c *Client) FeedLatest(ctx context.Context, owner, topic []byte) (FeedUpdate, error) {
 	path := "/feeds/" + hex.EncodeToString(owner) + "/" + hex.EncodeToString(topic)
 	h := http.Header{}
 	h.Set(HeaderOnlyRootChunk, "true")
 	resp, err := c.do(ctx, request{method: http.MethodGet, path: path, header: h})
 	var apiErr *APIError
-	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound && apiErr.Message == "no update found" {
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound && noUpdate[apiErr.Message] {
 		return FeedUpdate{}, fmt.Errorf("%w: %w", ErrNoFeedUpdate, err)
 	}
 	if err != nil {

@@ -89,9 +89,12 @@ func NewUpdater(ctx context.Context, st Storer, s Signer, topic Topic, level red
 }
 
 // Resume continues the feed after its latest update as Bee resolves it
-// (GET /feeds), or at 0 when Bee finds none. A feed Bee cannot read for
-// another reason is an error, never taken for an empty one: rewriting
-// update 0 would hide every later update behind the older ones.
+// (GET /feeds), or at 0 when Bee finds none. A feed whose update Bee found
+// but cannot resolve is an error, not taken for an empty one: rewriting
+// update 0 would leave the older later updates in front of the new ones
+// until the counter passes them. Bee's "found none" is only as good as its
+// lookup (bee.ErrNoFeedUpdate): a node that cannot reach the update's
+// neighbourhood says the same.
 func Resume(ctx context.Context, c *bee.Client, st Storer, s Signer, topic Topic, level redundancy.Level) (*Updater, error) {
 	var next uint64
 	latest, err := c.FeedLatest(ctx, s.Address().Bytes(), topic[:])
