@@ -182,7 +182,8 @@ func (c postageConfig) client(ctx context.Context, key *ecdsa.PrivateKey, stderr
 		return nil, fmt.Errorf("%w: -postageContract %q is not an address", errUsage, c.contract)
 	}
 	addr := common.HexToAddress(c.contract)
-	o := onchain.Options{BlockTime: c.blockTime, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	// Receipts are polled five times a block: 1 s on Gnosis.
+	o := onchain.Options{BlockTime: c.blockTime, PollInterval: c.blockTime / 5, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	if addr == common.HexToAddress(onchain.GnosisPostageStampAddress) {
 		o.ChainID = big.NewInt(onchain.GnosisChainID)
 	}
@@ -473,11 +474,15 @@ usable       %t
 		ttlString(b.BatchTTL), postage.FormatBZZ(postage.Cost(b.Depth, amount)), amount, b.Usable)
 }
 
-// ttlString writes a TTL in seconds as days and hours; Bee's dev batches
-// report TTLs beyond time.Duration's range.
+// ttlString writes a TTL in seconds as days and hours, or hours and
+// minutes under a day; Bee's dev batches report TTLs beyond
+// time.Duration's range.
 func ttlString(seconds int64) string {
-	if seconds <= 0 {
+	switch {
+	case seconds <= 0:
 		return "expired"
+	case seconds < 86400:
+		return fmt.Sprintf("%d hours %d minutes", seconds/3600, seconds%3600/60)
 	}
 	return fmt.Sprintf("%d days %d hours", seconds/86400, seconds%86400/3600)
 }

@@ -43,7 +43,7 @@ func TestDescribeChainBatch(t *testing.T) {
 	require.Contains(t, got, "block        77\n")
 	// 1e9 × 2^19 PLUR = 5.24288e14 PLUR.
 	require.Contains(t, got, "balance      1000000000 PLUR per chunk left, 0.0524288 xBZZ in all\n")
-	require.Contains(t, got, "ttl          0 days 11 hours\n")
+	require.Contains(t, got, "ttl          11 hours 34 minutes\n")
 	// The chain's depth counts, not the state's: 3 of 8 slots.
 	require.Contains(t, got, "utilization  37.50 % of the fullest bucket (3 in 8; 9000 stamps issued, issuer state /state)\n")
 	// 2^19 × 4 KiB; the docs' effective volume at depth 19 is 112.06 MB, 5/8 of it left.
