@@ -99,10 +99,14 @@ func (n *Net) BuyBatch(ctx context.Context, key *ecdsa.PrivateKey, depth uint8, 
 }
 
 // waitListed waits until both nodes have the batch in GET /batches: they
-// learn of it from contract events a few blocks after it is mined.
+// learn of it from contract events a few blocks after it is mined. A
+// chain-only Net (StartChain) has no nodes to wait for.
 func (n *Net) waitListed(ctx context.Context, id [32]byte) error {
 	hexID := common.Bytes2Hex(id[:])
 	for _, b := range n.nodes {
+		if b == nil {
+			continue
+		}
 		err := b.proc.waitUntil(ctx, 30*time.Second, 250*time.Millisecond, "batch "+hexID+" in /batches",
 			func(ctx context.Context) (bool, error) {
 				_, err := b.client.ChainBatch(ctx, hexID)

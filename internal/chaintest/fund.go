@@ -36,9 +36,10 @@ func (n *Net) Fund(ctx context.Context, addr common.Address, ethWei, plur *big.I
 
 // StartChain starts only the chain of a local Swarm: geth with the
 // storage-incentive contracts deployed and the price set, no Bee nodes
-// (about 3 s instead of 10). For tests of code that talks to the contracts
-// alone: Nodes, NodeAddress and BuyBatch need the nodes and must not be
-// used; Fund, BatchOwner, RPCURL and Contracts work.
+// (about 4 s instead of 10). For tests of code that talks to the contracts
+// alone: Nodes and NodeAddress need the nodes and must not be used; Fund,
+// BuyBatch (which then waits for no node), BatchOwner, RPCURL and Contracts
+// work.
 func StartChain(ctx context.Context, o Options) (_ *Net, err error) {
 	gethBin, err := GethBinary()
 	if err != nil {
