@@ -294,10 +294,13 @@ func postageDilute(ctx context.Context, c postageConfig, client *onchain.Client,
 	depth := uint8(c.depth)
 	// The issuer state is checked before anything is sent: a state that
 	// cannot follow the new depth must be dealt with first.
-	_, err = postage.ReadUsage(c.stateDir, id)
+	usage, err := postage.ReadUsage(c.stateDir, id)
 	hasState := err == nil
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	switch {
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("issuer state: %w (nothing sent)", err)
+	case hasState && usage.Depth > depth:
+		return fmt.Errorf("issuer state %s is at depth %d, above %d (nothing sent)", c.stateDir, usage.Depth, depth)
 	}
 	if depth > b.Depth {
 		after := b.TTL >> (depth - b.Depth)
