@@ -48,7 +48,9 @@ type Tx struct {
 // depth, random nonce, immutable). The batch id is keccak256(abi.encode(
 // owner, nonce)), checked against the BatchCreated event. amountPerChunk
 // must exceed the contract's minimum (as Bee requires). The transactions
-// sent are returned even when a later step fails.
+// sent are returned even when a later step fails. Unlike Bee, no separate
+// expireLimited transaction goes first: createBatch and increaseDepth
+// expire due batches themselves, and the estimate prices that in.
 func (c *Client) Buy(ctx context.Context, depth uint8, amountPerChunk *big.Int, immutable bool) ([32]byte, []Tx, error) {
 	if err := c.needKey(); err != nil {
 		return [32]byte{}, nil, err
