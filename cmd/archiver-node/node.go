@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -108,7 +109,7 @@ func parseNode(args []string, stderr io.Writer) (nodeConfig, error) {
 	if err := c.stamping.validate(true); err != nil {
 		return c, fmt.Errorf("%w: %w", errUsage, err)
 	}
-	if err := c.watch.validate(); err != nil {
+	if err := c.watch.validate(c.stamping.mode); err != nil {
 		return c, fmt.Errorf("%w: %w", errUsage, err)
 	}
 	return c, nil
@@ -191,9 +192,15 @@ func runNode(ctx context.Context, stop <-chan struct{}, args []string, stderr io
 	if err != nil {
 		return err
 	}
+	var key *ecdsa.PrivateKey
+	if c.stamping.mode == "client" {
+		if key, err = loadKey(c.stamping.keyFile, c.stamping.passwordFile); err != nil {
+			return err
+		}
+	}
 	reg := prometheus.NewRegistry()
 	metrics := worker.NewMetrics(reg)
-	watcher, err := newWatcher(c.watch, c.stamping.mode, c.datadir, client, metrics, reg, log)
+	watcher, err := newWatcher(ctx, c.watch, c.stamping.mode, c.datadir, client, key, metrics, reg, log)
 	if err != nil {
 		return err
 	}
@@ -202,10 +209,6 @@ func runNode(ctx context.Context, stop <-chan struct{}, args []string, stderr io
 	var onLease func(*archiverpb.StampLease) (worker.Uploader, error)
 	closeUp := func() error { return nil }
 	if c.stamping.mode == "client" {
-		key, err := loadKey(c.stamping.keyFile, c.stamping.passwordFile)
-		if err != nil {
-			return err
-		}
 		onLease = func(l *archiverpb.StampLease) (worker.Uploader, error) {
 			if err := closeUp(); err != nil { // a new lease replaces the old issuer
 				return nil, err

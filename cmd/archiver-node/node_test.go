@@ -45,6 +45,8 @@ func TestNodeRequiredFlags(t *testing.T) {
 		{[]string{"-orchAddr", "a:1", "-orchSecret", "s", "-postageBatch", "ab", "-postageTopupTTL", "24h", "-postageTopupCap", "-5"}, "positive number of PLUR"},
 		{[]string{"-orchAddr", "a:1", "-orchSecret", "s", "-postageBatch", "ab", "-postageTopupCap", "5"}, "-postageTopupCap needs -postageTopupTTL"},
 		{[]string{"-orchAddr", "a:1", "-orchSecret", "s", "-postageBatch", "ab", "-postageBlockTime", "0s"}, "must be positive"},
+		{[]string{"-orchAddr", "a:1", "-orchSecret", "s", "-stamping", "client", "-ethKeystorePath", "k", "-postageTopupTTL", "24h",
+			"-postageTopupCap", "5"}, "needs -postageEthUrl"},
 	} {
 		_, err := parseNode(tc.args, io.Discard)
 		require.ErrorContains(t, err, tc.want)

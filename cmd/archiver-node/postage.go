@@ -175,21 +175,27 @@ func (c postageConfig) checkOp(sub string) error {
 	return nil
 }
 
-// client connects to the postage chain; the chain id is checked when the
-// contract is Swarm mainnet's, which lives only on Gnosis.
+// client connects to the postage chain.
 func (c postageConfig) client(ctx context.Context, key *ecdsa.PrivateKey, stderr io.Writer) (*onchain.Client, error) {
-	if !common.IsHexAddress(c.contract) {
-		return nil, fmt.Errorf("%w: -postageContract %q is not an address", errUsage, c.contract)
+	return postageChain(ctx, c.ethURL, c.contract, c.blockTime, key, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+}
+
+// postageChain connects to the postage chain; the chain id is checked when
+// the contract is Swarm mainnet's, which lives only on Gnosis.
+func postageChain(ctx context.Context, ethURL, contract string, blockTime time.Duration, key *ecdsa.PrivateKey,
+	log *slog.Logger) (*onchain.Client, error) {
+	if !common.IsHexAddress(contract) {
+		return nil, fmt.Errorf("%w: -postageContract %q is not an address", errUsage, contract)
 	}
-	addr := common.HexToAddress(c.contract)
+	addr := common.HexToAddress(contract)
 	// Receipts are polled five times a block: 1 s on Gnosis.
-	o := onchain.Options{BlockTime: c.blockTime, PollInterval: c.blockTime / 5, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	o := onchain.Options{BlockTime: blockTime, PollInterval: blockTime / 5, Logger: log}
 	if addr == common.HexToAddress(onchain.GnosisPostageStampAddress) {
 		o.ChainID = big.NewInt(onchain.GnosisChainID)
 	}
-	client, err := onchain.New(ctx, c.ethURL, addr, key, o)
+	client, err := onchain.New(ctx, ethURL, addr, key, o)
 	if err != nil {
-		return nil, fmt.Errorf("postage chain %s: %w", c.ethURL, err)
+		return nil, fmt.Errorf("postage chain %s: %w", ethURL, err)
 	}
 	return client, nil
 }

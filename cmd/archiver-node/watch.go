@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"crypto/ecdsa"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lpswarm/archiver/bee"
+	"github.com/lpswarm/archiver/postage"
+	"github.com/lpswarm/archiver/postage/onchain"
 	"github.com/lpswarm/archiver/postage/watch"
 	"github.com/lpswarm/archiver/worker"
 )
@@ -24,6 +28,8 @@ type watchConfig struct {
 	topUpCap  string // PLUR
 	blockTime time.Duration
 	interval  time.Duration
+	ethURL    string // postage chain, for batches the operator's key owns
+	contract  string
 }
 
 func watchFlags(fs *flag.FlagSet, c *watchConfig) {
@@ -33,13 +39,14 @@ func watchFlags(fs *flag.FlagSet, c *watchConfig) {
 		"automatic top-up: when a batch is under -postageWarnTTL, buy this much more TTL (0: never top up)")
 	fs.StringVar(&c.topUpCap, "postageTopupCap", "",
 		"automatic top-up: the most PLUR all top-ups together may spend (1 xBZZ = 1e16 PLUR); required with -postageTopupTTL")
-	fs.DurationVar(&c.blockTime, "postageBlockTime", 5*time.Second, "block time of the postage chain (Gnosis: 5s)")
+	fs.DurationVar(&c.blockTime, "postageBlockTime", postage.GnosisBlockTime, "block time of the postage chain (Gnosis: 5s)")
+	fs.StringVar(&c.ethURL, "postageEthUrl", "", "client stamping: JSON-RPC URL of the postage chain (Gnosis Chain), to watch the key's batches on the contract and top them up from the key; go-livepeer's -ethUrl stays Arbitrum")
+	fs.StringVar(&c.contract, "postageContract", onchain.GnosisPostageStampAddress, "PostageStamp contract address on that chain")
 	fs.DurationVar(&c.interval, "postageWatchInterval", time.Minute, "how often batches are checked")
 }
 
-// validate checks the flags alone; newWatcher checks them against the
-// stamping mode.
-func (c watchConfig) validate() error {
+// validate checks the flags for the stamping mode.
+func (c watchConfig) validate(mode string) error {
 	if c.topUpAdd < 0 || c.warnBelow < 0 || c.blockTime <= 0 || c.interval <= 0 {
 		return errors.New("postage watch durations must be positive")
 	}
@@ -49,10 +56,11 @@ func (c watchConfig) validate() error {
 		}
 		return nil
 	}
-	if _, err := c.capPLUR(); err != nil {
-		return err
+	if mode == "client" && c.ethURL == "" {
+		return errors.New("automatic top-up of batches the operator's key owns needs -postageEthUrl")
 	}
-	return nil
+	_, err := c.capPLUR()
+	return err
 }
 
 func (c watchConfig) capPLUR() (*big.Int, error) {
@@ -66,11 +74,19 @@ func (c watchConfig) capPLUR() (*big.Int, error) {
 // newWatcher builds the watch of the batches the worker stamps with: the
 // node's own (node stamping) or the operator key's (client stamping). The
 // top-up ledger lives in the data directory, so a restart keeps the cap.
-func newWatcher(c watchConfig, mode, datadir string, client *bee.Client, m *worker.Metrics,
-	reg prometheus.Registerer, log *slog.Logger) (*watch.Watcher, error) {
+func newWatcher(ctx context.Context, c watchConfig, mode, datadir string, client *bee.Client, key *ecdsa.PrivateKey,
+	m *worker.Metrics, reg prometheus.Registerer, log *slog.Logger) (*watch.Watcher, error) {
 	var src watch.Source = watch.NodeBatches{Client: client}
+	var topUpper watch.TopUpper = watch.NodeTopUp{Client: client}
 	if mode == "client" {
-		src = watch.ChainBatches{Client: client}
+		src, topUpper = watch.ChainBatches{Client: client}, nil
+		if c.ethURL != "" {
+			chain, err := postageChain(ctx, c.ethURL, c.contract, c.blockTime, key, log)
+			if err != nil {
+				return nil, err
+			}
+			src, topUpper = watch.ContractBatches{Client: chain}, watch.ContractTopUp{Client: chain}
+		}
 	}
 	cfg := watch.Config{Interval: c.interval, WarnBelow: c.warnBelow, Registerer: reg, Logger: log,
 		OnSample: func(b watch.Batch) {
@@ -80,14 +96,11 @@ func newWatcher(c watchConfig, mode, datadir string, client *bee.Client, m *work
 			}
 		}}
 	if c.topUpAdd > 0 {
-		if mode == "client" {
-			return nil, fmt.Errorf("%w: automatic top-up of batches the operator's key owns is not supported yet: top up with 'archiver-node postage topup'", errUsage)
-		}
 		limit, err := c.capPLUR()
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", errUsage, err)
 		}
-		cfg.TopUp = &watch.TopUpConfig{TopUpper: watch.NodeTopUp{Client: client}, Add: c.topUpAdd, Cap: limit,
+		cfg.TopUp = &watch.TopUpConfig{TopUpper: topUpper, Add: c.topUpAdd, Cap: limit,
 			Ledger: filepath.Join(datadir, "topups.json"), BlockTime: c.blockTime}
 	}
 	return watch.New(src, cfg)
