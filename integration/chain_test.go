@@ -24,6 +24,7 @@ import (
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/internal/chaintest"
 	"github.com/lpswarm/archiver/internal/hlstest"
+	"github.com/lpswarm/archiver/postage"
 )
 
 // TestClientStampedImportOnALocalSwarm: on a real local Swarm (geth dev
@@ -78,15 +79,22 @@ func TestLeasedWorkersOnALocalSwarm(t *testing.T) {
 		Path: filepath.Join(dir, "leases.json")})
 	o.submit(t, jobs)
 	nodeA, nodeB := net.Nodes()[0], net.Nodes()[1]
-	for _, node := range []string{nodeA, nodeB} {
+	datadirs := []string{t.TempDir(), t.TempDir()}
+	for i, node := range []string{nodeA, nodeB} {
 		cmd := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", o.addr, "-orchSecret", "s3cret", "-orchCertPin", pin,
 			"-capacity", "2", "-bee", node, "-stamping", "client", "-ethKeystorePath", keyFile, "-ethPassword", passFile,
-			"-redundancy", "0", "-datadir", t.TempDir())
+			"-redundancy", "0", "-datadir", datadirs[i])
 		cmd.Stderr = os.Stderr
 		require.NoError(t, cmd.Start())
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	}
 	manifests := o.finish(t, ctx, jobs)
+	// Both workers stamped on the one batch, each in its own leased range.
+	for i, d := range datadirs {
+		u, err := postage.ReadUsage(filepath.Join(d, "issuer"), id)
+		require.NoError(t, err, "worker %d", i)
+		require.Positive(t, u.Issued, "worker %d stamped nothing: the test would prove nothing", i)
+	}
 
 	// Read everything back through node B, whichever node stored it.
 	b, err := bee.New(nodeB)
