@@ -25,11 +25,16 @@ const beePassword = "chaintest"
 
 // beeNode is one Bee full node on the dev chain.
 type beeNode struct {
-	name    string
-	dir     string
-	eth     common.Address // the node's chain address, from its keystore
-	url     string         // API base URL
-	proc    *process
+	name string
+	dir  string
+	eth  common.Address // the node's chain address, from its keystore
+	url  string         // API base URL
+	// bin, args and out are how the node was started, kept so a restart
+	// runs it on the same data dir, ports and settings.
+	bin     string
+	args    []string
+	out     io.Writer
+	proc    *process // replaced by a restart
 	client  *bee.Client
 	overlay string
 }
@@ -94,16 +99,31 @@ func (b *beeNode) startOnce(ctx context.Context, bin, rpcURL string, c Contracts
 		// Leave warm-up as soon as the first peer connects instead of after
 		// five minutes of watching the connection rate.
 		"--warmup-time", "0s",
+		// Without SWAP the nodes settle by time only; the highest threshold
+		// Bee accepts lets a node owe its peer 8 times the default for
+		// pushes and retrievals before it must wait for the debt to refresh.
+		"--payment-threshold", "108000000",
 		"--verbosity", "info",
 	}
 	if allowPrivate {
 		args = append(args, "--allow-private-cidrs")
 	}
-	b.proc, err = startProcess(b.name, bin, args, out)
+	b.bin, b.args, b.out = bin, args, out
+	b.url = "http://" + hostPort(apiPort)
+	if b.client, err = bee.New(b.url); err != nil {
+		return err
+	}
+	return b.run(ctx)
+}
+
+// run starts the node's process with the arguments start chose and waits
+// until it is ready.
+func (b *beeNode) run(ctx context.Context) error {
+	var err error
+	b.proc, err = startProcess(b.name, b.bin, b.args, b.out)
 	if err != nil {
 		return err
 	}
-	b.url = "http://" + hostPort(apiPort)
 	// /readiness turns ready once the node is fully built: the postage
 	// contract synced, the full API on and p2p listening. Before that most
 	// endpoints answer 503 "Node is syncing".
@@ -115,10 +135,15 @@ func (b *beeNode) startOnce(ctx context.Context, bin, rpcURL string, c Contracts
 	if err == nil {
 		var a addresses
 		a, err = b.addresses(ctx)
-		b.overlay = a.Overlay
-	}
-	if err == nil {
-		b.client, err = bee.New(b.url)
+		switch {
+		case err != nil:
+		case b.overlay == "":
+			b.overlay = a.Overlay
+		case a.Overlay != b.overlay:
+			// Same keys and nonce must give the same overlay; another one
+			// would make the restart a different node to its peers.
+			err = b.proc.failure(fmt.Errorf("restarted with overlay %s, was %s", a.Overlay, b.overlay))
+		}
 	}
 	if err != nil {
 		b.proc.stop(5 * time.Second)

@@ -11,6 +11,16 @@
 //	defer net.Close()
 //	id, err := net.BuyBatch(ctx, key, 20, amount, true)
 //
+// StopNode and StartNode (or RestartNode) take one Bee node down, gracefully
+// or by SIGKILL, and bring the same node back: same data, keys, ports and
+// URL, linked and out of warm-up again (about 0.5 to 5 s).
+//
+// Without SWAP the two nodes settle only by time (pseudosettle): past the
+// debt the payment threshold allows (set to the highest Bee accepts, some
+// 350 chunks), what one node pushes to or fetches from the other is
+// throttled to roughly 15 chunks a second. A node that uploaded more than
+// that serves what it has already pushed away slowly until it catches up.
+//
 // The geth and Bee binaries are built once per machine by
 // scripts/install-deps.sh into a cache outside the repository (GETH_BIN and
 // BEE_BIN override them); without them Start fails, it never skips.

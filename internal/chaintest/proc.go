@@ -88,6 +88,14 @@ func (p *process) stop(grace time.Duration) {
 	})
 }
 
+// kill ends the process at once (SIGKILL), as a crash would.
+func (p *process) kill() {
+	p.once.Do(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	})
+}
+
 // failure builds an error about p that ends with its recent output.
 func (p *process) failure(err error) error {
 	return fmt.Errorf("chaintest: %s: %w\n--- last output of %s ---\n%s", p.name, err, p.name, p.out.String())
