@@ -20,7 +20,7 @@ func (u *Uploader) uploadChunks(ctx context.Context, data []byte, tag uint64) (R
 	if err != nil {
 		return Receipt{}, fmt.Errorf("upload: %w", err)
 	}
-	stamps, err := u.stamper.Stamp(ctx, f.Addresses())
+	stamps, err := u.stamp(ctx, f.Addresses())
 	if err != nil {
 		return Receipt{}, fmt.Errorf("upload: stamp %d chunks: %w", len(f.Chunks), err)
 	}

@@ -26,8 +26,9 @@ import (
 var ErrReferenceMismatch = errors.New("reference from bee differs from the one computed offline")
 
 // Stamper issues client-side stamps for all chunks of one file at once;
-// postage.Issuer implements it. Stamps are issued once per file: a retried
-// upload reuses them and consumes no new index.
+// postage.Issuer implements it. A chunk is stamped once per uploader: a
+// retried upload, or the same chunk in a later file, reuses its stamp and
+// consumes no new index (see Uploader.stamp).
 type Stamper interface {
 	Stamp(ctx context.Context, addrs []swarm.Address) ([]*beepostage.Stamp, error)
 }
@@ -57,8 +58,9 @@ type Receipt struct {
 type Uploader struct {
 	bee     *bee.Client
 	cfg     Config
-	batchID string  // node-side stamping
-	stamper Stamper // client-side stamping
+	batchID string     // node-side stamping
+	stamper Stamper    // client-side stamping
+	memo    *stampMemo // client-side: stamps already given to chunks
 
 	mu  sync.Mutex
 	tag uint64
@@ -71,7 +73,7 @@ func NodeStamped(c *bee.Client, batchID string, cfg Config) *Uploader {
 
 // ClientStamped returns an uploader that stamps every chunk itself.
 func ClientStamped(c *bee.Client, s Stamper, cfg Config) *Uploader {
-	return &Uploader{bee: c, cfg: normalize(cfg), stamper: s}
+	return &Uploader{bee: c, cfg: normalize(cfg), stamper: s, memo: newStampMemo(stampMemory)}
 }
 
 func normalize(cfg Config) Config {
