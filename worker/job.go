@@ -43,6 +43,15 @@ func (w *Worker) work(ctx context.Context, job *archiverpb.ArchiveJob) {
 		if err != nil {
 			w.cfg.Metrics.failed("upload")
 			w.cfg.Metrics.job("failed", started)
+			if beeDown(ctx, err) {
+				// Not the job's fault: reported, it would count against the
+				// job's attempts, and a long enough outage would make it a
+				// gap. Unreported, it goes back at its deadline, and a
+				// timed-out job is retried without limit, elsewhere if it can.
+				log.Warn("upload failed: Bee is unreachable; the job goes back to the orchestrator at its deadline", "error", err)
+				return
+			}
+			log.Warn("upload failed", "error", err)
 			w.report(ctx, job, nil, err, retryable(err))
 			return
 		}

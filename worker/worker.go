@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/lpswarm/archiver/bee"
 	archiverpb "github.com/lpswarm/archiver/proto"
@@ -64,8 +66,9 @@ type Worker struct {
 	cfg  Config
 	log  *slog.Logger
 
-	mu sync.RWMutex
-	up Uploader // nil until a client-stamping worker gets its lease
+	mu     sync.RWMutex
+	up     Uploader               // nil until a client-stamping worker gets its lease
+	leased *archiverpb.StampLease // the lease up stamps within
 }
 
 // New returns a worker using an established client connection.
@@ -178,12 +181,21 @@ func (w *Worker) lease(l *archiverpb.StampLease) error {
 	if w.cfg.OnLease == nil {
 		return fmt.Errorf("worker: %w: got a lease without client-side stamping", ErrLease)
 	}
+	w.mu.RLock()
+	same := w.up != nil && proto.Equal(w.leased, l)
+	w.mu.RUnlock()
+	if same {
+		// Registered again (leases are for good): keep the uploader. A new
+		// one reads the batch from Bee, which may be what is down, and
+		// failing that would end the worker.
+		return nil
+	}
 	up, err := w.cfg.OnLease(l)
 	if err != nil {
 		return fmt.Errorf("worker: %w: %w", ErrLease, err)
 	}
 	w.mu.Lock()
-	w.up = up
+	w.up, w.leased = up, l
 	w.mu.Unlock()
 	w.log.Info("stamp lease granted", "batch", fmt.Sprintf("%x", l.GetBatchId()), "from", l.GetCounterFrom(), "to", l.GetCounterTo())
 	return nil
@@ -225,6 +237,15 @@ func classify(err error) error {
 		}
 	}
 	return fmt.Errorf("worker: %w", err)
+}
+
+// beeDown reports whether an upload failed because the worker's Bee node
+// is unreachable or not serving yet (503 while it starts), or ran out of
+// the job's time: the worker's trouble, not the job's.
+func beeDown(ctx context.Context, err error) bool {
+	var apiErr *bee.APIError
+	return ctx.Err() != nil || errors.Is(err, bee.ErrUnreachable) ||
+		(errors.As(err, &apiErr) && apiErr.Status == http.StatusServiceUnavailable)
 }
 
 // retryable reports whether a failed upload is worth another attempt by
