@@ -147,16 +147,22 @@ func startOrch(t *testing.T, dir, addr string, cert tls.Certificate, pin string)
 	return startOrchWith(t, dir, addr, cert, pin, nil)
 }
 
-// startOrchWith also leases a batch to client-stamping workers.
-func startOrchWith(t *testing.T, dir, addr string, cert tls.Certificate, _ string, leases *grpcsvc.LeaseConfig) *orch {
+// startOrchWith also leases a batch to client-stamping workers; opts may
+// change the configuration further.
+func startOrchWith(t *testing.T, dir, addr string, cert tls.Certificate, _ string, leases *grpcsvc.LeaseConfig,
+	opts ...func(*host.Config)) *orch {
 	t.Helper()
-	h, err := host.Open(host.Config{
+	cfg := host.Config{
 		DataDir: dir,
 		Spool:   spool.Config{MaxBytes: 256 << 20},
 		Service: grpcsvc.Config{Secret: "s3cret", BaseTimeout: 3 * time.Second, MinThroughput: 1 << 30, Leases: leases},
 		Streams: streams.Config{PublishEvery: 3, PublishInterval: time.Second, IdleTimeout: time.Hour},
 		Logger:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h, err := host.Open(cfg)
 	require.NoError(t, err)
 	require.NoError(t, h.Start(context.Background()))
 	o := &orch{Host: h, g: grpc.NewServer(grpc.Creds(credentials.NewServerTLSFromCert(&cert)))}
