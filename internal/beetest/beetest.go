@@ -100,6 +100,7 @@ func startOnce(ctx context.Context, bin string, logw io.Writer) (*Dev, error) {
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	cmd := exec.Command(bin, "dev", "--api-addr", addr, "--verbosity", "2", "--cors-allowed-origins", "*")
 	cmd.Stdout, cmd.Stderr = logw, logw
+	cmd.SysProcAttr = ChildProcAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("beetest: start %s: %w", bin, err)
 	}

@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"sync"
 	"time"
+
+	"github.com/lpswarm/archiver/internal/beetest"
 )
 
 // ErrTimeout: a bounded wait ran out. The error carrying it also holds the
@@ -47,7 +49,7 @@ func startProcess(name, bin string, args []string, copyTo io.Writer) (*process, 
 	}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = w, w
-	p.cmd.SysProcAttr = sysProcAttr()
+	p.cmd.SysProcAttr = beetest.ChildProcAttr()
 	// A killed process's children may hold its output pipe open; do not
 	// let Wait hang on them.
 	p.cmd.WaitDelay = time.Second
