@@ -276,8 +276,10 @@ func TestWorkersSurviveADeadAndASlowWorker(t *testing.T) {
 	// A dev batch lives for ages: watched, and not expiring.
 	require.Contains(t, scrape, `archiver_postage_batch_expiring{batch="`+batch+`"} 0`)
 	m := o.Service.Metrics()
+	// The slow worker's uploads outlast their deadlines: it either reports
+	// late (ignored) or, seeing its Bee as down, gives the job back. Either
+	// way the job went to another worker and was recorded once.
 	require.Positive(t, m.Redispatched)
-	require.Positive(t, m.LateReports, "the slow worker's late report")
 	require.Equal(t, int64(len(jobs)), m.Archived, "each job recorded once")
 	t.Logf("metrics %+v", m)
 }

@@ -112,7 +112,10 @@ func TestCrashAcknowledgedIsDurable(t *testing.T) {
 	acked := map[int64]bool{}
 	var perRound []int
 	for round := range crashRounds {
-		lines := runAndKill(t, dir, int64(round)<<32, time.Duration(5+rand.IntN(150))*time.Millisecond)
+		// Killed after a random number of acknowledgements, then a random
+		// delay: counting acks rather than time keeps every round busy
+		// however loaded the machine is.
+		lines := runAndKill(t, dir, int64(round)<<32, 10+rand.IntN(30), time.Duration(rand.IntN(20))*time.Millisecond)
 		for _, line := range lines {
 			seq, ok := strings.CutPrefix(line, "ACK ")
 			require.True(t, ok, "unexpected line %q", line)
@@ -143,7 +146,7 @@ func TestCrashAcknowledgedIsDurable(t *testing.T) {
 
 // runAndKill runs the helper until it is ready, lets it submit for about
 // d, SIGKILLs it and returns its complete output lines after READY.
-func runAndKill(t *testing.T, dir string, first int64, d time.Duration) []string {
+func runAndKill(t *testing.T, dir string, first int64, acks int, d time.Duration) []string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperSpoolProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashEnvDir+"="+dir, crashEnvFirst+"="+strconv.FormatInt(first, 10))
@@ -159,9 +162,18 @@ func runAndKill(t *testing.T, dir string, first int64, d time.Duration) []string
 		_ = cmd.Wait() // stderr is complete only after Wait
 		t.Fatalf("helper did not start: %q %v; stderr: %s", ready, err, stderr.String())
 	}
+	var lines []string
+	for len(lines) < acks {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			t.Fatalf("helper stopped after %d acknowledgements: %v; stderr: %s", len(lines), err, stderr.String())
+		}
+		lines = append(lines, strings.TrimSuffix(line, "\n"))
+	}
 	time.Sleep(d)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-	var lines []string
 	for {
 		line, err := r.ReadString('\n')
 		if err != nil {
