@@ -260,11 +260,18 @@ func TestDeadWorkerJobsAreRedispatched(t *testing.T) {
 // slowUploader finishes after the deadline: the job is re-dispatched and
 // the slow worker's late report is refused without harm.
 type slowUploader struct {
-	inner *upload.Uploader
-	delay time.Duration
+	inner   *upload.Uploader
+	delay   time.Duration
+	started chan struct{} // when set, gets a value as each upload starts
 }
 
 func (s slowUploader) Upload(ctx context.Context, data []byte) (upload.Receipt, error) {
+	if s.started != nil {
+		select {
+		case s.started <- struct{}{}:
+		default:
+		}
+	}
 	time.Sleep(s.delay)
 	return s.inner.Upload(context.WithoutCancel(ctx), data)
 }
@@ -273,11 +280,12 @@ func TestSlowWorkerLosesItsJobHarmlessly(t *testing.T) {
 	js := jobs(1)
 	h := newHarness(t, newMemQueue(js...), grpcsvc.Config{BaseTimeout: 300 * time.Millisecond, MinThroughput: 1 << 30})
 	up := nodeUploader(t)
-	startWorker(t, h, "slow", slowUploader{inner: up, delay: time.Second}, 1)
-	time.Sleep(100 * time.Millisecond) // let the slow worker take the job first
+	started := make(chan struct{}, 1)
+	startWorker(t, h, "slow", slowUploader{inner: up, delay: 3 * time.Second, started: started}, 1)
+	<-started // the slow worker has the job; only then can the fast one take it over
 	startWorker(t, h, "fast", up, 1)
 	requireArchived(t, h, js)
-	require.Eventually(t, func() bool { return h.srv.Metrics().LateReports > 0 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return h.srv.Metrics().LateReports > 0 }, 20*time.Second, 10*time.Millisecond)
 	require.Equal(t, 1, h.res.reports)
 }
 
