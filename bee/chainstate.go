@@ -42,8 +42,7 @@ func (c *Client) TopUpBatch(ctx context.Context, id string, amount *big.Int) (st
 	var ans struct {
 		TxHash string `json:"txHash"`
 	}
-	c2 := *c
-	c2.retry = Retry{Attempts: 1}
+	c2 := c.single()
 	path := "/stamps/topup/" + url.PathEscape(id) + "/" + amount.String()
 	if err := c2.sendJSON(ctx, request{method: http.MethodPatch, path: path}, &ans); err != nil {
 		return "", err

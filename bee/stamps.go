@@ -37,9 +37,7 @@ func (c *Client) BuyBatch(ctx context.Context, amount *big.Int, depth uint8, lab
 	var ans struct {
 		BatchID string `json:"batchID"`
 	}
-	// Buying is not idempotent: never retry it.
-	c2 := *c
-	c2.retry = Retry{Attempts: 1}
+	c2 := c.single()
 	if err := c2.sendJSON(ctx, request{method: http.MethodPost, path: path, header: h}, &ans); err != nil {
 		return "", err
 	}
@@ -99,4 +97,26 @@ func (c *Client) ChainBatch(ctx context.Context, id string) (ChainBatch, error) 
 		}
 	}
 	return ChainBatch{}, fmt.Errorf("bee: batch %s: %w", id, ErrNotFound)
+}
+
+// single is the client for a call that is not idempotent (buying, topping
+// up): never retried, and sent on a fresh connection, because a pooled
+// one the node has just closed fails with a bare EOF that cannot tell
+// "not received" from "received".
+func (c *Client) single() *Client {
+	c2 := *c
+	c2.retry = Retry{Attempts: 1}
+	hc := *c.http
+	switch t := hc.Transport.(type) {
+	case nil:
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DisableKeepAlives = true
+		hc.Transport = tr
+	case *http.Transport:
+		tr := t.Clone()
+		tr.DisableKeepAlives = true
+		hc.Transport = tr
+	}
+	c2.http = &hc
+	return &c2
 }
