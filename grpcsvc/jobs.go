@@ -48,7 +48,7 @@ func (s *Server) assign(qj QueuedJob, w *worker) {
 }
 
 // expire re-dispatches a job whose worker missed its deadline. The worker
-// may still report; its report is then a harmless duplicate.
+// may still report; its report is then refused as late.
 func (s *Server) expire(id string, a *assignment) {
 	s.mu.Lock()
 	if s.missed[id] == nil {
@@ -103,6 +103,33 @@ func (s *Server) lookup(id string, token []byte) (*assignment, error) {
 	return a, nil
 }
 
+// claim takes a job's assignment for its report: its deadline is stopped,
+// so the job cannot be re-dispatched (and handed to another worker, whose
+// lease the report's Done would then break) while the report is checked
+// and recorded. A report whose deadline already fired is late.
+func (s *Server) claim(id string, token []byte) (*assignment, error) {
+	a, err := s.lookup(id, token)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.assigned[id] != a || !a.timer.Stop() {
+		return nil, status.Error(codes.NotFound, "no such job for this token (re-dispatched or finished)")
+	}
+	return a, nil
+}
+
+// unclaim gives a claimed assignment its deadline back: its report was not
+// taken, and the worker may report again until then.
+func (s *Server) unclaim(a *assignment) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.assigned[a.qj.ID] == a {
+		a.timer.Reset(time.Until(a.deadline))
+	}
+}
+
 // FetchJob streams a job's files in chunks.
 func (s *Server) FetchJob(req *archiverpb.FetchJobRequest, stream archiverpb.ArchiverService_FetchJobServer) error {
 	a, err := s.lookup(req.GetJobId(), req.GetToken())
@@ -129,7 +156,7 @@ func (s *Server) ReportResult(ctx context.Context, res *archiverpb.JobResult) (*
 	if ok, err := s.reportPublish(res); ok {
 		return &archiverpb.ReportAck{}, err
 	}
-	a, err := s.lookup(res.GetJobId(), res.GetToken())
+	a, err := s.claim(res.GetJobId(), res.GetToken())
 	if err != nil {
 		s.mu.Lock()
 		s.metrics.LateReports++
@@ -141,9 +168,11 @@ func (s *Server) ReportResult(ctx context.Context, res *archiverpb.JobResult) (*
 	}
 	results, err := checkResults(ctx, a.qj.Job, res.GetFiles(), s.cfg.Redundancy)
 	if err != nil {
+		s.unclaim(a)
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
 	if err := s.results.Archived(ctx, a.qj.Job, results); err != nil {
+		s.unclaim(a)
 		return nil, status.Errorf(codes.Internal, "record result: %v", err)
 	}
 	s.finish(a, func(m *Metrics) { m.Archived++ })
@@ -158,6 +187,7 @@ func (s *Server) failed(ctx context.Context, a *assignment, res *archiverpb.JobR
 		return nil
 	}
 	if err := s.results.Failed(ctx, a.qj.Job, res.GetError()); err != nil {
+		s.unclaim(a)
 		return status.Errorf(codes.Internal, "record failure: %v", err)
 	}
 	s.finish(a, func(m *Metrics) { m.Failed++ })

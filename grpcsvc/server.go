@@ -160,6 +160,33 @@ func (s *Server) Metrics() Metrics {
 	return s.metrics
 }
 
+// StreamEnded forgets which worker archived a stream (streams.Publisher):
+// called after the stream's final publish, so the affinity map holds live
+// streams only.
+func (s *Server) StreamEnded(manifestID string) { s.workers.forget(manifestID) }
+
+// Held counts what the server keeps in memory per job and per stream.
+type Held struct {
+	Assigned     int // jobs handed to a worker, not yet reported
+	Missed       int // jobs with a missed deadline, until reported
+	Publications int // publish jobs waiting for their report
+	Affinities   int // streams with a preferred worker
+	Workers      int // connected workers
+}
+
+// Held reports the sizes of the server's per-job and per-stream state, for
+// metrics and leak checks: with no job in flight and every stream ended,
+// all but Workers are zero (integration/churn_test.go asserts it).
+func (s *Server) Held() Held {
+	s.mu.Lock()
+	h := Held{Assigned: len(s.assigned), Missed: len(s.missed), Publications: len(s.publishing)}
+	s.mu.Unlock()
+	s.workers.mu.Lock()
+	h.Affinities, h.Workers = len(s.workers.affinity), len(s.workers.workers)
+	s.workers.mu.Unlock()
+	return h
+}
+
 // checkSecret compares in constant time; hashing first hides the length.
 func (s *Server) checkSecret(got string) bool {
 	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(s.cfg.Secret))

@@ -57,6 +57,14 @@ func (r *registry) remove(w *worker) {
 	r.signal()
 }
 
+// forget drops a stream's affinity once the stream has ended: without it
+// the map would keep one entry per stream ever archived.
+func (r *registry) forget(stream string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.affinity, stream)
+}
+
 // release returns one unit of a worker's capacity.
 func (r *registry) release(w *worker) {
 	r.mu.Lock()

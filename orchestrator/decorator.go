@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,6 +24,11 @@ import (
 // carries the outcome. Swarm is never waited for.
 const DefaultAcceptWait = 250 * time.Millisecond
 
+// DefaultSessionTTL is how long a session's bookkeeping outlives its last
+// use when nobody calls EndSession: go-livepeer's own balance TTL
+// (cmd/livepeer/starter cleanupInterval, core.Balances.StartCleanup).
+const DefaultSessionTTL = 10 * time.Minute
+
 // Config is the operator's archive offer and limits.
 type Config struct {
 	// CapabilityID is the Archive bit; it is advertised from this
@@ -39,6 +45,14 @@ type Config struct {
 	// Policy restricts which broadcasters may archive.
 	Policy     *payments.Policy
 	AcceptWait time.Duration
+	// SessionTTL forgets a session (its sender, pinned price, untaken
+	// receipts and fee total) that saw no payment, segment, outcome or
+	// reply for this long, as go-livepeer forgets its balance: go-livepeer
+	// ends most sessions by its own idle timeout, without telling anyone,
+	// so EndSession alone would let every such session leak. A session
+	// with an archive outcome still in flight is kept until it arrives.
+	// Run checks every SessionTTL/4. Zero means DefaultSessionTTL.
+	SessionTTL time.Duration
 	Logger     *slog.Logger
 }
 
@@ -51,10 +65,18 @@ type Decorator struct {
 	prices   *payments.SessionPrices
 
 	mu       sync.Mutex
-	senders  map[ManifestID]common.Address // payer of each session
-	reserved map[ManifestID]*big.Rat       // fees of jobs not yet decided
-	pending  map[ManifestID][]*archiverpb.ArchiveReceipt
-	charged  map[ManifestID]*big.Rat // archive fees debited per session
+	sessions map[ManifestID]*session
+}
+
+// session is the decorator's bookkeeping of one go-livepeer session.
+type session struct {
+	sender   common.Address // payer, from ProcessPayment
+	reserved *big.Rat       // fees of jobs not yet decided
+	inflight int            // jobs submitted and not yet decided
+	pending  []*archiverpb.ArchiveReceipt
+	charged  *big.Rat  // archive fees debited
+	seen     time.Time // last payment, segment, outcome or reply
+	ended    bool      // EndSession came while outcomes were in flight
 }
 
 var _ Orchestrator = (*Decorator)(nil)
@@ -74,17 +96,83 @@ func New(inner Orchestrator, balances BalanceReader, archiver Archiver, cfg Conf
 	if cfg.AcceptWait <= 0 {
 		cfg.AcceptWait = DefaultAcceptWait
 	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = DefaultSessionTTL
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Decorator{
 		inner: inner, balances: balances, archiver: archiver, cfg: cfg,
 		prices:   &payments.SessionPrices{},
-		senders:  make(map[ManifestID]common.Address),
-		reserved: make(map[ManifestID]*big.Rat),
-		pending:  make(map[ManifestID][]*archiverpb.ArchiveReceipt),
-		charged:  make(map[ManifestID]*big.Rat),
+		sessions: make(map[ManifestID]*session),
 	}, nil
+}
+
+// Run forgets sessions idle for longer than SessionTTL, checking every
+// SessionTTL/4, until ctx ends: a session is gone between SessionTTL and
+// 1.25 × SessionTTL after its last use. go-livepeer runs the same sweep
+// over its balances (core.Balances.StartCleanup).
+func (d *Decorator) Run(ctx context.Context) error {
+	tick := time.NewTicker(max(d.cfg.SessionTTL/4, time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-tick.C:
+			d.expire(now)
+		}
+	}
+}
+
+// expire forgets the sessions last used before now - SessionTTL that have
+// no outcome in flight.
+func (d *Decorator) expire(now time.Time) {
+	type gone struct {
+		id     ManifestID
+		sender common.Address
+	}
+	var forget []gone
+	d.mu.Lock()
+	for id, s := range d.sessions {
+		if s.inflight == 0 && now.Sub(s.seen) > d.cfg.SessionTTL {
+			delete(d.sessions, id)
+			forget = append(forget, gone{id, s.sender})
+		}
+	}
+	d.mu.Unlock()
+	for _, g := range forget {
+		d.prices.Forget(g.sender, string(g.id))
+		d.cfg.Logger.Debug("archive session expired", "session", string(g.id), "sender", g.sender.Hex())
+	}
+}
+
+// Sessions lists the sessions whose bookkeeping the decorator holds
+// (sender, pinned price, untaken receipts, fee total), sorted. It exists
+// for metrics and leak checks: once every session has ended or expired it
+// is empty, which the churn test (integration/churn_test.go) asserts.
+func (d *Decorator) Sessions() []ManifestID {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]ManifestID, 0, len(d.sessions))
+	for id := range d.sessions {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// session returns a session's bookkeeping, creating it, and marks it used;
+// d.mu must be held.
+func (d *Decorator) session(id ManifestID) *session {
+	s := d.sessions[id]
+	if s == nil {
+		s = &session{reserved: new(big.Rat), charged: new(big.Rat)}
+		d.sessions[id] = s
+	}
+	s.seen, s.ended = time.Now(), false
+	return s
 }
 
 // Capabilities advertises the Archive bit on top of go-livepeer's own.
@@ -121,7 +209,7 @@ func (d *Decorator) ProcessPayment(ctx context.Context, payment *lpnet.Payment, 
 	}
 	if len(payment.GetSender()) > 0 {
 		d.mu.Lock()
-		d.senders[manifestID] = common.BytesToAddress(payment.GetSender())
+		d.session(manifestID).sender = common.BytesToAddress(payment.GetSender())
 		d.mu.Unlock()
 	}
 	return nil

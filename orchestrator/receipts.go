@@ -68,7 +68,7 @@ func (d *Decorator) archive(md *SegTranscodingMetadata, seg *HLSSegment, td *Tra
 // job collects the source and the renditions, named by profile.
 func (d *Decorator) job(md *SegTranscodingMetadata, seg *HLSSegment, td *TranscodeData) Job {
 	d.mu.Lock()
-	sender := d.senders[md.Session()]
+	sender := d.session(md.Session()).sender
 	d.mu.Unlock()
 	job := Job{Sender: sender, ManifestID: md.ManifestID, Seq: md.Seq, Duration: md.Duration, Source: seg.Data}
 	for i, s := range td.Segments {
@@ -86,26 +86,26 @@ func (d *Decorator) job(md *SegTranscodingMetadata, seg *HLSSegment, td *Transco
 func (d *Decorator) reserve(sender common.Address, id ManifestID, fee *big.Rat) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	held := d.reserved[id]
-	if held == nil {
-		held = new(big.Rat)
-	}
+	s := d.session(id)
 	if fee.Sign() == 0 {
 		// free archiving needs no credit
 	} else if d.balances != nil {
 		bal := d.balances.Balance(sender, id)
-		if bal == nil || new(big.Rat).Sub(bal, held).Cmp(fee) < 0 {
+		if bal == nil || new(big.Rat).Sub(bal, s.reserved).Cmp(fee) < 0 {
 			return false
 		}
 	} else if !d.inner.SufficientBalance(sender, id) {
 		return false
 	}
-	d.reserved[id] = held.Add(held, fee)
+	s.reserved.Add(s.reserved, fee)
+	s.inflight++
 	return true
 }
 
 // decide records the archiver's outcome: debit on acceptance, release the
-// reservation either way.
+// reservation either way. The receipt waits for the session's next reply,
+// unless the session ended meanwhile; the last outcome of an ended session
+// forgets it.
 func (d *Decorator) decide(id ManifestID, r *archiverpb.ArchiveReceipt, sender common.Address, price *lpnet.PriceInfo, fee *big.Rat, o Outcome) {
 	switch {
 	case o.Err == nil:
@@ -117,17 +117,23 @@ func (d *Decorator) decide(id ManifestID, r *archiverpb.ArchiveReceipt, sender c
 		r.Status, r.Detail, r.BytesCharged = archiverpb.ArchiveReceipt_FAILED, o.Err.Error(), 0
 	}
 	d.mu.Lock()
-	d.reserved[id].Sub(d.reserved[id], fee)
-	if r.Status == archiverpb.ArchiveReceipt_ACCEPTED {
-		total := d.charged[id]
-		if total == nil {
-			total = new(big.Rat)
-			d.charged[id] = total
-		}
-		total.Add(total, fee)
+	defer d.mu.Unlock()
+	s := d.sessions[id]
+	if s == nil {
+		return // cannot happen: an outcome in flight keeps its session
 	}
-	d.mu.Unlock()
-	d.deliver(id, r)
+	s.reserved.Sub(s.reserved, fee)
+	s.inflight--
+	s.seen = time.Now()
+	if r.Status == archiverpb.ArchiveReceipt_ACCEPTED {
+		s.charged.Add(s.charged, fee)
+	}
+	switch {
+	case !s.ended:
+		s.pending = append(s.pending, r)
+	case s.inflight == 0:
+		delete(d.sessions, id)
+	}
 }
 
 func (d *Decorator) refuse(session ManifestID, r *archiverpb.ArchiveReceipt, reason archiverpb.ArchiveReceipt_Reason, detail string) {
@@ -138,8 +144,9 @@ func (d *Decorator) refuse(session ManifestID, r *archiverpb.ArchiveReceipt, rea
 // deliver queues a receipt for the next reply of the session.
 func (d *Decorator) deliver(id ManifestID, r *archiverpb.ArchiveReceipt) {
 	d.mu.Lock()
-	d.pending[id] = append(d.pending[id], r)
-	d.mu.Unlock()
+	defer d.mu.Unlock()
+	s := d.session(id)
+	s.pending = append(s.pending, r)
 }
 
 // TakeReceipts returns the receipts not yet sent for a session (the id
@@ -147,27 +154,38 @@ func (d *Decorator) deliver(id ManifestID, r *archiverpb.ArchiveReceipt) {
 // the segment just transcoded and late outcomes of earlier ones, plus the
 // session's total archive fee so far, for the reply (archiverpb.SetReceipts).
 // A receipt lost with its reply is not sent again; the total lets the
-// broadcaster see the difference.
+// broadcaster see the difference. A session the decorator does not know
+// (no archiving, ended or expired) gets an empty answer and is not created.
 func (d *Decorator) TakeReceipts(id ManifestID) *archiverpb.ArchiveReceipts {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := &archiverpb.ArchiveReceipts{Receipts: d.pending[id], SessionFeeWei: "0/1"}
-	if total := d.charged[id]; total != nil {
-		out.SessionFeeWei = total.String()
+	out := &archiverpb.ArchiveReceipts{SessionFeeWei: "0/1"}
+	s := d.sessions[id]
+	if s == nil {
+		return out
 	}
-	delete(d.pending, id)
+	out.Receipts, s.pending = s.pending, nil
+	out.SessionFeeWei = s.charged.String()
+	s.seen = time.Now()
 	return out
 }
 
-// EndSession forgets a session's pinned price and bookkeeping.
+// EndSession forgets a session's pinned price and bookkeeping. Outcomes
+// still in flight are debited when they arrive, their receipts dropped.
 func (d *Decorator) EndSession(sender common.Address, id ManifestID) {
 	d.prices.Forget(sender, string(id))
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	delete(d.senders, id)
-	delete(d.pending, id)
-	delete(d.charged, id)
-	if r := d.reserved[id]; r == nil || r.Sign() == 0 {
-		delete(d.reserved, id)
+	s := d.sessions[id]
+	if s == nil {
+		return
 	}
+	if s.sender != sender {
+		d.prices.Forget(s.sender, string(id)) // pinned under the payer's address
+	}
+	if s.inflight == 0 {
+		delete(d.sessions, id)
+		return
+	}
+	s.ended, s.pending = true, nil
 }

@@ -96,6 +96,9 @@ func (s *Spool) run(ctx context.Context) {
 			}
 		}
 		s.commit(ctx, batch)
+		// The next batch reuses the array: drop this one's jobs now, or
+		// their segments stay reachable until as many jobs come again.
+		clear(batch)
 	}
 }
 

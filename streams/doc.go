@@ -17,5 +17,8 @@
 // is logged. Segments are recorded in the index before they are spooled, so
 // an orchestrator crash between the two leaves a pending record without a
 // job, which keeps the stream live rather than losing anything; such a
-// record was never acknowledged to the broadcaster nor charged.
+// record was never acknowledged to the broadcaster nor charged. A job the
+// intake took but has not recorded yet counts as pending too. After its
+// final publish a stream is forgotten (Len counts what is kept); the
+// index holds it for good.
 package streams

@@ -21,9 +21,15 @@ type intake struct {
 	next orchestrator.Archiver
 }
 
+// Submit counts the job as on its way into the stream before it returns,
+// so before the decorator's reply and before go-livepeer can end the
+// session: a teardown waits for it (see teardown), and a segment accepted
+// before End is never refused as arriving after it.
 func (in intake) Submit(job orchestrator.Job) <-chan orchestrator.Outcome {
 	out := make(chan orchestrator.Outcome, 1)
+	st := in.s.arriving(streamID(job))
 	go func() {
+		defer in.s.arrived(st)
 		if err := in.s.record(context.Background(), job); err != nil {
 			out <- orchestrator.Outcome{Err: fmt.Errorf("streams: index refused %s seq %d: %w", job.ManifestID, job.Seq, err)}
 			return

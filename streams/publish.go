@@ -123,12 +123,24 @@ func (s *Streams) publishOnce(ctx context.Context, id index.StreamID, final bool
 }
 
 // End starts a stream's teardown: the final VOD is published once no
-// segment is pending (or after TeardownGrace).
+// segment is pending (or after TeardownGrace). A stream already ended and
+// published (by the idle timeout) is left alone. One the index does not
+// know yet may have its first segment on the way (the intake records
+// asynchronously); if it is still unknown IdleTimeout after End, it never
+// archived anything (go-livepeer ends every session, archiving or not) and
+// is forgotten.
 func (s *Streams) End(id index.StreamID) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	st := s.state[id]
+	s.mu.Unlock()
 	if st == nil {
+		if info, err := s.ix.StreamInfo(id); err == nil && info.State == index.Ended && info.Published.Final {
+			return
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st = s.state[id]; st == nil {
 		st = &stream{}
 		s.state[id] = st
 	}
@@ -139,18 +151,24 @@ func (s *Streams) End(id index.StreamID) {
 
 // Run republishes at the interval, ends idle streams and finishes
 // teardowns until ctx ends. It first picks up live streams from the index,
-// so a restarted orchestrator continues them.
+// so a restarted orchestrator continues them, and ended ones whose final
+// publish a crash interrupted, so they get it.
 func (s *Streams) Run(ctx context.Context) error {
 	ids, err := s.ix.Streams()
 	if err != nil {
 		return err
 	}
 	for _, id := range ids {
-		if info, err := s.ix.StreamInfo(id); err == nil && info.State == index.Live {
+		info, err := s.ix.StreamInfo(id)
+		switch {
+		case err != nil:
+		case info.State == index.Live:
 			st := s.touch(id, false)
 			s.mu.Lock()
 			st.dirty = true
 			s.mu.Unlock()
+		case !info.Published.Final:
+			s.End(id)
 		}
 	}
 	tick := time.NewTicker(min(s.cfg.PublishInterval, time.Second))
@@ -180,11 +198,14 @@ func (s *Streams) sweep(ctx context.Context, interval bool) {
 	s.mu.Lock()
 	for id, st := range s.state {
 		switch {
-		case st.ended || st.publishing:
+		case st.publishing || st.tearing:
+			// one at a time: a slow index must not pile up a
+			// goroutine per stream per sweep
 		case !st.ending.IsZero():
+			st.tearing = true
 			tasks = append(tasks, task{id, true})
 		case time.Since(st.active) > s.cfg.IdleTimeout:
-			st.ending = time.Now()
+			st.ending, st.tearing = time.Now(), true
 			tasks = append(tasks, task{id, true})
 		case interval && st.dirty:
 			tasks = append(tasks, task{id, false})
@@ -193,22 +214,48 @@ func (s *Streams) sweep(ctx context.Context, interval bool) {
 	s.mu.Unlock()
 	for _, t := range tasks {
 		if t.teardown {
-			go s.teardown(ctx, t.id)
+			go func() {
+				s.teardown(ctx, t.id)
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				if st := s.state[t.id]; st != nil {
+					st.tearing = false
+				}
+			}()
 		} else {
 			go func() { _ = s.publish(ctx, t.id, false) }()
 		}
 	}
 }
 
-// teardown publishes the final VOD once nothing is pending.
+// teardown publishes the final VOD once nothing is pending, then forgets
+// the stream: the index holds all there is to know about it. Jobs still on
+// their way into the index count as pending: they are checked first, so a
+// job whose record the pending list misses was submitted after this check
+// (after End) and is refused as such.
 func (s *Streams) teardown(ctx context.Context, id index.StreamID) {
+	s.mu.Lock()
+	st := s.state[id]
+	arriving := st != nil && st.arriving > 0
+	s.mu.Unlock()
+	if st == nil || arriving {
+		return // segments are on their way
+	}
 	pending, err := s.ix.Pending(id)
+	if errors.Is(err, index.ErrUnknownStream) {
+		s.mu.Lock()
+		if s.state[id] == st && st.arriving == 0 && time.Since(st.ending) > s.cfg.IdleTimeout {
+			delete(s.state, id)
+			s.log.Debug("ended stream never archived anything; forgotten", "stream", id.String())
+		}
+		s.mu.Unlock()
+		return
+	}
 	if err != nil {
 		s.log.Error("teardown", "stream", id.String(), "error", err)
 		return
 	}
 	s.mu.Lock()
-	st := s.state[id]
 	expired := time.Since(st.ending) > s.cfg.TeardownGrace
 	s.mu.Unlock()
 	if len(pending) > 0 {
@@ -229,6 +276,9 @@ func (s *Streams) teardown(ctx context.Context, id index.StreamID) {
 		return // the next sweep tries again
 	}
 	s.mu.Lock()
-	st.ended = true
+	if s.state[id] == st && st.arriving == 0 {
+		delete(s.state, id)
+	}
 	s.mu.Unlock()
+	s.pub.StreamEnded(id.ManifestID)
 }

@@ -33,6 +33,10 @@ type Publisher interface {
 	// FeedOwner is the owner of the feeds publishes update; false when
 	// streams get no feed.
 	FeedOwner() (common.Address, bool)
+	// StreamEnded tells the publisher a stream's final manifest is
+	// published, so it can drop what it keeps per stream (grpcsvc: the
+	// stream's worker affinity).
+	StreamEnded(manifestID string)
 }
 
 // Config tunes the cadence and teardown.
@@ -81,7 +85,8 @@ type stream struct {
 	active     time.Time // last segment accepted or reported
 	publishing bool
 	ending     time.Time // zero unless teardown started
-	ended      bool
+	arriving   int       // jobs submitted and not yet recorded
+	tearing    bool      // a teardown of the stream is running
 }
 
 var _ grpcsvc.Results = (*Streams)(nil)
@@ -90,6 +95,16 @@ var _ grpcsvc.Results = (*Streams)(nil)
 func New(ix *index.Index, pub Publisher, cfg Config) *Streams {
 	cfg = cfg.withDefaults()
 	return &Streams{ix: ix, pub: pub, cfg: cfg, log: cfg.Logger, state: map[index.StreamID]*stream{}}
+}
+
+// Len is the number of streams held in memory: live ones, and ending ones
+// until their final publish. A stream leaves once its final manifest is
+// published, so Len returns to zero when every stream has ended; it exists
+// for metrics and leak checks (integration/churn_test.go).
+func (s *Streams) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.state)
 }
 
 func streamID(j orchestrator.Job) index.StreamID {
@@ -136,6 +151,22 @@ func (s *Streams) touch(id index.StreamID, archived bool) *stream {
 		st.dirty = true
 	}
 	return st
+}
+
+// arriving notes a job submitted to the intake and not yet recorded.
+func (s *Streams) arriving(id index.StreamID) *stream {
+	st := s.touch(id, false)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st.arriving++
+	return st
+}
+
+// arrived notes that a job's record is written (or refused).
+func (s *Streams) arrived(st *stream) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st.arriving--
 }
 
 // Archived records a job's references (grpcsvc.Results). Recording is

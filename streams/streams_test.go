@@ -33,6 +33,7 @@ type publisher struct {
 	feeds []*grpcsvc.FeedTarget
 	owner *common.Address
 	fail  bool
+	ended []string // StreamEnded calls
 }
 
 func (p *publisher) Publish(_ context.Context, req grpcsvc.PublishRequest) (grpcsvc.Published, error) {
@@ -60,6 +61,12 @@ func (p *publisher) FeedOwner() (common.Address, bool) {
 		return common.Address{}, false
 	}
 	return *p.owner, true
+}
+
+func (p *publisher) StreamEnded(manifestID string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ended = append(p.ended, manifestID)
 }
 
 func (p *publisher) last() (archive.Spec, bool, int) {

@@ -61,6 +61,7 @@ type Orchestrator struct {
 	log   *slog.Logger
 
 	secret   []byte // auth tokens
+	stopDec  func() // ends the decorator's session expiry
 	grpcSrv  *grpc.Server
 	httpSrv  *http.Server
 	RPCAddr  string // gRPC: Orchestrator, ArchiverService, ArchiveQueries
@@ -109,7 +110,12 @@ func StartOrchestrator(ctx context.Context, cfg OrchestratorConfig) (*Orchestrat
 	if err != nil {
 		return nil, errors.Join(err, o.Host.Close())
 	}
+	dctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = o.dec.Run(dctx) }() // sessions expire as go-livepeer's balances do
+	o.stopDec = func() { cancel(); <-done }
 	if err := o.serve(); err != nil {
+		o.stopDec()
 		return nil, errors.Join(err, o.Host.Close())
 	}
 	return o, nil
@@ -161,6 +167,7 @@ func (o *Orchestrator) Balance(sender common.Address, session string) *big.Rat {
 func (o *Orchestrator) Close() error {
 	o.grpcSrv.Stop()
 	_ = o.httpSrv.Close()
+	o.stopDec()
 	return o.Host.Close()
 }
 
