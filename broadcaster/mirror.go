@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"regexp"
 	"sync"
 
 	archiverpb "github.com/lpswarm/archiver/proto"
@@ -11,6 +12,20 @@ import (
 
 // ErrBadOffer: an offer whose price cannot be used.
 var ErrBadOffer = errors.New("unusable archive offer")
+
+// weiPattern is a fee as the orchestrator writes it (big.Rat's String,
+// "a/b"), each part at most 78 digits (2^256). big.Rat.SetString alone also
+// takes exponents: a total of "1e-999999" is a million-digit denominator,
+// and every later fee of the session would cost seconds of arithmetic.
+var weiPattern = regexp.MustCompile(`^-?[0-9]{1,78}(/[0-9]{1,78})?$`)
+
+// parseWei reads a fee in wei from a receipt.
+func parseWei(s string) (*big.Rat, bool) {
+	if !weiPattern.MatchString(s) {
+		return nil, false
+	}
+	return new(big.Rat).SetString(s)
+}
 
 // Disagreement is a difference between the orchestrator's archive charge
 // and the broadcaster's own count.
@@ -105,7 +120,7 @@ func (s *Session) Reply(r *archiverpb.ArchiveReceipts) {
 	for _, rc := range r.GetReceipts() {
 		s.apply(rc)
 	}
-	theirs, ok := new(big.Rat).SetString(r.GetSessionFeeWei())
+	theirs, ok := parseWei(r.GetSessionFeeWei())
 	if !ok || theirs.Cmp(s.charged) == 0 {
 		if ok {
 			s.lost = nil
@@ -135,7 +150,7 @@ func (s *Session) apply(rc *archiverpb.ArchiveReceipt) {
 		return // the reply that carried its bytes was lost; the session total settles it
 	}
 	ours := new(big.Rat).Mul(s.weiPerByte, new(big.Rat).SetInt64(n))
-	theirs, ok := new(big.Rat).SetString(rc.GetFeeWei())
+	theirs, ok := parseWei(rc.GetFeeWei())
 	if !ok || theirs.Cmp(ours) != 0 || rc.GetBytesCharged() != uint64(n) {
 		s.flags = append(s.flags, Disagreement{Seqs: []int64{rc.GetSeq()}, Ours: ours, Theirs: theirs,
 			Detail: fmt.Sprintf("charged on %d bytes, we count %d", rc.GetBytesCharged(), n)})

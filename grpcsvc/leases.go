@@ -61,6 +61,21 @@ func openLeases(cfg LeaseConfig) (*leaseTable, error) {
 		return nil, fmt.Errorf("grpcsvc: lease table %s is for batch %s slot %d, not %s slot %d",
 			cfg.Path, doc.Batch, doc.Slot, t.doc.Batch, cfg.Slot)
 	}
+	// lease hands out slots 0, 1, 2, … and never takes one back. Anything
+	// else (a flipped digit still parses) would give two workers one range,
+	// or a range outside the buckets.
+	taken := make([]bool, len(doc.Workers))
+	for w, slot := range doc.Workers {
+		if slot < 0 || slot >= len(taken) || taken[slot] {
+			return nil, fmt.Errorf("grpcsvc: lease table %s is damaged (refusing to reissue ranges): worker %q has slot %d of %d",
+				cfg.Path, w, slot, len(taken))
+		}
+		taken[slot] = true
+	}
+	if uint64(len(taken))*uint64(cfg.Slot) > uint64(cfg.BucketCapacity) {
+		return nil, fmt.Errorf("grpcsvc: lease table %s is damaged (refusing to reissue ranges): %d ranges of %d exceed the bucket capacity %d",
+			cfg.Path, len(taken), cfg.Slot, cfg.BucketCapacity)
+	}
 	t.doc = doc
 	if t.doc.Workers == nil {
 		t.doc.Workers = map[string]int{}

@@ -193,13 +193,17 @@ func (s *Server) checkSecret(got string) bool {
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
+// maxCapacity bounds the capacity a worker declares: it sizes the worker's
+// notice buffer, and an unchecked 2^50 panicked the orchestrator (makechan).
+const maxCapacity = 1 << 12
+
 // RegisterArchiver admits a worker and streams it jobs until it leaves.
 func (s *Server) RegisterArchiver(req *archiverpb.RegisterRequest, stream archiverpb.ArchiverService_RegisterArchiverServer) error {
 	if !s.checkSecret(req.GetSecret()) {
 		return status.Error(codes.Unauthenticated, "invalid secret")
 	}
-	if req.GetCapacity() < 1 {
-		return status.Errorf(codes.InvalidArgument, "capacity must be at least 1, got %d", req.GetCapacity())
+	if c := req.GetCapacity(); c < 1 || c > maxCapacity {
+		return status.Errorf(codes.InvalidArgument, "capacity must be in 1..%d, got %d", maxCapacity, c)
 	}
 	w := &worker{id: req.GetWorkerId(), capacity: int(req.GetCapacity()),
 		notices: make(chan *archiverpb.WorkerNotice, req.GetCapacity()), gone: make(chan struct{})}

@@ -45,7 +45,9 @@ func (n *namer) name(uri, fallback string) string {
 	}
 	name := base
 	for i := 2; n.used[name]; i++ {
-		name = base + "-" + strconv.Itoa(i)
+		// The suffix must not push a name at the limit past it.
+		suffix := "-" + strconv.Itoa(i)
+		name = base[:min(len(base), hls.MaxNameLen-len(suffix))] + suffix
 	}
 	n.used[name] = true
 	return name

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's checks, as CI runs them: install what is missing, then
-# gofmt, go vet and every test against a real Bee dev node.
+# gofmt, go vet, every test against a real Bee dev node, and every fuzz
+# target for a few seconds (scripts/fuzz.sh; FUZZTIME sets how long).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -21,3 +22,6 @@ go vet ./...
 
 log "go test"
 go test -count=1 -timeout 20m "$@" ./...
+
+log "fuzz"
+"$ROOT/scripts/fuzz.sh"

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/lpswarm/archiver/hls"
+	"github.com/lpswarm/archiver/index"
 	"github.com/lpswarm/archiver/orchestrator"
 )
 
@@ -27,6 +29,10 @@ type intake struct {
 // before End is never refused as arriving after it.
 func (in intake) Submit(job orchestrator.Job) <-chan orchestrator.Outcome {
 	out := make(chan orchestrator.Outcome, 1)
+	if err := checkNames(job); err != nil {
+		out <- orchestrator.Outcome{Err: fmt.Errorf("streams: refused %s seq %d: %w", job.ManifestID, job.Seq, err)}
+		return out
+	}
 	st := in.s.arriving(streamID(job))
 	go func() {
 		defer in.s.arrived(st)
@@ -52,4 +58,22 @@ func (s *Streams) unspooled(job orchestrator.Job, why error) {
 			s.log.Error("record unspooled segment", "stream", id.String(), "seq", job.Seq, "error", err)
 		}
 	}
+}
+
+// checkNames refuses, before anything is recorded, a job whose file names
+// the index would refuse part way: the files recorded before the refusal
+// would stay pending for good, and the stream could never finish.
+// Rendition names are the broadcaster's profile names.
+func checkNames(job orchestrator.Job) error {
+	seen := make(map[string]bool)
+	for _, f := range files(job) {
+		if err := hls.ValidName(f.Name); err != nil {
+			return fmt.Errorf("%w: %w", index.ErrInvalid, err)
+		}
+		if seen[f.Name] {
+			return fmt.Errorf("%w: two files named %q", index.ErrInvalid, f.Name)
+		}
+		seen[f.Name] = true
+	}
+	return nil
 }

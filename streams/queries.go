@@ -67,6 +67,9 @@ func (q *Queries) GetArchiveStatus(_ context.Context, req *archiverpb.ArchiveSta
 	if errors.Is(err, index.ErrUnknownStream) {
 		return nil, status.Error(codes.NotFound, "no archive of this stream from this broadcaster")
 	}
+	if errors.Is(err, index.ErrInvalid) { // a manifest id no stream can have: the caller's error
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
 	if err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
