@@ -3,6 +3,7 @@ package index
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -23,9 +24,12 @@ import (
 const (
 	crashEnv      = "INDEX_CRASH_WRITER"
 	crashRoundEnv = "INDEX_CRASH_ROUND"
-	crashRounds   = 12
 	crashWriters  = 3
 )
+
+// crashRounds is how many times TestCrash kills its writers: CI runs the
+// default, RELIABILITY.md gives the long run.
+var crashRounds = flag.Int("crash.rounds", 12, "TestCrash: SIGKILLed writer rounds")
 
 // TestCrash SIGKILLs a writer process at random points and checks, after
 // every kill, that each call the writer saw return is in the index with
@@ -45,7 +49,7 @@ func TestCrash(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "index.db")
 
 	promised := make(map[string]string) // "rendition/seq" -> strongest printed state
-	for round := range crashRounds {
+	for round := range *crashRounds {
 		lines := rng.IntN(150) + 1
 		got, stderr := killWriter(t, path, round, lines, time.Duration(rng.IntN(3000))*time.Microsecond)
 		require.GreaterOrEqual(t, len(got), lines, "writer died early: %s", stderr)

@@ -3,6 +3,7 @@ package integration_test
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -31,6 +32,13 @@ import (
 	"github.com/lpswarm/archiver/postage"
 )
 
+// How long node A stays down in TestBeeRestartMidStream: CI runs the
+// defaults, RELIABILITY.md gives the long run.
+var (
+	beeStopDown = flag.Duration("reliability.bee-stop-down", 7*time.Second, "TestBeeRestartMidStream: node A down after a graceful stop")
+	beeKillDown = flag.Duration("reliability.bee-kill-down", 3*time.Second, "TestBeeRestartMidStream: node A down after SIGKILL")
+)
+
 // TestBeeRestartMidStream: "A Bee node restarted mid-stream: archiving
 // resumes, nothing lost." A live stream's one-second segments arrive at
 // the real orchestrator side in real time; one `archiver-node node` process stamps
@@ -55,10 +63,11 @@ func TestBeeRestartMidStream(t *testing.T) {
 	outages := []struct {
 		mode chaintest.StopMode
 		down time.Duration // before the restart, which adds up to ~5 s
-	}{{chaintest.Graceful, 7 * time.Second}, {chaintest.Crash, 3 * time.Second}}
-	ctx := testContext(t, 3*time.Minute)
+	}{{chaintest.Graceful, *beeStopDown}, {chaintest.Crash, *beeKillDown}}
+	down := *beeStopDown + *beeKillDown
+	ctx := testContext(t, 3*time.Minute+2*down)
 	began := time.Now()
-	jobs := liveJobs(t, stream, 60)
+	jobs := liveJobs(t, stream, 50+int(down/every))
 	net, _, keyFile, passFile, id := localSwarm(t, ctx, 20)
 	nodeA, nodeB := net.Nodes()[0], net.Nodes()[1]
 	t.Logf("local swarm up and batch bought in %s", time.Since(began).Round(time.Millisecond))

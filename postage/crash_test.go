@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math/big"
@@ -28,10 +29,13 @@ import (
 const (
 	helperEnvDir = "POSTAGE_ISSUER_HELPER_DIR"
 	helperEnvKey = "POSTAGE_ISSUER_HELPER_KEY"
-	crashRounds  = 25
 	// helperLifetime stops an orphaned helper if the parent test dies.
 	helperLifetime = 30 * time.Second
 )
+
+// crashRounds is how many times TestCrashNeverReissuesIndex kills its
+// issuer: CI runs the default, RELIABILITY.md gives the long run.
+var crashRounds = flag.Int("crash.rounds", 25, "TestCrashNeverReissuesIndex: SIGKILLed issuer processes")
 
 // crashBatches are small enough to fill during the test, with different
 // bucket depths, one mutable, so the fallback and never-wrap paths run
@@ -123,7 +127,7 @@ func TestCrashNeverReissuesIndex(t *testing.T) {
 	seen := map[issued]int{} // → round that reported it
 	var lines []string
 	var perRound []int
-	for round := range crashRounds {
+	for round := range *crashRounds {
 		out := runAndKill(t, dir, key, time.Duration(20+rand.IntN(180))*time.Millisecond)
 		complete, _ := splitComplete(out)
 		perRound = append(perRound, len(complete))
