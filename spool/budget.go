@@ -1,7 +1,9 @@
 package spool
 
 import (
+	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -18,6 +20,9 @@ const (
 	LimitSender Limit = "MaxBytesPerSender"
 	// LimitQueue is Config.QueueLen, the in-memory hand-off to the writer.
 	LimitQueue Limit = "QueueLen"
+	// LimitDisk is the file system under the spool: it ran out of space
+	// (ENOSPC, or EDQUOT for a user quota) before MaxBytes was reached.
+	LimitDisk Limit = "disk"
 )
 
 // FullError is the refusal Submit answers when a job does not fit. It
@@ -29,18 +34,35 @@ type FullError struct {
 	// Used and Need are bytes (jobs for LimitQueue): what the limit already
 	// holds and what the refused job asked for; Max is the configured bound.
 	Used, Need, Max int64
+	// Err is the file system's error for LimitDisk.
+	Err error
 }
 
 func (e *FullError) Error() string {
-	if e.Limit == LimitQueue {
+	switch e.Limit {
+	case LimitDisk:
+		return fmt.Sprintf("%v: %s: no space left for a job of %d bytes from sender %s (raise free space or lower MaxBytes): %v",
+			orchestrator.ErrSpoolFull, e.Limit, e.Need, e.Sender, e.Err)
+	case LimitQueue:
 		return fmt.Sprintf("%v: %s: hand-off queue holds %d of %d jobs", orchestrator.ErrSpoolFull, e.Limit, e.Used, e.Max)
 	}
 	return fmt.Sprintf("%v: %s: sender %s needs %d bytes, %d of %d in use",
 		orchestrator.ErrSpoolFull, e.Limit, e.Sender, e.Need, e.Used, e.Max)
 }
 
-// Unwrap makes errors.Is(err, orchestrator.ErrSpoolFull) hold.
-func (e *FullError) Unwrap() error { return orchestrator.ErrSpoolFull }
+// Unwrap makes errors.Is(err, orchestrator.ErrSpoolFull) hold, and for
+// LimitDisk errors.Is(err, syscall.ENOSPC) too.
+func (e *FullError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{orchestrator.ErrSpoolFull, e.Err}
+	}
+	return []error{orchestrator.ErrSpoolFull}
+}
+
+// noSpace reports a write the file system refused for lack of space.
+func noSpace(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
 
 // usage is what one sender, or the whole spool, holds. Bytes count from
 // the moment Submit reserves them, so jobs still in the hand-off queue

@@ -152,6 +152,16 @@ func (s *Spool) commit(ctx context.Context, batch []*pending) {
 	}
 }
 
+// diskFull turns the file system's "no space" into the refusal Submit
+// answers for any other full bound, so the broadcaster is told SPOOL_FULL
+// (not charged) and may try again later; other errors stay as they are.
+func diskFull(p *pending, err error) error {
+	if noSpace(err) {
+		return &FullError{Limit: LimitDisk, Sender: p.job.Sender, Need: p.size, Err: err}
+	}
+	return err
+}
+
 // unwrite takes back jobs whose renames may not be durable. They are
 // answered as failed and not charged, so their files must not be served
 // either: a file that cannot be removed now would reappear after a
@@ -169,6 +179,7 @@ func (s *Spool) unwrite(written []*pending, err error) {
 
 // fail answers a job that was not written and returns its reservation.
 func (s *Spool) fail(p *pending, err error) {
+	err = diskFull(p, err)
 	s.mu.Lock()
 	s.budget.release(p.job.Sender, p.size, false)
 	s.mu.Unlock()

@@ -2,7 +2,9 @@ package streams
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/lpswarm/archiver/hls"
 	"github.com/lpswarm/archiver/index"
@@ -37,6 +39,11 @@ func (in intake) Submit(job orchestrator.Job) <-chan orchestrator.Outcome {
 	go func() {
 		defer in.s.arrived(st)
 		if err := in.s.record(context.Background(), job); err != nil {
+			if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+				// The disk under the index is full: a refusal the
+				// broadcaster understands (SPOOL_FULL, not charged).
+				err = fmt.Errorf("%w: disk full: %w", orchestrator.ErrSpoolFull, err)
+			}
 			out <- orchestrator.Outcome{Err: fmt.Errorf("streams: index refused %s seq %d: %w", job.ManifestID, job.Seq, err)}
 			return
 		}

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
@@ -24,6 +25,11 @@ import (
 // ErrReferenceMismatch: Bee answered a reference other than the one computed
 // offline. The upload is not trusted.
 var ErrReferenceMismatch = errors.New("reference from bee differs from the one computed offline")
+
+// ErrNoPostage: every batch a node-stamped uploader may use is full (Bee
+// answered 402 "batch is overissued" for each). It is the uploader's
+// trouble, not the file's: another uploader with postage can store it.
+var ErrNoPostage = errors.New("no postage batch has room")
 
 // Stamper issues client-side stamps for all chunks of one file at once;
 // postage.Issuer implements it. A chunk is stamped once per uploader: a
@@ -58,17 +64,29 @@ type Receipt struct {
 type Uploader struct {
 	bee     *bee.Client
 	cfg     Config
-	batchID string     // node-side stamping
+	batches []string   // node-side stamping, in the order they are used
 	stamper Stamper    // client-side stamping
 	memo    *stampMemo // client-side: stamps already given to chunks
 
-	mu  sync.Mutex
-	tag uint64
+	mu   sync.Mutex
+	tag  uint64
+	full map[string]bool // node-side batches Bee called overissued
 }
 
 // NodeStamped returns an uploader whose chunks the node stamps with batchID.
 func NodeStamped(c *bee.Client, batchID string, cfg Config) *Uploader {
-	return &Uploader{bee: c, cfg: normalize(cfg), batchID: batchID}
+	return NodeStampedBatches(c, []string{batchID}, cfg)
+}
+
+// NodeStampedBatches returns an uploader whose chunks the node stamps with
+// the first of batchIDs that has room. When Bee refuses a file because a
+// batch is overissued, the batch is remembered as full and the whole file
+// is uploaded again with the next one: the chunks already stored under the
+// full batch stay (an immutable batch never overwrites), and the reference
+// does not depend on the batch. With every batch full, Upload fails with
+// ErrNoPostage until Recheck finds room.
+func NodeStampedBatches(c *bee.Client, batchIDs []string, cfg Config) *Uploader {
+	return &Uploader{bee: c, cfg: normalize(cfg), batches: slices.Clone(batchIDs), full: map[string]bool{}}
 }
 
 // ClientStamped returns an uploader that stamps every chunk itself.
@@ -104,16 +122,85 @@ func (u *Uploader) uploadBytes(ctx context.Context, data []byte, tag uint64) (Re
 	if err != nil {
 		return Receipt{}, fmt.Errorf("upload: %w", err)
 	}
-	res, err := u.bee.UploadBytes(ctx, data, bee.UploadOptions{
-		BatchID: u.batchID, Redundancy: u.cfg.Redundancy, Tag: tag, Direct: u.cfg.Direct,
-	})
-	if err != nil {
-		return Receipt{}, fmt.Errorf("upload: %w", err)
+	var overissued error
+	for {
+		id := u.nextBatch()
+		if id == "" {
+			return Receipt{}, fmt.Errorf("upload: %w: %d batches full: %w", ErrNoPostage, len(u.batches), overissued)
+		}
+		res, err := u.bee.UploadBytes(ctx, data, bee.UploadOptions{
+			BatchID: id, Redundancy: u.cfg.Redundancy, Tag: tag, Direct: u.cfg.Direct,
+		})
+		if errors.Is(err, bee.ErrOverissued) {
+			u.markFull(id)
+			overissued = err
+			continue
+		}
+		if err != nil {
+			return Receipt{}, fmt.Errorf("upload: %w", err)
+		}
+		if !res.Reference.Equal(f.Root) {
+			return Receipt{}, fmt.Errorf("upload: %w: bee %s, offline %s", ErrReferenceMismatch, res.Reference, f.Root)
+		}
+		return Receipt{Reference: f.Root, Bytes: f.Size, Chunks: len(f.Chunks), Batches: []string{id}, Tag: tag}, nil
 	}
-	if !res.Reference.Equal(f.Root) {
-		return Receipt{}, fmt.Errorf("upload: %w: bee %s, offline %s", ErrReferenceMismatch, res.Reference, f.Root)
+}
+
+// nextBatch is the first node-side batch not known to be full; "" if none.
+func (u *Uploader) nextBatch() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, id := range u.batches {
+		if !u.full[id] {
+			return id
+		}
 	}
-	return Receipt{Reference: f.Root, Bytes: f.Size, Chunks: len(f.Chunks), Batches: []string{u.batchID}, Tag: tag}, nil
+	return ""
+}
+
+func (u *Uploader) markFull(id string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.full[id] = true
+}
+
+// Full lists the node-side batches known to be full, in order of use.
+func (u *Uploader) Full() []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var out []string
+	for _, id := range u.batches {
+		if u.full[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Recheck asks Bee again about the node-side batches known to be full and
+// forgets those that have room now (diluted, so their buckets grew): a
+// usable batch whose fullest bucket is below its capacity. It reports
+// whether any batch may be used. A client-stamped uploader has no batches
+// of its own to check and reports true: its stamper decides on the next
+// upload.
+func (u *Uploader) Recheck(ctx context.Context) (bool, error) {
+	if u.stamper != nil {
+		return true, nil
+	}
+	var errs []error
+	for _, id := range u.Full() {
+		b, err := u.bee.Batch(ctx, id)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("batch %s: %w", id, err))
+			continue
+		}
+		if b.Usable && b.Depth > b.BucketDepth && uint64(b.Utilization) < uint64(1)<<(b.Depth-b.BucketDepth) {
+			u.mu.Lock()
+			delete(u.full, id)
+			u.mu.Unlock()
+		}
+	}
+	return u.nextBatch() != "", errors.Join(errs...)
 }
 
 // ensureTag creates the uploader's tag on first use; all its uploads count

@@ -22,6 +22,11 @@ func (w *Worker) work(ctx context.Context, job *archiverpb.ArchiveJob) {
 	ctx, cancel := context.WithDeadline(ctx, time.UnixMilli(job.GetDeadlineUnixMs()))
 	defer cancel()
 	log := w.log.With("job", job.GetJobId(), "seq", job.GetSeq())
+	if w.exhausted.Load() {
+		// Out of postage: left unreported, the job goes back to the
+		// spool when this worker leaves, which it is about to.
+		return
+	}
 	up := w.uploader()
 	if up == nil {
 		w.report(ctx, job, nil, errors.New("no stamp lease yet"), true)
@@ -51,11 +56,19 @@ func (w *Worker) work(ctx context.Context, job *archiverpb.ArchiveJob) {
 				log.Warn("upload failed: Bee is unreachable; the job goes back to the orchestrator at its deadline", "error", err)
 				return
 			}
+			if outOfPostage(err) {
+				// Not the job's fault either: never a gap. The worker
+				// leaves, and the orchestrator re-dispatches the job.
+				log.Error("upload failed: out of postage; the job goes back to the orchestrator's spool", "error", err)
+				w.noPostage(err)
+				return
+			}
 			log.Warn("upload failed", "error", err)
-			w.report(ctx, job, nil, err, retryable(err))
+			w.report(ctx, job, nil, err, true)
 			return
 		}
 		w.cfg.Metrics.uploaded(rec.Bytes, rec.Chunks)
+		w.cfg.Metrics.postageExhausted(false)
 		results = append(results, &archiverpb.FileResult{Name: f.GetName(), Reference: rec.Reference.Bytes(),
 			Bytes: uint64(rec.Bytes), Chunks: uint64(rec.Chunks), Batches: batchIDs(rec.Batches)})
 	}

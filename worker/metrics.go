@@ -16,6 +16,7 @@ type Metrics struct {
 	errors  *prometheus.CounterVec
 	batches *prometheus.GaugeVec
 	ttl     *prometheus.GaugeVec
+	postage prometheus.Gauge
 }
 
 // NewMetrics creates and registers the worker's metrics on reg.
@@ -35,8 +36,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Fullest bucket of each postage batch the worker stamps with, 0 to 1."}, []string{"batch"}),
 		ttl: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "archiver_worker_batch_ttl_seconds",
 			Help: "Time until each postage batch the worker stamps with expires."}, []string{"batch"}),
+		postage: prometheus.NewGauge(prometheus.GaugeOpts{Name: "archiver_worker_postage_exhausted",
+			Help: "1 while every postage batch the worker may stamp with is full: it takes no jobs until one has room."}),
 	}
-	reg.MustRegister(m.jobs, m.bytes, m.chunks, m.lag, m.errors, m.batches, m.ttl)
+	reg.MustRegister(m.jobs, m.bytes, m.chunks, m.lag, m.errors, m.batches, m.ttl, m.postage)
 	return m
 }
 
@@ -74,5 +77,15 @@ func (m *Metrics) BatchUtilization(id string, utilization float64) {
 func (m *Metrics) BatchTTL(id string, ttl time.Duration) {
 	if m != nil {
 		m.ttl.WithLabelValues(id).Set(ttl.Seconds())
+	}
+}
+
+func (m *Metrics) postageExhausted(yes bool) {
+	if m != nil {
+		v := 0.0
+		if yes {
+			v = 1
+		}
+		m.postage.Set(v)
 	}
 }

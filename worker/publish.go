@@ -31,6 +31,9 @@ func (w *Worker) publish(ctx context.Context, job *archiverpb.PublishJob) {
 		w.cfg.Metrics.failed("publish")
 		res.Error, res.Retryable = err.Error(), true
 		w.log.Warn("publish failed", "stream", string(job.GetManifestId()), "error", err)
+		if outOfPostage(err) {
+			w.noPostage(err) // reported retryable, so published by a worker with postage
+		}
 	} else {
 		w.cfg.Metrics.job("published", started)
 		res.Files = files

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/lpswarm/archiver/bee"
+	"github.com/lpswarm/archiver/postage"
 	archiverpb "github.com/lpswarm/archiver/proto"
 	"github.com/lpswarm/archiver/upload"
 )
@@ -32,6 +34,11 @@ var (
 	ErrTLS = errors.New("orchestrator certificate refused")
 	// ErrLease: the stamp lease could not be used (or none was granted).
 	ErrLease = errors.New("stamp lease unusable")
+	// ErrPostageExhausted: every batch the worker may stamp with is full.
+	// The worker's trouble, not the job's: the job goes back to the
+	// orchestrator's spool unreported and the worker takes no jobs until
+	// a batch has room again.
+	ErrPostageExhausted = errors.New("postage exhausted: every batch the worker may stamp with is full")
 )
 
 // Uploader stores one file on Swarm; *upload.Uploader implements it.
@@ -54,6 +61,9 @@ type Config struct {
 	// lease the orchestrator grants at registration; until then the
 	// worker registers as client-stamping and uploads nothing.
 	OnLease func(*archiverpb.StampLease) (Uploader, error)
+	// PostageRecheck is how often a worker out of postage asks again
+	// whether a batch has room (Rechecker) before it registers again.
+	PostageRecheck time.Duration
 	// Metrics, when set, are updated as jobs run.
 	Metrics *Metrics
 	Logger  *slog.Logger
@@ -69,6 +79,17 @@ type Worker struct {
 	mu     sync.RWMutex
 	up     Uploader               // nil until a client-stamping worker gets its lease
 	leased *archiverpb.StampLease // the lease up stamps within
+
+	// exhausted is set from the first upload that finds no postage until
+	// the worker registers again; postageOut tells the session.
+	exhausted  atomic.Bool
+	postageOut chan error
+}
+
+// Rechecker is an Uploader that can tell whether its postage has room
+// again after it ran out (*upload.Uploader implements it).
+type Rechecker interface {
+	Recheck(ctx context.Context) (bool, error)
 }
 
 // New returns a worker using an established client connection.
@@ -85,10 +106,14 @@ func New(conn *grpc.ClientConn, up Uploader, cfg Config) (*Worker, error) {
 	if cfg.Drain <= 0 {
 		cfg.Drain = 30 * time.Second
 	}
+	if cfg.PostageRecheck <= 0 {
+		cfg.PostageRecheck = time.Minute
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Worker{conn: conn, rpc: archiverpb.NewArchiverServiceClient(conn), up: up, cfg: cfg, log: cfg.Logger}, nil
+	return &Worker{conn: conn, rpc: archiverpb.NewArchiverServiceClient(conn), up: up, cfg: cfg, log: cfg.Logger,
+		postageOut: make(chan error, 1)}, nil
 }
 
 // Run registers and works until stop is closed (then drains) or ctx ends.
@@ -104,6 +129,12 @@ func (w *Worker) Run(ctx context.Context, stop <-chan struct{}) error {
 			return nil
 		case errors.Is(err, ErrWrongSecret), errors.Is(err, ErrBadCapacity), errors.Is(err, ErrTLS), errors.Is(err, ErrLease):
 			return err
+		case errors.Is(err, ErrPostageExhausted):
+			if !w.waitForPostage(ctx, stop, err) {
+				return nil
+			}
+			backoff = w.cfg.MinBackoff
+			continue
 		}
 		if time.Since(started) > w.cfg.MaxBackoff {
 			backoff = w.cfg.MinBackoff // the session was healthy for a while
@@ -158,6 +189,12 @@ func (w *Worker) session(ctx context.Context, stop <-chan struct{}) error {
 		case err := <-errc:
 			jobs.Wait()
 			return err
+		case err := <-w.postageOut:
+			// Leave: the orchestrator re-dispatches every job it gave us
+			// (jobs received from now on are not started) to workers that
+			// have postage, and gives us none while we are away.
+			jobs.Wait()
+			return fmt.Errorf("worker: %w: %w", ErrPostageExhausted, err)
 		case n := <-notices:
 			switch {
 			case n.GetLease() != nil:
@@ -248,8 +285,60 @@ func beeDown(ctx context.Context, err error) bool {
 		(errors.As(err, &apiErr) && apiErr.Status == http.StatusServiceUnavailable)
 }
 
-// retryable reports whether a failed upload is worth another attempt by
-// another worker (an overissued batch is not: the orchestrator must act).
-func retryable(err error) bool {
-	return !errors.Is(err, bee.ErrOverissued)
+// outOfPostage reports whether an upload failed because the worker's
+// postage has no room: Bee's 402 "batch is overissued" (node-side
+// stamping), every node-side batch full, or a full bucket in the client-side
+// issuer (its batches or lease). The worker's trouble, not the job's:
+// reported, it would count against the job's attempts and end as a gap.
+func outOfPostage(err error) bool {
+	return errors.Is(err, bee.ErrOverissued) || errors.Is(err, upload.ErrNoPostage) || errors.Is(err, postage.ErrBucketFull)
+}
+
+// noPostage marks the worker out of postage and tells its session, once.
+func (w *Worker) noPostage(err error) {
+	if w.exhausted.CompareAndSwap(false, true) {
+		w.cfg.Metrics.postageExhausted(true)
+		select {
+		case w.postageOut <- err:
+		default:
+		}
+	}
+}
+
+// waitForPostage keeps a worker out of postage unregistered, so it takes no
+// jobs, until its uploader finds a batch with room (an uploader that cannot
+// tell is tried again after one interval). It reports false when ctx ends
+// or stop is closed first.
+func (w *Worker) waitForPostage(ctx context.Context, stop <-chan struct{}, cause error) bool {
+	w.log.Error("out of postage: not taking jobs until a batch has room; its jobs wait in the orchestrator's spool. "+
+		"Dilute or replace the batch (restart with an immutable batch that has room, several comma-separated are used in order)",
+		"error", cause, "recheck_every", w.cfg.PostageRecheck)
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-stop:
+			return false
+		case <-time.After(w.cfg.PostageRecheck):
+		}
+		r, ok := w.uploader().(Rechecker)
+		if !ok {
+			break
+		}
+		usable, err := r.Recheck(ctx)
+		if err != nil {
+			w.log.Warn("re-checking postage", "error", err)
+		}
+		if usable {
+			break
+		}
+		w.log.Error("still out of postage: not taking jobs", "recheck_every", w.cfg.PostageRecheck)
+	}
+	select { // a signal from the session just ended is stale
+	case <-w.postageOut:
+	default:
+	}
+	w.exhausted.Store(false)
+	w.log.Info("postage may have room again; registering to take jobs")
+	return true
 }

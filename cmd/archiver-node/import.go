@@ -51,7 +51,7 @@ func importFlags(c *importConfig, stderr io.Writer) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.beeURL, "bee", "http://127.0.0.1:1633", "Bee API URL")
-	fs.StringVar(&c.stamping.batches, "batch", "", "postage batch id; with -stamping client, a comma-separated list tried in order")
+	fs.StringVar(&c.stamping.batches, "batch", "", "postage batch id, or a comma-separated list used in order (node stamping: immutable batches only)")
 	fs.StringVar(&c.stamping.mode, "stamping", "node", "who stamps chunks: node (the Bee node, with its own batch) or client (this process, with -key)")
 	fs.StringVar(&c.stamping.keyFile, "key", "", "client stamping: go-ethereum keystore file of the batch owner")
 	fs.StringVar(&c.stamping.passwordFile, "password-file", "", "client stamping: the keystore password, or a file holding it (default: $ARCHIVER_KEY_PASSWORD)")

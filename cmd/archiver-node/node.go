@@ -43,10 +43,12 @@ type nodeConfig struct {
 	stamping     stampingConfig
 	datadir      string
 	drain        time.Duration
-	metricsAddr  string
-	configFile   string
-	verbose      bool
-	watch        watchConfig
+	// postageRecheck: how often a worker out of postage re-checks.
+	postageRecheck time.Duration
+	metricsAddr    string
+	configFile     string
+	verbose        bool
+	watch          watchConfig
 }
 
 // nodeFlags binds the node command's flags to c.
@@ -64,7 +66,8 @@ func nodeFlags(c *nodeConfig, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.capacity, "capacity", 4, "segments archived at once")
 	fs.StringVar(&c.beeURL, "bee", "http://127.0.0.1:1633", "Bee API URL")
 	fs.UintVar(&c.redundancy, "redundancy", uint(redundancy.MEDIUM), "Swarm-Redundancy-Level 0-4; must match the orchestrator's")
-	fs.StringVar(&c.stamping.batches, "postageBatch", "", "postage batch id(s), comma-separated (node stamping; client stamping gets its batch from the orchestrator's lease)")
+	fs.StringVar(&c.stamping.batches, "postageBatch", "", "postage batch id(s), comma-separated, used in order: the next once one is full (node stamping: immutable batches only; client stamping gets its batch from the orchestrator's lease)")
+	fs.DurationVar(&c.postageRecheck, "postageRecheck", time.Minute, "when every batch is full, take no jobs and ask Bee again this often whether one has room")
 	fs.StringVar(&c.stamping.mode, "stamping", "node", "node (the Bee node stamps) or client (this process stamps with -ethKeystorePath)")
 	fs.StringVar(&c.stamping.keyFile, "ethKeystorePath", "", "client stamping: keystore file of the batch owner")
 	fs.StringVar(&c.stamping.passwordFile, "ethPassword", "", "client stamping: keystore password, or a file holding it")
@@ -228,8 +231,8 @@ func runNode(ctx context.Context, stop <-chan struct{}, args []string, stderr io
 			return err
 		}
 		up, closeUp = u, closer
-		for _, id := range strings.Split(c.stamping.batches, ",") {
-			watcher.Add(strings.TrimSpace(id))
+		for _, id := range c.stamping.ids() {
+			watcher.Add(id)
 		}
 	}
 	go watcher.Run(ctx)
@@ -255,7 +258,7 @@ func runNode(ctx context.Context, stop <-chan struct{}, args []string, stderr io
 		defer stopMetrics()
 	}
 	w, err := worker.New(conn, up, worker.Config{ID: id, Secret: c.orchSecret, Capacity: c.capacity,
-		Version: "lpswarm-archiver", Drain: c.drain, OnLease: onLease, Metrics: metrics, Logger: log.With("worker", id)})
+		Version: "lpswarm-archiver", Drain: c.drain, PostageRecheck: c.postageRecheck, OnLease: onLease, Metrics: metrics, Logger: log.With("worker", id)})
 	if err != nil {
 		return err
 	}

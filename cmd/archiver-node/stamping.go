@@ -21,7 +21,7 @@ import (
 // (node), or this process with the operator's key (client).
 type stampingConfig struct {
 	mode         string // "node" or "client"
-	batches      string // comma-separated batch ids; client mode tries them in order
+	batches      string // comma-separated batch ids, used in order
 	keyFile      string // go-ethereum keystore file (client mode)
 	passwordFile string // file holding the keystore password
 	stateDir     string // durable issuer state (client mode)
@@ -42,8 +42,10 @@ func defaultStateDir() string {
 func (s stampingConfig) validate(leased bool) error {
 	switch s.mode {
 	case "node":
-		if strings.Contains(s.batches, ",") {
-			return errors.New("-batch takes one id with -stamping node")
+		for _, id := range s.ids() {
+			if id == "" {
+				return fmt.Errorf("empty batch id in %q", s.batches)
+			}
 		}
 	case "client":
 		if s.keyFile == "" {
@@ -58,14 +60,29 @@ func (s stampingConfig) validate(leased bool) error {
 	return nil
 }
 
+// ids lists the configured batch ids, trimmed, in order.
+func (s stampingConfig) ids() []string {
+	if s.batches == "" {
+		return nil
+	}
+	out := strings.Split(s.batches, ",")
+	for i := range out {
+		out[i] = strings.TrimSpace(out[i])
+	}
+	return out
+}
+
 // newUploader builds the uploader for the stamping mode; close releases the
-// client-side issuer (its lock and state files).
+// client-side issuer (its lock and state files). Node-side stamping uses
+// the batches in order, the next once Bee calls one overissued.
 func newUploader(ctx context.Context, c *bee.Client, s stampingConfig, cfg upload.Config) (up *upload.Uploader, close func() error, err error) {
 	if s.mode == "node" {
-		if err := checkNodeBatch(ctx, c, s.batches); err != nil {
-			return nil, nil, err
+		for _, id := range s.ids() {
+			if err := checkNodeBatch(ctx, c, id); err != nil {
+				return nil, nil, err
+			}
 		}
-		return upload.NodeStamped(c, s.batches, cfg), func() error { return nil }, nil
+		return upload.NodeStampedBatches(c, s.ids(), cfg), func() error { return nil }, nil
 	}
 	key, err := loadKey(s.keyFile, s.passwordFile)
 	if err != nil {
@@ -133,8 +150,14 @@ func chainBatch(ctx context.Context, c *bee.Client, id string, owner common.Addr
 	}, nil
 }
 
+// ErrMutableBatch: node-side stamping was asked to use a mutable batch.
+var ErrMutableBatch = errors.New("mutable batch refused for node-side stamping")
+
 // checkNodeBatch fails early, with a clear message, when Bee is unreachable
-// or does not have the batch it is asked to stamp with.
+// or does not have the batch it is asked to stamp with, or the batch is
+// mutable: Bee stamps a full bucket of a mutable batch by wrapping its
+// counter, silently overwriting the oldest archived chunks of that bucket
+// (an immutable batch answers 402 instead, and the next batch is used).
 func checkNodeBatch(ctx context.Context, c *bee.Client, id string) error {
 	b, err := c.Batch(ctx, id)
 	switch {
@@ -144,6 +167,10 @@ func checkNodeBatch(ctx context.Context, c *bee.Client, id string) error {
 		return unreachable(fmt.Errorf("batch %s: %w", id, err))
 	case !b.Usable:
 		return fmt.Errorf("batch %s: %w", id, bee.ErrBatchUnusable)
+	case !b.ImmutableFlag:
+		return fmt.Errorf("batch %s: %w: once a bucket is full Bee would overwrite the oldest archived chunks; "+
+			"buy an immutable batch (POST /stamps with header Immutable: true, Bee's default) or use -stamping client, "+
+			"whose issuer never reuses an index", id, ErrMutableBatch)
 	}
 	return nil
 }
