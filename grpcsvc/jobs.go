@@ -74,12 +74,14 @@ func (s *Server) reclaim(w *worker) {
 	}
 }
 
-// redispatch returns a job to the queue if a is still its assignment.
+// redispatch returns a job to the queue if a is still its assignment and
+// no report of it is being recorded: a claimed job's report decides (it
+// finishes the job, or unclaim re-dispatches it).
 func (s *Server) redispatch(id string, a *assignment, why string) {
 	s.mu.Lock()
-	if s.assigned[id] != a {
+	if s.assigned[id] != a || a.claimed {
 		s.mu.Unlock()
-		return // already reported or re-dispatched
+		return // already reported, re-dispatched, or being reported
 	}
 	delete(s.assigned, id)
 	a.timer.Stop()
@@ -103,10 +105,12 @@ func (s *Server) lookup(id string, token []byte) (*assignment, error) {
 	return a, nil
 }
 
-// claim takes a job's assignment for its report: its deadline is stopped,
-// so the job cannot be re-dispatched (and handed to another worker, whose
-// lease the report's Done would then break) while the report is checked
-// and recorded. A report whose deadline already fired is late.
+// claim takes a job's assignment for its report: its deadline is stopped
+// and a disconnect of its worker no longer re-dispatches it, so the job
+// cannot be handed to another worker (whose lease the report's Done would
+// then break, and whose report would record the job a second time) while
+// the report is checked and recorded. A report whose deadline already
+// fired is late.
 func (s *Server) claim(id string, token []byte) (*assignment, error) {
 	a, err := s.lookup(id, token)
 	if err != nil {
@@ -114,19 +118,31 @@ func (s *Server) claim(id string, token []byte) (*assignment, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.assigned[id] != a || !a.timer.Stop() {
+	if s.assigned[id] != a || a.claimed || !a.timer.Stop() {
 		return nil, status.Error(codes.NotFound, "no such job for this token (re-dispatched or finished)")
 	}
+	a.claimed = true
 	return a, nil
 }
 
 // unclaim gives a claimed assignment its deadline back: its report was not
-// taken, and the worker may report again until then.
+// taken, and the worker may report again until then. If the worker left
+// meanwhile (its disconnect skipped the claimed job), the job is
+// re-dispatched now.
 func (s *Server) unclaim(a *assignment) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.assigned[a.qj.ID] == a {
+	if s.assigned[a.qj.ID] != a {
+		s.mu.Unlock()
+		return
+	}
+	a.claimed = false
+	select {
+	case <-a.worker.gone:
+		s.mu.Unlock()
+		s.redispatch(a.qj.ID, a, "worker left while its report was refused")
+	default:
 		a.timer.Reset(time.Until(a.deadline))
+		s.mu.Unlock()
 	}
 }
 
@@ -183,6 +199,9 @@ func (s *Server) ReportResult(ctx context.Context, res *archiverpb.JobResult) (*
 // last attempt.
 func (s *Server) failed(ctx context.Context, a *assignment, res *archiverpb.JobResult) error {
 	if res.GetRetryable() && a.qj.Attempts+1 < s.cfg.MaxAttempts {
+		s.mu.Lock()
+		a.claimed = false // this report's decision is to re-dispatch
+		s.mu.Unlock()
 		s.redispatch(a.qj.ID, a, "worker failed: "+res.GetError())
 		return nil
 	}

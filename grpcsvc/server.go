@@ -122,6 +122,7 @@ type assignment struct {
 	token    []byte
 	deadline time.Time
 	timer    *time.Timer
+	claimed  bool // a report of it is being recorded; guarded by Server.mu
 }
 
 // Metrics counts what happened; read with Server.Metrics.
