@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -38,8 +39,9 @@ type sentStream[T any] struct {
 	sent []*T
 }
 
-func (s *sentStream[T]) Send(m *T) error          { s.sent = append(s.sent, m); return nil }
-func (s *sentStream[T]) Context() context.Context { return s.ctx }
+func (s *sentStream[T]) Send(m *T) error              { s.sent = append(s.sent, m); return nil }
+func (s *sentStream[T]) Context() context.Context     { return s.ctx }
+func (s *sentStream[T]) SendHeader(metadata.MD) error { return nil }
 
 func newSentStream[T any]() *sentStream[T] {
 	ctx, cancel := context.WithCancel(context.Background())

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/lpswarm/archiver/feed"
@@ -208,7 +209,8 @@ func (s *Server) RegisterArchiver(req *archiverpb.RegisterRequest, stream archiv
 	}
 	w := &worker{id: req.GetWorkerId(), capacity: int(req.GetCapacity()),
 		notices: make(chan *archiverpb.WorkerNotice, req.GetCapacity()), gone: make(chan struct{})}
-	if req.GetCapabilities().GetClientStamping() {
+	leased := req.GetCapabilities().GetClientStamping()
+	if leased {
 		if err := s.sendLease(w, stream); err != nil {
 			return err
 		}
@@ -221,6 +223,11 @@ func (s *Server) RegisterArchiver(req *archiverpb.RegisterRequest, stream archiv
 		s.reclaim(w)
 		s.log.Info("worker left; its jobs are re-dispatched", "worker", w.id)
 	}()
+	if !leased { // the lease's message carried the headers already
+		if err := stream.SendHeader(metadata.Pairs(archiverpb.RegisteredHeader, "1")); err != nil {
+			return err
+		}
+	}
 	for {
 		select {
 		case <-stream.Context().Done():

@@ -123,7 +123,8 @@ func (w *Worker) Run(ctx context.Context, stop <-chan struct{}) error {
 	backoff := w.cfg.MinBackoff
 	for {
 		started := time.Now()
-		err := w.session(ctx, stop)
+		var registered atomic.Bool
+		err := w.session(ctx, stop, &registered)
 		switch {
 		case err == nil || ctx.Err() != nil:
 			return nil
@@ -136,8 +137,11 @@ func (w *Worker) Run(ctx context.Context, stop <-chan struct{}) error {
 			backoff = w.cfg.MinBackoff
 			continue
 		}
-		if time.Since(started) > w.cfg.MaxBackoff {
-			backoff = w.cfg.MinBackoff // the session was healthy for a while
+		if registered.Load() || time.Since(started) > w.cfg.MaxBackoff {
+			// The session was healthy: admitted, or up for a while. An
+			// orchestrator that restarts (an upgrade, a crash) is rejoined
+			// at once, not after a backoff that grew with its restarts.
+			backoff = w.cfg.MinBackoff
 		}
 		w.cfg.Metrics.failed("connection")
 		w.log.Warn("orchestrator connection lost; reconnecting", "error", err, "in", backoff)
@@ -153,8 +157,10 @@ func (w *Worker) Run(ctx context.Context, stop <-chan struct{}) error {
 }
 
 // session is one registration: jobs are worked on concurrently up to the
-// capacity the orchestrator enforces.
-func (w *Worker) session(ctx context.Context, stop <-chan struct{}) error {
+// capacity the orchestrator enforces. registered is set once the
+// orchestrator has admitted the worker (archiverpb.RegisteredHeader, or a
+// first notice from an orchestrator that does not send it).
+func (w *Worker) session(ctx context.Context, stop <-chan struct{}, registered *atomic.Bool) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := w.rpc.RegisterArchiver(sctx, &archiverpb.RegisterRequest{
@@ -168,12 +174,16 @@ func (w *Worker) session(ctx context.Context, stop <-chan struct{}) error {
 	notices := make(chan *archiverpb.WorkerNotice)
 	errc := make(chan error, 1)
 	go func() {
+		if md, err := stream.Header(); err == nil && len(md.Get(archiverpb.RegisteredHeader)) > 0 {
+			registered.Store(true)
+		}
 		for {
 			n, err := stream.Recv()
 			if err != nil {
 				errc <- classify(err)
 				return
 			}
+			registered.Store(true)
 			select {
 			case notices <- n:
 			case <-sctx.Done():
