@@ -169,6 +169,11 @@ func (s *Server) FetchJob(req *archiverpb.FetchJobRequest, stream archiverpb.Arc
 // ReportResult records a job's outcome. Only the current assignment may
 // report; a worker whose job was re-dispatched gets NotFound and drops it.
 func (s *Server) ReportResult(ctx context.Context, res *archiverpb.JobResult) (*archiverpb.ReportAck, error) {
+	s.reporting.RLock()
+	defer s.reporting.RUnlock()
+	if s.closed {
+		return nil, status.Error(codes.Unavailable, "orchestrator shutting down")
+	}
 	if ok, err := s.reportPublish(res); ok {
 		return &archiverpb.ReportAck{}, err
 	}

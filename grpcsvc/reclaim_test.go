@@ -7,9 +7,12 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/orchestrator"
+	archiverpb "github.com/lpswarm/archiver/proto"
 )
 
 // hookedResults records like memResults, slowly, and calls onRecord as the
@@ -53,4 +56,23 @@ func TestWorkerLeavingDuringItsReportIsNotARedispatch(t *testing.T) {
 	defer h.res.mu.Unlock()
 	require.Equal(t, 1, h.res.reports, "the job recorded once")
 	require.Zero(t, h.q.release, "the job went back to the queue")
+}
+
+// TestCloseWaitsForReportsBeingRecorded: Close (the orchestrator shutting
+// down) returns only once a report being recorded is also done in the
+// queue, and refuses later reports. A report recorded in the index whose
+// Done met a closed spool used to leave the job there, for the next
+// process to archive and count again.
+func TestCloseWaitsForReportsBeingRecorded(t *testing.T) {
+	js := jobs(1)
+	h := newHarness(t, newMemQueue(js...), grpcsvc.Config{BaseTimeout: 10 * time.Second, MinThroughput: 1 << 30})
+	recording := make(chan struct{})
+	h.srv.SetResults(&hookedResults{memResults: h.res, delay: 500 * time.Millisecond, onRecord: func() { close(recording) }})
+	startWorker(t, h, "a", offlineUploader{}, 1)
+	<-recording
+	h.srv.Close()
+	require.Equal(t, 1, h.q.finished(), "Close returned before the report was done")
+	require.Equal(t, int64(1), h.srv.Metrics().Archived)
+	_, err := h.srv.ReportResult(context.Background(), &archiverpb.JobResult{JobId: "job-0"})
+	require.Equal(t, codes.Unavailable, status.Code(err))
 }

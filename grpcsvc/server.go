@@ -114,6 +114,23 @@ type Server struct {
 	assigned   map[string]*assignment      // job id → current assignment
 	missed     map[string]map[*worker]bool // job id → workers that missed its deadline
 	publishing map[string]*publication     // publish job id → waiting publication
+
+	// reporting is held for reading by every report being recorded and
+	// for writing by Close, which so waits for them; closed refuses later
+	// ones.
+	reporting sync.RWMutex
+	closed    bool
+}
+
+// Close refuses further reports and waits for those being recorded, so the
+// spool and the index can be closed under none: a report recorded in the
+// index whose spool Done failed on the closed spool left the job there,
+// and the next process archived and counted it again. Call it before
+// closing the Queue and the Results; jobs not reported stay queued.
+func (s *Server) Close() {
+	s.reporting.Lock()
+	defer s.reporting.Unlock()
+	s.closed = true
 }
 
 // assignment is a job handed to a worker.

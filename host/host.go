@@ -130,6 +130,7 @@ func (h *Host) Start(ctx context.Context) error {
 // Close stops everything and closes the spool and the index. Accepted jobs
 // stay in the spool for the next Open.
 func (h *Host) Close() error {
+	h.Service.Close() // no report is recorded half-way, in the index but not the spool
 	if h.cancel != nil {
 		h.cancel()
 		<-h.done
