@@ -15,6 +15,15 @@ type Archiver interface {
 	Submit(job Job) <-chan Outcome
 }
 
+// Checker is implemented by an Archiver that can tell at once, without
+// I/O, that it would turn a job away whatever its state: a manifest id or
+// rendition name it cannot store. The decorator asks before reserving the
+// fee, so such a job is REFUSED (INVALID_NAME) with the reason, instead of
+// FAILED after a trip through the archiver.
+type Checker interface {
+	Check(job Job) error
+}
+
 // Job is one segment to archive: the source and every rendition.
 type Job struct {
 	Sender     common.Address

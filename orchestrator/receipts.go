@@ -32,9 +32,12 @@ func (d *Decorator) archive(md *SegTranscodingMetadata, seg *HLSSegment, td *Tra
 	}
 	bytes := job.Bytes()
 	fee, err := payments.Fee(price, bytes)
-	var denied error
+	var denied, badName error
 	if d.cfg.Policy != nil {
 		denied = d.cfg.Policy.Check(job.Sender)
+	}
+	if c, ok := d.archiver.(Checker); ok {
+		badName = c.Check(job)
 	}
 	switch {
 	case err != nil:
@@ -42,6 +45,9 @@ func (d *Decorator) archive(md *SegTranscodingMetadata, seg *HLSSegment, td *Tra
 		return
 	case denied != nil:
 		d.refuse(session, r, archiverpb.ArchiveReceipt_NOT_ALLOWED, denied.Error())
+		return
+	case badName != nil:
+		d.refuse(session, r, archiverpb.ArchiveReceipt_INVALID_NAME, badName.Error())
 		return
 	case d.cfg.MaxSegmentBytes > 0 && bytes > d.cfg.MaxSegmentBytes:
 		d.refuse(session, r, archiverpb.ArchiveReceipt_TOO_LARGE, "segment larger than the offer's limit")
