@@ -1,6 +1,7 @@
 package testbed
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/hmac"
@@ -29,6 +30,7 @@ import (
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/host"
 	"github.com/lpswarm/archiver/orchestrator"
+	"github.com/lpswarm/archiver/payments"
 	"github.com/lpswarm/archiver/payments/tickets"
 	"github.com/lpswarm/archiver/spool"
 	"github.com/lpswarm/archiver/streams"
@@ -44,7 +46,12 @@ type OrchestratorConfig struct {
 	TicketEV       *big.Int
 	Redundancy     uint32
 	Streams        streams.Config
-	Logger         *slog.Logger
+	// MaxSegmentBytes is the archive offer's limit on a segment (source
+	// plus renditions); zero means 64 MiB.
+	MaxSegmentBytes int64
+	// Policy, when set, restricts which broadcasters may archive.
+	Policy *payments.Policy
+	Logger *slog.Logger
 }
 
 // Orchestrator is the testbed orchestrator: go-livepeer's RPC surface with
@@ -105,7 +112,8 @@ func StartOrchestrator(ctx context.Context, cfg OrchestratorConfig) (*Orchestrat
 	}
 	o.dec, err = orchestrator.New(o.core, o.core, o.Host.Archiver(), orchestrator.Config{
 		CapabilityID: capability.DefaultArchiveID, Price: func() *lpnet.PriceInfo { return cfg.ArchivePrice },
-		RetentionSeconds: 30 * 24 * 3600, RedundancyLevel: cfg.Redundancy, MaxSegmentBytes: 64 << 20, Logger: cfg.Logger,
+		RetentionSeconds: 30 * 24 * 3600, RedundancyLevel: cfg.Redundancy, MaxSegmentBytes: cmp.Or(cfg.MaxSegmentBytes, 64<<20),
+		Policy: cfg.Policy, Logger: cfg.Logger,
 	})
 	if err != nil {
 		return nil, errors.Join(err, o.Host.Close())

@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -68,8 +69,8 @@ func (o *Orchestrator) serveSegment(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		meta, err = lpwire.VerifySegCreds(sd, sender)
 	}
-	if err == nil && !o.validToken(meta.AuthToken) {
-		err = fmt.Errorf("invalid auth token")
+	if err == nil {
+		err = o.checkToken(meta.AuthToken)
 	}
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusForbidden)
@@ -167,13 +168,17 @@ func (o *Orchestrator) serveRendition(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(data)
 }
 
-// validToken checks an auth token this orchestrator issued, as core does.
-func (o *Orchestrator) validToken(t *lpnet.AuthToken) bool {
-	if t == nil || t.GetExpiration() < time.Now().Unix() {
-		return false
+// checkToken checks an auth token this orchestrator issued, as
+// verifySegCreds does (server/segment_rpc.go:376-385): its HMAC, then its
+// expiry, with go-livepeer's messages.
+func (o *Orchestrator) checkToken(t *lpnet.AuthToken) error {
+	if want := o.authToken(t.GetSessionId(), t.GetExpiration()); !hmac.Equal(want.Token, t.GetToken()) {
+		return errors.New("invalid auth token")
 	}
-	want := o.authToken(t.GetSessionId(), t.GetExpiration())
-	return hmac.Equal(want.Token, t.GetToken())
+	if time.Now().After(time.Unix(t.GetExpiration(), 0)) {
+		return errors.New("expired auth token")
+	}
+	return nil
 }
 
 // compatible refuses a segment requesting capabilities not advertised,
