@@ -31,8 +31,8 @@ type intake struct {
 // before End is never refused as arriving after it.
 func (in intake) Submit(job orchestrator.Job) <-chan orchestrator.Outcome {
 	out := make(chan orchestrator.Outcome, 1)
-	if err := checkNames(job); err != nil {
-		out <- orchestrator.Outcome{Err: fmt.Errorf("streams: refused %s seq %d: %w", job.ManifestID, job.Seq, err)}
+	if err := in.Check(job); err != nil {
+		out <- orchestrator.Outcome{Err: fmt.Errorf("refused %q seq %d: %w", job.ManifestID, job.Seq, err)}
 		return out
 	}
 	st := in.s.arriving(streamID(job))

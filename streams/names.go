@@ -14,8 +14,8 @@ var _ orchestrator.Checker = intake{}
 // Check is orchestrator.Checker: the decorator asks it before reserving a
 // segment's fee, so a job whose manifest id or rendition names the archive
 // cannot take is REFUSED (INVALID_NAME, not charged) before anything is
-// recorded, instead of FAILED on the way through the index. Submit's own
-// name check stays as the last line.
+// recorded, instead of FAILED on the way through the index. Submit checks
+// again, for callers that do not ask first.
 func (in intake) Check(job orchestrator.Job) error {
 	if err := checkManifestID(string(job.ManifestID)); err != nil {
 		return fmt.Errorf("streams: %w", err)
