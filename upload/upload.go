@@ -69,8 +69,12 @@ type Uploader struct {
 	memo    *stampMemo // client-side: stamps already given to chunks
 
 	mu   sync.Mutex
-	tag  uint64
+	tag  uint64          // client-side: the tag every chunk counts on
 	full map[string]bool // node-side batches Bee called overissued
+	// Node-side: the tags Bee made for the uploads not known to be synced,
+	// and the sums of those that are (see Tag).
+	tags   []uint64
+	synced bee.Tag
 }
 
 // NodeStamped returns an uploader whose chunks the node stamps with batchID.
@@ -107,17 +111,25 @@ func (u *Uploader) Redundancy() redundancy.Level { return u.cfg.Redundancy }
 // Upload stores data as one Swarm file and returns its receipt once Bee has
 // accepted every chunk.
 func (u *Uploader) Upload(ctx context.Context, data []byte) (Receipt, error) {
+	if u.stamper == nil {
+		return u.uploadBytes(ctx, data)
+	}
 	tag, err := u.ensureTag(ctx)
 	if err != nil {
 		return Receipt{}, err
 	}
-	if u.stamper != nil {
-		return u.uploadChunks(ctx, data, tag)
-	}
-	return u.uploadBytes(ctx, data, tag)
+	return u.uploadChunks(ctx, data, tag)
 }
 
-func (u *Uploader) uploadBytes(ctx context.Context, data []byte, tag uint64) (Receipt, error) {
+// uploadBytes stores data with one POST /bytes, on a tag of its own that
+// Bee makes for the request. Never on a tag shared with other uploads: Bee
+// (2.7) keeps one "dirty" start time per tag, and when a deferred upload
+// fails (its client gave up at a deadline, its connection broke, its batch
+// was full) Bee's clean-up deletes every chunk counted on the tag since the
+// latest upload on it started and not yet pushed: the chunks of the
+// concurrent uploads that succeeded, whose references were already
+// reported. Their files read back truncated (TestFailedUploadKeepsOthers).
+func (u *Uploader) uploadBytes(ctx context.Context, data []byte) (Receipt, error) {
 	f, err := chunker.Split(ctx, data, u.cfg.Redundancy)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("upload: %w", err)
@@ -129,7 +141,7 @@ func (u *Uploader) uploadBytes(ctx context.Context, data []byte, tag uint64) (Re
 			return Receipt{}, fmt.Errorf("upload: %w: %d batches full: %w", ErrNoPostage, len(u.batches), overissued)
 		}
 		res, err := u.bee.UploadBytes(ctx, data, bee.UploadOptions{
-			BatchID: id, Redundancy: u.cfg.Redundancy, Tag: tag, Direct: u.cfg.Direct,
+			BatchID: id, Redundancy: u.cfg.Redundancy, Direct: u.cfg.Direct,
 		})
 		if errors.Is(err, bee.ErrOverissued) {
 			u.markFull(id)
@@ -142,7 +154,12 @@ func (u *Uploader) uploadBytes(ctx context.Context, data []byte, tag uint64) (Re
 		if !res.Reference.Equal(f.Root) {
 			return Receipt{}, fmt.Errorf("upload: %w: bee %s, offline %s", ErrReferenceMismatch, res.Reference, f.Root)
 		}
-		return Receipt{Reference: f.Root, Bytes: f.Size, Chunks: len(f.Chunks), Batches: []string{id}, Tag: tag}, nil
+		if res.Tag != 0 {
+			u.mu.Lock()
+			u.tags = append(u.tags, res.Tag)
+			u.mu.Unlock()
+		}
+		return Receipt{Reference: f.Root, Bytes: f.Size, Chunks: len(f.Chunks), Batches: []string{id}, Tag: res.Tag}, nil
 	}
 }
 
@@ -203,8 +220,9 @@ func (u *Uploader) Recheck(ctx context.Context) (bool, error) {
 	return u.nextBatch() != "", errors.Join(errs...)
 }
 
-// ensureTag creates the uploader's tag on first use; all its uploads count
-// on it, so one tag tells whether an archive has reached the network.
+// ensureTag creates a client-stamping uploader's tag on first use: all its
+// chunks count on it, so one tag tells whether an archive has reached the
+// network.
 func (u *Uploader) ensureTag(ctx context.Context) (uint64, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -219,11 +237,50 @@ func (u *Uploader) ensureTag(ctx context.Context) (uint64, error) {
 	return u.tag, nil
 }
 
-// Tag reports the progress of everything this uploader stored.
+// Tag reports the progress of everything this uploader stored. A
+// node-stamping uploader sums the tags of its uploads (UID is the latest);
+// tags found synced are summed once and not read again.
 func (u *Uploader) Tag(ctx context.Context) (bee.Tag, error) {
-	tag, err := u.ensureTag(ctx)
-	if err != nil {
-		return bee.Tag{}, err
+	if u.stamper != nil {
+		tag, err := u.ensureTag(ctx)
+		if err != nil {
+			return bee.Tag{}, err
+		}
+		return u.bee.Tag(ctx, tag)
 	}
-	return u.bee.Tag(ctx, tag)
+	u.mu.Lock()
+	tags, sum := slices.Clone(u.tags), u.synced
+	u.mu.Unlock()
+	done := map[uint64]bee.Tag{}
+	for _, uid := range tags {
+		t, err := u.bee.Tag(ctx, uid)
+		if err != nil {
+			return bee.Tag{}, err
+		}
+		addTag(&sum, t)
+		if t.Done() {
+			done[uid] = t
+		}
+	}
+	u.mu.Lock()
+	u.tags = slices.DeleteFunc(u.tags, func(uid uint64) bool {
+		t, ok := done[uid]
+		if ok {
+			addTag(&u.synced, t)
+		}
+		return ok
+	})
+	u.mu.Unlock()
+	if len(tags) > 0 {
+		sum.UID = tags[len(tags)-1]
+	}
+	return sum, nil
+}
+
+func addTag(sum *bee.Tag, t bee.Tag) {
+	sum.Split += t.Split
+	sum.Seen += t.Seen
+	sum.Stored += t.Stored
+	sum.Sent += t.Sent
+	sum.Synced += t.Synced
 }
