@@ -2,6 +2,7 @@ package integration_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"github.com/lpswarm/archiver/index"
 	"github.com/lpswarm/archiver/orchestrator"
 	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/spool"
 
 	lpnet "github.com/livepeer/go-livepeer/net"
 )
@@ -47,7 +49,10 @@ func TestSpoolDiskFull(t *testing.T) {
 	started := time.Now()
 	dir := dfMountTmpfs(t, *dfDiskKB)
 	cert, pin := selfSigned(t)
-	big64 := func(c *host.Config) { c.Spool.MaxBytes = 1 << 30 } // the disk, not the quota, runs out
+	big64 := func(c *host.Config) {
+		c.Spool.MaxBytes = 1 << 30             // the disk, not the quota, runs out
+		c.Spool.MinFreeBytes = spool.NoReserve // for real: ENOSPC (TestSpoolDiskReserve has the reserve)
+	}
 	o := startOrchWith(t, dir, "127.0.0.1:0", cert, pin, nil, big64)
 	core := &churnCore{balances: map[churnKey]*big.Rat{}}
 	sender, session, stream := common.Address{0xdf}, orchestrator.ManifestID("df-session"), "df-stream"
@@ -154,6 +159,9 @@ type dfFeeder struct {
 	credited, transcodeFe *big.Rat
 	receipts              map[int64]*archiverpb.ArchiveReceipt
 	refused               int
+	// refusal is what a SPOOL_FULL refusal's detail must say; empty
+	// means ENOSPC's text.
+	refusal string
 }
 
 func (f *dfFeeder) decorator(t *testing.T, ctx context.Context, h *host.Host) *orchestrator.Decorator {
@@ -210,7 +218,7 @@ func (f *dfFeeder) send(ctx context.Context, dec *orchestrator.Decorator, seq in
 	case archiverpb.ArchiveReceipt_REFUSED:
 		require.Equal(t, archiverpb.ArchiveReceipt_SPOOL_FULL, r.GetReason(), "seq %d: %s", seq, r.GetDetail())
 		require.Zero(t, r.GetBytesCharged(), "seq %d refused but charged", seq)
-		require.Contains(t, r.GetDetail(), syscall.ENOSPC.Error(), "seq %d: the refusal does not say the disk is full", seq)
+		require.Contains(t, r.GetDetail(), cmp.Or(f.refusal, syscall.ENOSPC.Error()), "seq %d: the refusal does not say the disk is full", seq)
 		if f.refused == 0 {
 			t.Logf("first refusal, seq %d: %s", seq, r.GetDetail())
 		}

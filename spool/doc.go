@@ -8,7 +8,10 @@
 //   - Submit never waits for the disk. It reserves the job's bytes against
 //     a global budget and a per-sender quota in memory and hands the job to
 //     the writer goroutine through a bounded channel. Anything that
-//     does not fit is refused at once with orchestrator.ErrSpoolFull.
+//     does not fit is refused at once with orchestrator.ErrSpoolFull, as is
+//     a job that would leave the file system less free space than
+//     Config.MinFreeBytes: the index on the same disk must still be able to
+//     record results, or nothing could ever be freed.
 //   - The writer writes one file per job (temp file, fsync, rename, fsync of
 //     the directory) and only then answers nil. An acknowledged job
 //     therefore survives a crash or power loss; an unacknowledged one may or

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -44,6 +45,14 @@ type Config struct {
 	// QueueLen bounds the in-memory hand-off to the writer. Zero means
 	// DefaultQueueLen.
 	QueueLen int
+	// MinFreeBytes is the free space the spool leaves on its file system:
+	// a job that would leave less is refused (a *FullError with Limit
+	// LimitDisk and ErrReserve). The index shares the disk and must still
+	// record results, or no worker could free a job and archiving would
+	// stall on a disk the spool filled. Zero means DefaultMinFreeBytes or
+	// an eighth of the file system, whichever is smaller; NoReserve turns
+	// the check off.
+	MinFreeBytes int64
 	// Logger gets corruption reports and lifecycle events. Nil discards.
 	Logger *slog.Logger
 }
@@ -56,6 +65,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: MaxBytesPerSender %d is negative", ErrInvalidConfig, c.MaxBytesPerSender)
 	case c.QueueLen < 0:
 		return c, fmt.Errorf("%w: QueueLen %d is negative", ErrInvalidConfig, c.QueueLen)
+	case c.MinFreeBytes < NoReserve:
+		return c, fmt.Errorf("%w: MinFreeBytes %d: use a size, 0 for the default or NoReserve (-1)", ErrInvalidConfig, c.MinFreeBytes)
 	}
 	if c.MaxBytesPerSender == 0 {
 		c.MaxBytesPerSender = c.MaxBytes
@@ -131,6 +142,7 @@ type Spool struct {
 	leased   int
 	waiting  int
 	corrupts int
+	disk     diskSpace
 	// wake is closed and replaced whenever a job becomes ready, waking
 	// every waiting Next; each re-checks under mu.
 	wake chan struct{}
@@ -164,6 +176,7 @@ func Open(dir string, cfg Config) (*Spool, error) {
 	if err := s.openDir(dir); err != nil {
 		return nil, fmt.Errorf("open spool %s: %w", dir, err)
 	}
+	s.openReserve(time.Now())
 	if err := s.reload(); err != nil {
 		return nil, errors.Join(fmt.Errorf("open spool %s: %w", dir, err), s.release())
 	}
@@ -217,6 +230,9 @@ func (s *Spool) Close() error {
 		<-s.stopped
 	} else {
 		for p := range s.queue {
+			s.mu.Lock()
+			s.disk.writtenLocked(p.size)
+			s.mu.Unlock()
 			s.fail(p, ErrClosed)
 		}
 	}

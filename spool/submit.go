@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -35,7 +36,8 @@ type pending struct {
 
 // Submit spools job. It never waits for the disk: it reserves the job's
 // bytes in memory and hands it to the writer, or refuses it at once with a
-// *FullError matching orchestrator.ErrSpoolFull (naming the limit). The
+// *FullError matching orchestrator.ErrSpoolFull (naming the limit, or the
+// disk when the job would eat into Config.MinFreeBytes). The
 // returned channel receives exactly one Outcome: nil once the job file and
 // its directory entry are fsynced, ErrSpoolFull, ErrInvalidJob, ErrClosed,
 // or the write error. The channel is buffered, so nobody has to receive.
@@ -62,11 +64,17 @@ func (s *Spool) Submit(job orchestrator.Job) <-chan orchestrator.Outcome {
 		out <- orchestrator.Outcome{Err: err}
 		return out
 	}
+	if err := s.disk.admitLocked(job.Sender, size, time.Now()); err != nil {
+		s.budget.release(job.Sender, size, false)
+		out <- orchestrator.Outcome{Err: err}
+		return out
+	}
 	p := &pending{id: s.nextID, job: job, size: size, out: out}
 	select {
 	case s.queue <- p:
 		s.nextID++
 	default:
+		s.disk.writtenLocked(size)
 		s.budget.release(job.Sender, size, false)
 		out <- orchestrator.Outcome{Err: &FullError{
 			Limit: LimitQueue, Sender: job.Sender, Used: int64(len(s.queue)), Need: 1, Max: int64(cap(s.queue)),
@@ -121,6 +129,14 @@ func (s *Spool) commit(ctx context.Context, batch []*pending) {
 		})
 	}
 	_ = g.Wait()
+	// The files are on disk (or failed): statfs now counts them, so they
+	// leave unwritten, and the fresh figure spares Submit the syscall.
+	s.mu.Lock()
+	for _, p := range batch {
+		s.disk.writtenLocked(p.size)
+	}
+	s.disk.refreshLocked(time.Now())
+	s.mu.Unlock()
 	written := make([]*pending, 0, len(batch))
 	for i, p := range batch {
 		if errs[i] != nil {
