@@ -231,6 +231,9 @@ func (s *Server) RegisterArchiver(req *archiverpb.RegisterRequest, stream archiv
 		if err := s.sendLease(w, stream); err != nil {
 			return err
 		}
+		if md, _ := metadata.FromIncomingContext(stream.Context()); len(md.Get(archiverpb.LeaseProbeHeader)) > 0 {
+			return nil // the lease was all it asked for: not admitted, given no job
+		}
 	}
 	s.workers.add(w)
 	s.log.Info("worker registered", "worker", w.id, "capacity", w.capacity, "version", req.GetVersion())

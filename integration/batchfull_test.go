@@ -98,7 +98,7 @@ func TestBatchFillsUp(t *testing.T) {
 		require.Eventually(t, func() bool { return o.Spool.Stats().Jobs == 0 }, time.Minute, 100*time.Millisecond)
 		o.submit(t, jobs[1:])
 		require.Eventually(t, func() bool {
-			return strings.Contains(scrapeMetrics(t, "http://"+metrics+"/metrics"), "archiver_worker_postage_exhausted 1")
+			return strings.Contains(scrapeMetrics(t, "http://"+metrics+"/metrics"), "\narchiver_worker_postage_exhausted 1\n")
 		}, time.Minute, 200*time.Millisecond, "the worker does not report that it is out of postage")
 		exhaustedAt := time.Since(started)
 		require.Contains(t, logs.String(), "level=ERROR msg=\"out of postage")
@@ -108,7 +108,7 @@ func TestBatchFillsUp(t *testing.T) {
 		require.Equal(t, len(jobs)-1, o.Spool.Stats().Jobs, "the jobs left the spool with no worker that has postage")
 		require.Zero(t, o.Service.Metrics().Failed, "a segment was recorded as a gap")
 		require.Zero(t, o.Service.Held().Workers, "the worker out of postage is still registered")
-		require.Contains(t, scrapeMetrics(t, "http://"+metrics+"/metrics"), "archiver_worker_postage_exhausted 1")
+		require.Contains(t, scrapeMetrics(t, "http://"+metrics+"/metrics"), "\narchiver_worker_postage_exhausted 1\n")
 
 		// A worker with a fresh batch drains the spool.
 		fresh, err := a.BuyBatch(ctx, big.NewInt(1_000_000_000), 17, "fresh", true)

@@ -163,10 +163,7 @@ func (w *Worker) Run(ctx context.Context, stop <-chan struct{}) error {
 func (w *Worker) session(ctx context.Context, stop <-chan struct{}, registered *atomic.Bool) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := w.rpc.RegisterArchiver(sctx, &archiverpb.RegisterRequest{
-		Secret: w.cfg.Secret, Capacity: int64(w.cfg.Capacity), Version: w.cfg.Version, WorkerId: w.cfg.ID,
-		Capabilities: &archiverpb.WorkerCapabilities{ClientStamping: w.cfg.OnLease != nil},
-	})
+	stream, err := w.rpc.RegisterArchiver(sctx, w.registerRequest())
 	if err != nil {
 		return classify(err)
 	}
@@ -320,8 +317,12 @@ func (w *Worker) noPostage(err error) {
 // tell is tried again after one interval). It reports false when ctx ends
 // or stop is closed first.
 func (w *Worker) waitForPostage(ctx context.Context, stop <-chan struct{}, cause error) bool {
-	w.log.Error("out of postage: not taking jobs until a batch has room; its jobs wait in the orchestrator's spool. "+
-		"Dilute or replace the batch (restart with an immutable batch that has room, several comma-separated are used in order)",
+	remedy := "Dilute or replace the batch (restart with an immutable batch that has room, several comma-separated are used in order)"
+	if w.leasedNow() != nil {
+		remedy = "The leased counter range is full: the orchestrator's operator must lease another batch (grpcsvc.LeaseConfig); " +
+			"until it does the worker only asks for its lease, taking no job"
+	}
+	w.log.Error("out of postage: not taking jobs until a batch has room; its jobs wait in the orchestrator's spool. "+remedy,
 		"error", cause, "recheck_every", w.cfg.PostageRecheck)
 	for {
 		select {
@@ -331,11 +332,7 @@ func (w *Worker) waitForPostage(ctx context.Context, stop <-chan struct{}, cause
 			return false
 		case <-time.After(w.cfg.PostageRecheck):
 		}
-		r, ok := w.uploader().(Rechecker)
-		if !ok {
-			break
-		}
-		usable, err := r.Recheck(ctx)
+		usable, err := w.recheck(ctx)
 		if err != nil {
 			w.log.Warn("re-checking postage", "error", err)
 		}

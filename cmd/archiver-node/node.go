@@ -67,7 +67,7 @@ func nodeFlags(c *nodeConfig, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.beeURL, "bee", "http://127.0.0.1:1633", "Bee API URL")
 	fs.UintVar(&c.redundancy, "redundancy", uint(redundancy.MEDIUM), "Swarm-Redundancy-Level 0-4; must match the orchestrator's")
 	fs.StringVar(&c.stamping.batches, "postageBatch", "", "postage batch id(s), comma-separated, used in order: the next once one is full (node stamping: immutable batches only; client stamping gets its batch from the orchestrator's lease)")
-	fs.DurationVar(&c.postageRecheck, "postageRecheck", time.Minute, "when every batch is full, take no jobs and ask Bee again this often whether one has room")
+	fs.DurationVar(&c.postageRecheck, "postageRecheck", time.Minute, "when every batch is full, take no jobs and ask again this often whether one has room (Bee; with client stamping, the orchestrator whether it leases another batch)")
 	fs.StringVar(&c.stamping.mode, "stamping", "node", "node (the Bee node stamps) or client (this process stamps with -ethKeystorePath)")
 	fs.StringVar(&c.stamping.keyFile, "ethKeystorePath", "", "client stamping: keystore file of the batch owner")
 	fs.StringVar(&c.stamping.passwordFile, "ethPassword", "", "client stamping: keystore password, or a file holding it")
