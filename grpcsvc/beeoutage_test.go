@@ -112,3 +112,33 @@ func TestReconnectWhileBeeIsDownKeepsTheLease(t *testing.T) {
 	}
 	requireArchived(t, h, js)
 }
+
+// flakyUploader fails its first upload with a Bee error that is the
+// job's to retry (not "Bee down"), then uploads.
+type flakyUploader struct {
+	inner  worker.Uploader
+	failed atomic.Bool
+}
+
+func (f *flakyUploader) Upload(ctx context.Context, data []byte) (upload.Receipt, error) {
+	if f.failed.CompareAndSwap(false, true) {
+		return upload.Receipt{}, &bee.APIError{Status: 500, Message: "internal error"}
+	}
+	return f.inner.Upload(ctx, data)
+}
+
+// TestReturnsAreNotFailures: a job that came back to the queue many times
+// (its workers killed or cut off) and then fails once on a worker is
+// retried, not recorded as a gap: MaxAttempts counts reported failures.
+func TestReturnsAreNotFailures(t *testing.T) {
+	js := jobs(1)
+	q := newMemQueue(js...)
+	q.ready[0].Attempts = 10 // returned ten times by vanished workers
+	h := newHarness(t, q, grpcsvc.Config{MaxAttempts: 2, BaseTimeout: 2 * time.Second, MinThroughput: 1 << 30})
+	up := &flakyUploader{inner: nodeUploader(t)}
+	startWorker(t, h, "w", up, 1)
+	requireArchived(t, h, js)
+	require.True(t, up.failed.Load(), "the failure was not exercised")
+	require.Zero(t, h.srv.Metrics().Failed, "a returned job's one failure made it a gap")
+	require.Equal(t, int64(1), h.srv.Metrics().Redispatched)
+}

@@ -93,7 +93,7 @@ func fuzzJob() orchestrator.Job {
 }
 
 // assignedServer is a server holding fuzzJob, assigned as "job-1" under
-// fuzzToken to one worker, with the given attempts already made.
+// fuzzToken to one worker, with the given failures already reported.
 func assignedServer(tb testing.TB, attempts int) (*Server, *fakeQueue, *fakeResults) {
 	q, res := &fakeQueue{}, &fakeResults{}
 	s, err := New(q, res, Config{Secret: fuzzSecret, ChunkSize: 16})
@@ -102,7 +102,10 @@ func assignedServer(tb testing.TB, attempts int) (*Server, *fakeQueue, *fakeResu
 	s.workers.add(w)
 	timer := time.AfterFunc(time.Hour, func() {})
 	tb.Cleanup(func() { timer.Stop() }) // millions of inputs must not leave millions of timers
-	s.assigned["job-1"] = &assignment{qj: QueuedJob{ID: "job-1", Job: fuzzJob(), Attempts: attempts}, worker: w,
+	if attempts > 0 {
+		s.failures["job-1"] = attempts
+	}
+	s.assigned["job-1"] = &assignment{qj: QueuedJob{ID: "job-1", Job: fuzzJob()}, worker: w,
 		token: fuzzToken, deadline: time.Now().Add(time.Hour), timer: timer}
 	return s, q, res
 }

@@ -201,16 +201,25 @@ func (s *Server) ReportResult(ctx context.Context, res *archiverpb.JobResult) (*
 }
 
 // failed re-dispatches a retryable failure, or records a gap after the
-// last attempt.
+// last attempt. Only reported failures count: the spool's Attempts also
+// counts the returns of jobs whose worker was killed or cut off, and
+// those must never turn a segment into a gap.
 func (s *Server) failed(ctx context.Context, a *assignment, res *archiverpb.JobResult) error {
-	if res.GetRetryable() && a.qj.Attempts+1 < s.cfg.MaxAttempts {
-		s.mu.Lock()
+	s.mu.Lock()
+	s.failures[a.qj.ID]++
+	retry := res.GetRetryable() && s.failures[a.qj.ID] < s.cfg.MaxAttempts
+	if retry {
 		a.claimed = false // this report's decision is to re-dispatch
-		s.mu.Unlock()
+	}
+	s.mu.Unlock()
+	if retry {
 		s.redispatch(a.qj.ID, a, "worker failed: "+res.GetError())
 		return nil
 	}
 	if err := s.results.Failed(ctx, a.qj.Job, res.GetError()); err != nil {
+		s.mu.Lock()
+		s.failures[a.qj.ID]-- // not recorded: the next report decides again
+		s.mu.Unlock()
 		s.unclaim(a)
 		return status.Errorf(codes.Internal, "record failure: %v", err)
 	}
@@ -226,6 +235,7 @@ func (s *Server) finish(a *assignment, count func(*Metrics)) {
 		a.timer.Stop()
 	}
 	delete(s.missed, a.qj.ID)
+	delete(s.failures, a.qj.ID)
 	count(&s.metrics)
 	s.mu.Unlock()
 	s.workers.release(a.worker)

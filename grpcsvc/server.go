@@ -33,8 +33,10 @@ type Queue interface {
 
 // QueuedJob is a leased job.
 type QueuedJob struct {
-	ID       string
-	Job      orchestrator.Job
+	ID  string
+	Job orchestrator.Job
+	// Attempts counts the job's returns to the queue, for any reason
+	// (logs and operators); the gap decision counts reported failures only.
 	Attempts int
 }
 
@@ -59,8 +61,10 @@ type Results interface {
 // Config tunes the service.
 type Config struct {
 	Secret string
-	// MaxAttempts bounds re-dispatches of a job that fails (not of one
-	// whose worker vanished: that one is always re-dispatched).
+	// MaxAttempts bounds the failures workers report for a job before it
+	// is recorded as a gap. A job whose worker vanished, missed its
+	// deadline or ran out of postage is re-dispatched without counting:
+	// that is the worker's trouble, not the job's.
 	MaxAttempts int
 	// BaseTimeout plus one second per MinThroughput bytes is a job's
 	// deadline: max(8 s, 4 × segment duration) in go-livepeer, scaled by
@@ -113,6 +117,7 @@ type Server struct {
 	mu         sync.Mutex
 	assigned   map[string]*assignment      // job id → current assignment
 	missed     map[string]map[*worker]bool // job id → workers that missed its deadline
+	failures   map[string]int              // job id → failures reported by workers
 	publishing map[string]*publication     // publish job id → waiting publication
 
 	// reporting is held for reading by every report being recorded and
@@ -164,7 +169,7 @@ func New(queue Queue, results Results, cfg Config) (*Server, error) {
 		}
 	}
 	return &Server{cfg: cfg, queue: queue, results: results, workers: newRegistry(), log: cfg.Logger, leases: leases,
-		assigned: make(map[string]*assignment), missed: make(map[string]map[*worker]bool),
+		assigned: make(map[string]*assignment), missed: make(map[string]map[*worker]bool), failures: make(map[string]int),
 		publishing: make(map[string]*publication)}, nil
 }
 
@@ -188,6 +193,7 @@ func (s *Server) StreamEnded(manifestID string) { s.workers.forget(manifestID) }
 type Held struct {
 	Assigned     int // jobs handed to a worker, not yet reported
 	Missed       int // jobs with a missed deadline, until reported
+	Failed       int // jobs with a reported, retried failure, until done
 	Publications int // publish jobs waiting for their report
 	Affinities   int // streams with a preferred worker
 	Workers      int // connected workers
@@ -198,7 +204,7 @@ type Held struct {
 // all but Workers are zero (integration/churn_test.go asserts it).
 func (s *Server) Held() Held {
 	s.mu.Lock()
-	h := Held{Assigned: len(s.assigned), Missed: len(s.missed), Publications: len(s.publishing)}
+	h := Held{Assigned: len(s.assigned), Missed: len(s.missed), Failed: len(s.failures), Publications: len(s.publishing)}
 	s.mu.Unlock()
 	s.workers.mu.Lock()
 	h.Affinities, h.Workers = len(s.workers.affinity), len(s.workers.workers)
