@@ -29,6 +29,8 @@ import (
 const (
 	helperEnvDir = "POSTAGE_ISSUER_HELPER_DIR"
 	helperEnvKey = "POSTAGE_ISSUER_HELPER_KEY"
+	// helperEnvDepth passes batch a's depth, which grows with the rounds.
+	helperEnvDepth = "POSTAGE_ISSUER_HELPER_DEPTH"
 	// helperLifetime stops an orphaned helper if the parent test dies.
 	helperLifetime = 30 * time.Second
 )
@@ -42,7 +44,7 @@ var crashRounds = flag.Int("crash.rounds", 25, "TestCrashNeverReissuesIndex: SIG
 // under crashes too.
 func crashBatches(owner common.Address) []Batch {
 	return []Batch{
-		{ID: idFromSeed("crash-a"), Owner: owner, Depth: 14, BucketDepth: 6, Immutable: true, Amount: big.NewInt(1)},
+		{ID: idFromSeed("crash-a"), Owner: owner, Depth: crashDepth(), BucketDepth: 6, Immutable: true, Amount: big.NewInt(1)},
 		{ID: idFromSeed("crash-b"), Owner: owner, Depth: 12, BucketDepth: 5, Immutable: false, Amount: big.NewInt(1)},
 	}
 }
@@ -59,6 +61,20 @@ func TestHelperIssuerProcess(t *testing.T) {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		os.Exit(3)
 	}
+}
+
+// crashDepth is batch a's depth: 14 for the default rounds (the batches
+// fill after some 25 rounds), one more per doubling of the rounds, so a
+// long run keeps issuing to its end. The parent passes it to its children.
+func crashDepth() uint8 {
+	if d, err := strconv.ParseUint(os.Getenv(helperEnvDepth), 10, 8); err == nil {
+		return uint8(d)
+	}
+	depth := uint8(14)
+	for r := 25; r < *crashRounds; r *= 2 {
+		depth++
+	}
+	return depth
 }
 
 func runHelper(dir, keyHex string) error {
@@ -150,7 +166,8 @@ func TestCrashNeverReissuesIndex(t *testing.T) {
 func runAndKill(t *testing.T, dir string, key *ecdsa.PrivateKey, d time.Duration) []byte {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperIssuerProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), helperEnvDir+"="+dir, helperEnvKey+"="+hex.EncodeToString(ethcrypto.FromECDSA(key)))
+	cmd.Env = append(os.Environ(), helperEnvDir+"="+dir, helperEnvKey+"="+hex.EncodeToString(ethcrypto.FromECDSA(key)),
+		helperEnvDepth+"="+strconv.Itoa(int(crashDepth())))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
