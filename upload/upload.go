@@ -69,10 +69,9 @@ type Uploader struct {
 	memo    *stampMemo // client-side: stamps already given to chunks
 
 	mu   sync.Mutex
-	tag  uint64          // client-side: the tag every chunk counts on
 	full map[string]bool // node-side batches Bee called overissued
-	// Node-side: the tags Bee made for the uploads not known to be synced,
-	// and the sums of those that are (see Tag).
+	// The tags of the uploads not known to be synced, and the sums of
+	// those that are (see Tag).
 	tags   []uint64
 	synced bee.Tag
 }
@@ -114,11 +113,28 @@ func (u *Uploader) Upload(ctx context.Context, data []byte) (Receipt, error) {
 	if u.stamper == nil {
 		return u.uploadBytes(ctx, data)
 	}
-	tag, err := u.ensureTag(ctx)
+	// A tag of this file's own, for the reason uploadBytes gives: a chunk
+	// post that fails would take the concurrent files' chunks with it.
+	t, err := u.bee.CreateTag(ctx)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("upload: create tag: %w", err)
+	}
+	rec, err := u.uploadChunks(ctx, data, t.UID)
 	if err != nil {
 		return Receipt{}, err
 	}
-	return u.uploadChunks(ctx, data, tag)
+	u.track(rec.Tag)
+	return rec, nil
+}
+
+// track remembers an upload's tag for Tag.
+func (u *Uploader) track(tag uint64) {
+	if tag == 0 {
+		return
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.tags = append(u.tags, tag)
 }
 
 // uploadBytes stores data with one POST /bytes, on a tag of its own that
@@ -129,6 +145,7 @@ func (u *Uploader) Upload(ctx context.Context, data []byte) (Receipt, error) {
 // latest upload on it started and not yet pushed: the chunks of the
 // concurrent uploads that succeeded, whose references were already
 // reported. Their files read back truncated (TestFailedUploadKeepsOthers).
+// Client-side stamping makes a tag per file for the same reason.
 func (u *Uploader) uploadBytes(ctx context.Context, data []byte) (Receipt, error) {
 	f, err := chunker.Split(ctx, data, u.cfg.Redundancy)
 	if err != nil {
@@ -154,11 +171,7 @@ func (u *Uploader) uploadBytes(ctx context.Context, data []byte) (Receipt, error
 		if !res.Reference.Equal(f.Root) {
 			return Receipt{}, fmt.Errorf("upload: %w: bee %s, offline %s", ErrReferenceMismatch, res.Reference, f.Root)
 		}
-		if res.Tag != 0 {
-			u.mu.Lock()
-			u.tags = append(u.tags, res.Tag)
-			u.mu.Unlock()
-		}
+		u.track(res.Tag)
 		return Receipt{Reference: f.Root, Bytes: f.Size, Chunks: len(f.Chunks), Batches: []string{id}, Tag: res.Tag}, nil
 	}
 }
@@ -220,34 +233,10 @@ func (u *Uploader) Recheck(ctx context.Context) (bool, error) {
 	return u.nextBatch() != "", errors.Join(errs...)
 }
 
-// ensureTag creates a client-stamping uploader's tag on first use: all its
-// chunks count on it, so one tag tells whether an archive has reached the
-// network.
-func (u *Uploader) ensureTag(ctx context.Context) (uint64, error) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.tag != 0 {
-		return u.tag, nil
-	}
-	t, err := u.bee.CreateTag(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("upload: create tag: %w", err)
-	}
-	u.tag = t.UID
-	return u.tag, nil
-}
-
-// Tag reports the progress of everything this uploader stored. A
-// node-stamping uploader sums the tags of its uploads (UID is the latest);
-// tags found synced are summed once and not read again.
+// Tag reports the progress of everything this uploader stored: the sums
+// over its uploads' tags (UID is the latest). Tags found synced are summed
+// once and not read again.
 func (u *Uploader) Tag(ctx context.Context) (bee.Tag, error) {
-	if u.stamper != nil {
-		tag, err := u.ensureTag(ctx)
-		if err != nil {
-			return bee.Tag{}, err
-		}
-		return u.bee.Tag(ctx, tag)
-	}
 	u.mu.Lock()
 	tags, sum := slices.Clone(u.tags), u.synced
 	u.mu.Unlock()
