@@ -131,25 +131,43 @@ type request struct {
 // do performs req with retries and returns the successful response, whose
 // body the caller must close.
 func (c *Client) do(ctx context.Context, req request) (*http.Response, error) {
+	resp, _, err := c.doCounting(ctx, req)
+	return resp, err
+}
+
+// doCounting is do that also tells how many failed attempts may have
+// reached Bee: every one but those whose connection was never made.
+func (c *Client) doCounting(ctx context.Context, req request) (*http.Response, int, error) {
 	backoff := c.retry.Initial
 	var last error
+	failed := 0
 	for attempt := 1; ; attempt++ {
 		resp, err := c.once(ctx, req)
 		if err == nil {
-			return resp, nil
+			return resp, failed, nil
 		}
 		last = err
+		if !neverSent(err) {
+			failed++
+		}
 		if attempt >= c.retry.Attempts || !transient(err) || ctx.Err() != nil {
 			break
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w (after %d attempts: %w)", ctx.Err(), attempt, last)
+			return nil, failed, fmt.Errorf("%w (after %d attempts: %w)", ctx.Err(), attempt, last)
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, c.retry.Max)
 	}
-	return nil, last
+	return nil, failed, last
+}
+
+// neverSent reports whether a failed attempt certainly never reached Bee:
+// the connection could not be made.
+func neverSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 func (c *Client) once(ctx context.Context, req request) (*http.Response, error) {

@@ -48,6 +48,10 @@ func (o UploadOptions) header() http.Header {
 type UploadResult struct {
 	Reference swarm.Address
 	Tag       uint64 // the tag Bee counted the chunks on
+	// Failed counts the attempts before the successful one that may have
+	// reached Bee. Bee may still be cleaning up their upload sessions,
+	// which can delete chunks this upload found there already.
+	Failed int
 }
 
 type referenceAnswer struct {
@@ -76,7 +80,7 @@ func (c *Client) UploadChunk(ctx context.Context, chunkData, stamp []byte, tag u
 }
 
 func (c *Client) upload(ctx context.Context, req request) (UploadResult, error) {
-	resp, err := c.do(ctx, req)
+	resp, failed, err := c.doCounting(ctx, req)
 	if err != nil {
 		return UploadResult{}, err
 	}
@@ -89,7 +93,7 @@ func (c *Client) upload(ctx context.Context, req request) (UploadResult, error) 
 	if err != nil {
 		return UploadResult{}, fmt.Errorf("bee: %s %s: bad reference %q: %w", req.method, req.path, ans.Reference, err)
 	}
-	res := UploadResult{Reference: ref}
+	res := UploadResult{Reference: ref, Failed: failed}
 	if t := resp.Header.Get(HeaderTag); t != "" {
 		res.Tag, _ = strconv.ParseUint(t, 10, 64)
 	}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
 	beepostage "github.com/ethersphere/bee/v2/pkg/postage"
@@ -49,6 +50,9 @@ type Config struct {
 	Direct bool
 	// Concurrency bounds parallel /chunks requests in client-side mode.
 	Concurrency int
+	// AbortGrace is how long Bee may still take to clean up an upload
+	// session after its request broke off (see inflight); 5 s if zero.
+	AbortGrace time.Duration
 }
 
 // Receipt describes one stored file.
@@ -67,6 +71,8 @@ type Uploader struct {
 	batches []string   // node-side stamping, in the order they are used
 	stamper Stamper    // client-side stamping
 	memo    *stampMemo // client-side: stamps already given to chunks
+
+	inflight *inflight // the chunks of the uploads whose sessions may be open
 
 	mu   sync.Mutex
 	full map[string]bool // node-side batches Bee called overissued
@@ -89,17 +95,22 @@ func NodeStamped(c *bee.Client, batchID string, cfg Config) *Uploader {
 // does not depend on the batch. With every batch full, Upload fails with
 // ErrNoPostage until Recheck finds room.
 func NodeStampedBatches(c *bee.Client, batchIDs []string, cfg Config) *Uploader {
-	return &Uploader{bee: c, cfg: normalize(cfg), batches: slices.Clone(batchIDs), full: map[string]bool{}}
+	return &Uploader{
+		bee: c, cfg: normalize(cfg), batches: slices.Clone(batchIDs), full: map[string]bool{}, inflight: newInflight(),
+	}
 }
 
 // ClientStamped returns an uploader that stamps every chunk itself.
 func ClientStamped(c *bee.Client, s Stamper, cfg Config) *Uploader {
-	return &Uploader{bee: c, cfg: normalize(cfg), stamper: s, memo: newStampMemo(stampMemory)}
+	return &Uploader{bee: c, cfg: normalize(cfg), stamper: s, memo: newStampMemo(stampMemory), inflight: newInflight()}
 }
 
 func normalize(cfg Config) Config {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 8
+	}
+	if cfg.AbortGrace <= 0 {
+		cfg.AbortGrace = 5 * time.Second
 	}
 	return cfg
 }
@@ -113,18 +124,7 @@ func (u *Uploader) Upload(ctx context.Context, data []byte) (Receipt, error) {
 	if u.stamper == nil {
 		return u.uploadBytes(ctx, data)
 	}
-	// A tag of this file's own, for the reason uploadBytes gives: a chunk
-	// post that fails would take the concurrent files' chunks with it.
-	t, err := u.bee.CreateTag(ctx)
-	if err != nil {
-		return Receipt{}, fmt.Errorf("upload: create tag: %w", err)
-	}
-	rec, err := u.uploadChunks(ctx, data, t.UID)
-	if err != nil {
-		return Receipt{}, err
-	}
-	u.track(rec.Tag)
-	return rec, nil
+	return u.uploadChunks(ctx, data)
 }
 
 // track remembers an upload's tag for Tag.
@@ -146,11 +146,21 @@ func (u *Uploader) track(tag uint64) {
 // concurrent uploads that succeeded, whose references were already
 // reported. Their files read back truncated (TestFailedUploadKeepsOthers).
 // Client-side stamping makes a tag per file for the same reason.
+//
+// The file's chunks are held in u.inflight while its sessions may be open
+// on Bee's side, and a success that followed a failed attempt is uploaded
+// again once that attempt's clean-up is over (see inflight).
 func (u *Uploader) uploadBytes(ctx context.Context, data []byte) (Receipt, error) {
 	f, err := chunker.Split(ctx, data, u.cfg.Redundancy)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("upload: %w", err)
 	}
+	release, err := u.inflight.acquire(ctx, f.Addresses())
+	if err != nil {
+		return Receipt{}, fmt.Errorf("upload: wait for an upload of the same chunks: %w", err)
+	}
+	linger := u.cfg.AbortGrace // until this upload is known to be over on Bee's side
+	defer func() { release(linger) }()
 	var overissued error
 	for {
 		id := u.nextBatch()
@@ -172,6 +182,16 @@ func (u *Uploader) uploadBytes(ctx context.Context, data []byte) (Receipt, error
 			return Receipt{}, fmt.Errorf("upload: %w: bee %s, offline %s", ErrReferenceMismatch, res.Reference, f.Root)
 		}
 		u.track(res.Tag)
+		if res.Failed > 0 {
+			// This session may have counted as seen chunks that a failed
+			// attempt's session had put and Bee's clean-up of it deletes:
+			// upload again once that is over, storing anew what it took.
+			if err := sleep(ctx, u.cfg.AbortGrace); err != nil {
+				return Receipt{}, fmt.Errorf("upload: wait for a failed attempt's clean-up: %w", err)
+			}
+			continue
+		}
+		linger = 0
 		return Receipt{Reference: f.Root, Bytes: f.Size, Chunks: len(f.Chunks), Batches: []string{id}, Tag: res.Tag}, nil
 	}
 }
