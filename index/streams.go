@@ -23,32 +23,35 @@ func (ix *Index) Rendition(ctx context.Context, id StreamID, name string, listin
 	if err := hls.ValidName(name); err != nil {
 		return fmt.Errorf("index: %s: %w: %w", op, ErrInvalid, err)
 	}
-	return ix.update(ctx, op, func(tx *bolt.Tx) error {
-		s, err := createStream(tx, id, ix.now())
-		if err != nil {
-			return err
-		}
-		if s.renditions.Get([]byte(name)) != nil {
-			return nil
-		}
-		m, err := s.meta()
-		if err != nil {
-			return err
-		}
-		if m.State == Ended {
-			return ErrEnded
-		}
-		// The bucket's sequence starts at 1; ordinals start at 0 so the
-		// first rendition's records sort first.
-		next, err := s.renditions.NextSequence()
-		if err != nil {
-			return err
-		}
-		if next > math.MaxUint32 {
-			return fmt.Errorf("%w: too many renditions", ErrInvalid)
-		}
-		return s.renditions.Put([]byte(name), encodeRendition(uint32(next-1), listing))
-	})
+	return ix.update(ctx, op, func(tx *bolt.Tx) error { return ix.rendition(tx, id, name, listing) })
+}
+
+// rendition is Rendition's transaction.
+func (ix *Index) rendition(tx *bolt.Tx, id StreamID, name string, listing []byte) error {
+	s, err := createStream(tx, id, ix.now())
+	if err != nil {
+		return err
+	}
+	if s.renditions.Get([]byte(name)) != nil {
+		return nil
+	}
+	m, err := s.meta()
+	if err != nil {
+		return err
+	}
+	if m.State == Ended {
+		return ErrEnded
+	}
+	// The bucket's sequence starts at 1; ordinals start at 0 so the
+	// first rendition's records sort first.
+	next, err := s.renditions.NextSequence()
+	if err != nil {
+		return err
+	}
+	if next > math.MaxUint32 {
+		return fmt.Errorf("%w: too many renditions", ErrInvalid)
+	}
+	return s.renditions.Put([]byte(name), encodeRendition(uint32(next-1), listing))
 }
 
 // SetPublished records the manifest last published for a stream, listing

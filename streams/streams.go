@@ -124,13 +124,15 @@ func extinf(d time.Duration) string {
 // record writes a job's files into the index as pending.
 func (s *Streams) record(ctx context.Context, j orchestrator.Job) error {
 	id := streamID(j)
-	for _, f := range files(j) {
-		if err := s.ix.Rendition(ctx, id, f.Name, nil); err != nil {
-			return err
-		}
-		if err := s.ix.Accept(ctx, id, f.Name, uint64(j.Seq), sha256.Sum256(f.Data), int64(len(f.Data)), extinf(j.Duration), ".ts"); err != nil {
-			return err
-		}
+	fs := files(j)
+	recs := make([]index.SegmentFile, len(fs))
+	for i, f := range fs {
+		recs[i] = index.SegmentFile{Rendition: f.Name, ContentHash: sha256.Sum256(f.Data), Size: int64(len(f.Data))}
+	}
+	// One transaction, one fsync, for the whole segment: the decorator's
+	// reply waits for it.
+	if err := s.ix.AcceptSegment(ctx, id, uint64(j.Seq), extinf(j.Duration), ".ts", recs); err != nil {
+		return err
 	}
 	s.touch(id, false)
 	return nil

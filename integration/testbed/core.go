@@ -21,6 +21,8 @@ type core struct {
 	price    *lpnet.PriceInfo // transcode price, wei per pixel
 	caps     *lpnet.Capabilities
 	profiles []transcode.Profile
+	// instant, when set, replaces ffmpeg (OrchestratorConfig.Transcoder).
+	instant Transcoder
 
 	mu       sync.Mutex
 	balances map[string]*big.Rat
@@ -84,8 +86,16 @@ func (c *core) PriceInfo(common.Address, orchestrator.ManifestID) (*lpnet.PriceI
 	return &lpnet.PriceInfo{PricePerUnit: c.price.GetPricePerUnit(), PixelsPerUnit: c.price.GetPixelsPerUnit()}, nil
 }
 
-// TranscodeSeg transcodes with ffmpeg into the testbed's profiles.
-func (c *core) TranscodeSeg(ctx context.Context, _ *orchestrator.SegTranscodingMetadata, seg *orchestrator.HLSSegment) (*orchestrator.TranscodeResult, error) {
+// TranscodeSeg transcodes with ffmpeg into the testbed's profiles, or
+// with the configured Transcoder.
+func (c *core) TranscodeSeg(ctx context.Context, md *orchestrator.SegTranscodingMetadata, seg *orchestrator.HLSSegment) (*orchestrator.TranscodeResult, error) {
+	if c.instant != nil {
+		td, err := c.instant(ctx, md, seg.Data)
+		if err != nil {
+			return &orchestrator.TranscodeResult{Err: err}, nil
+		}
+		return &orchestrator.TranscodeResult{TranscodeData: td}, nil
+	}
 	out, err := transcode.Transcode(ctx, seg.Data, c.profiles)
 	if err != nil {
 		return &orchestrator.TranscodeResult{Err: err}, nil

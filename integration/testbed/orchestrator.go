@@ -51,8 +51,17 @@ type OrchestratorConfig struct {
 	MaxSegmentBytes int64
 	// Policy, when set, restricts which broadcasters may archive.
 	Policy *payments.Policy
-	Logger *slog.Logger
+	// Transcoder, when set, replaces ffmpeg. Benchmarks give one that
+	// returns pre-made renditions at once, so that what they time is the
+	// orchestrator's own path, not ffmpeg's.
+	Transcoder Transcoder
+	// AcceptWait is orchestrator.Config.AcceptWait; zero keeps its default.
+	AcceptWait time.Duration
+	Logger     *slog.Logger
 }
+
+// Transcoder makes a segment's renditions in the order of md.Profiles.
+type Transcoder func(ctx context.Context, md *orchestrator.SegTranscodingMetadata, source []byte) (*orchestrator.TranscodeData, error)
 
 // Orchestrator is the testbed orchestrator: go-livepeer's RPC surface with
 // the archiver plugged in.
@@ -101,7 +110,7 @@ func StartOrchestrator(ctx context.Context, cfg OrchestratorConfig) (*Orchestrat
 		return nil, err
 	}
 	o.core = &core{rcp: rcp, price: cfg.TranscodePrice, caps: &lpnet.Capabilities{Bitstring: []uint64{0b1111}},
-		profiles: []transcode.Profile{transcode.P360p(), transcode.P240p()}, balances: map[string]*big.Rat{}}
+		profiles: []transcode.Profile{transcode.P360p(), transcode.P240p()}, instant: cfg.Transcoder, balances: map[string]*big.Rat{}}
 	if o.Host, err = host.Open(host.Config{DataDir: cfg.DataDir, Spool: spool.Config{MaxBytes: 1 << 30},
 		Service: grpcsvc.Config{Secret: cfg.WorkerSecret, Redundancy: redundancy.Level(cfg.Redundancy)},
 		Streams: cfg.Streams, PublicStatus: false, Logger: cfg.Logger}); err != nil {
@@ -113,7 +122,7 @@ func StartOrchestrator(ctx context.Context, cfg OrchestratorConfig) (*Orchestrat
 	o.dec, err = orchestrator.New(o.core, o.core, o.Host.Archiver(), orchestrator.Config{
 		CapabilityID: capability.DefaultArchiveID, Price: func() *lpnet.PriceInfo { return cfg.ArchivePrice },
 		RetentionSeconds: 30 * 24 * 3600, RedundancyLevel: cfg.Redundancy, MaxSegmentBytes: cmp.Or(cfg.MaxSegmentBytes, 64<<20),
-		Policy: cfg.Policy, Logger: cfg.Logger,
+		Policy: cfg.Policy, AcceptWait: cfg.AcceptWait, Logger: cfg.Logger,
 	})
 	if err != nil {
 		return nil, errors.Join(err, o.Host.Close())

@@ -208,6 +208,9 @@ type Reply struct {
 	// TranscodeFee is price × pixels of the renditions reported, which
 	// the orchestrator debits.
 	TranscodeFee *big.Rat
+	// Elapsed is the /segment round trip: from sending the request to the
+	// last byte of the answer (renditions not downloaded yet).
+	Elapsed time.Duration
 }
 
 // Post sends r as it is to /segment. A 200 answer is mirrored as the
@@ -222,6 +225,7 @@ func (s *Session) Post(ctx context.Context, r *Request) (*Reply, error) {
 	req.Header.Set(lpwire.SegmentHeader, r.SegHeader)
 	req.Header.Set(lpwire.PaymentHeader, r.PayHeader)
 	req.Header.Set("Content-Type", lpwire.ContentTypeSegment)
+	sent := time.Now()
 	resp, err := s.b.http.Do(req)
 	if err != nil {
 		return nil, err
@@ -231,7 +235,7 @@ func (s *Session) Post(ctx context.Context, r *Request) (*Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Reply{Status: resp.StatusCode, TranscodeFee: new(big.Rat)}
+	rep := &Reply{Status: resp.StatusCode, TranscodeFee: new(big.Rat), Elapsed: time.Since(sent)}
 	if resp.StatusCode != http.StatusOK {
 		rep.Text = string(bytes.TrimSpace(body))
 		return rep, nil

@@ -1,0 +1,252 @@
+package integration_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/big"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	lpnet "github.com/livepeer/go-livepeer/net"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lpswarm/archiver/integration/testbed"
+	"github.com/lpswarm/archiver/orchestrator"
+	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/streams"
+)
+
+// BenchmarkSegmentLatency's knobs. Set once by flag.Parse, read-only
+// afterwards; BENCHMARKS.md has the commands.
+var (
+	perfBacklog = flag.Int("perf.backlog", 16, "BenchmarkSegmentLatency: archive jobs the spool may hold before the next pair waits for the workers")
+	perfWorkers = flag.Int("perf.workers", 2, "BenchmarkSegmentLatency: archiver-node worker processes archiving into the dev Bee")
+)
+
+const (
+	// perfWarmup pairs are sent before the clock starts: TLS sessions,
+	// ticket sessions, the index's first pages.
+	perfWarmup = 10
+	// perfSources distinct sources, 250 KB to 1 MB, are cycled through.
+	perfSources = 16
+)
+
+// perfPool is the bytes every source and rendition is cut from: the
+// instant transcoder allocates nothing, so the figures are the
+// orchestrator's own.
+func perfPool(seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, seed))
+	b := make([]byte, 2<<20)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// perfInstant is a transcoder that answers at once with renditions of half
+// and a quarter of the source's size, cut from pool: what go-livepeer's
+// transcoder hands back, minus the transcoding.
+func perfInstant(pool []byte) testbed.Transcoder {
+	return func(_ context.Context, md *orchestrator.SegTranscodingMetadata, source []byte) (*orchestrator.TranscodeData, error) {
+		td := &orchestrator.TranscodeData{}
+		for i := range md.Profiles {
+			n := len(source) >> (i + 1)
+			td.Segments = append(td.Segments, &orchestrator.TranscodedSegmentData{Data: pool[len(pool)-n:], Pixels: int64(n)})
+			td.Pixels += int64(n)
+		}
+		return td, nil
+	}
+}
+
+// perfSourcesOf are the sources, 250 KB to 1 MB, cut from pool.
+func perfSourcesOf(pool []byte) []testbed.Segment {
+	r := rand.New(rand.NewPCG(1, 2))
+	out := make([]testbed.Segment, perfSources)
+	for i := range out {
+		n := 250_000 + r.IntN(750_001)
+		off := r.IntN(len(pool) - n)
+		out[i] = testbed.Segment{Data: pool[off : off+n], Duration: 2 * time.Second}
+	}
+	return out
+}
+
+// perfNode starts an archiver-node worker process for the benchmark (the
+// shared startNode takes a *testing.T).
+func perfNode(tb testing.TB, ctx context.Context, bin, addr, pin, batch string) {
+	tb.Helper()
+	cmd := exec.CommandContext(ctx, bin, "node", "-orchAddr", addr, "-orchSecret", "s3cret", "-orchCertPin", pin,
+		"-capacity", "4", "-bee", dev.URL, "-postageBatch", batch, "-redundancy", "0", "-datadir", tb.TempDir())
+	cmd.Stderr = os.Stderr
+	require.NoError(tb, cmd.Start())
+	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+}
+
+// perfBuildNode builds archiver-node into dir.
+func perfBuildNode(tb testing.TB, dir string) string {
+	tb.Helper()
+	bin := filepath.Join(dir, "archiver-node")
+	out, err := exec.Command("go", "build", "-o", bin, "../cmd/archiver-node").CombinedOutput()
+	require.NoError(tb, err, "%s", out)
+	return bin
+}
+
+// perfLoadavg is the first three fields of /proc/loadavg.
+func perfLoadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+// perfQuantiles are p50, p90, p99 and max.
+type perfQuantiles struct{ p50, p90, p99, max time.Duration }
+
+func perfQuantilesOf(ds []time.Duration) perfQuantiles {
+	s := slices.Sorted(slices.Values(ds))
+	at := func(q float64) time.Duration { return s[min(len(s)-1, int(q*float64(len(s))))] }
+	return perfQuantiles{at(0.50), at(0.90), at(0.99), s[len(s)-1]}
+}
+
+func (q perfQuantiles) String() string {
+	us := func(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d)/float64(time.Microsecond)) }
+	return fmt.Sprintf("p50 %s / p90 %s / p99 %s / max %s µs", us(q.p50), us(q.p90), us(q.p99), us(q.max))
+}
+
+// BenchmarkSegmentLatency times go-livepeer's /segment round trip (item 3
+// of issue 8) through the testbed orchestrator, over HTTPS with PM tickets,
+// for segments that ask for archiving and segments that do not, sent
+// alternately (on, off, off, on, ...) on one orchestrator, so that both
+// see the same machine. The transcoder answers at once with pre-made
+// renditions, so the difference is the archiver's share of the reply:
+// the decorator, the index record and the spool's durable write it waits
+// for (AcceptWait). Real archiver-node workers archive the "on" segments
+// into the dev Bee meanwhile; the next pair waits while more than
+// -perf.backlog jobs are spooled, so the run goes at the archive rate.
+// One iteration is one pair; -benchtime 500x sends 500 of each.
+//
+// Sub-benchmarks: wait=default is the decorator's AcceptWait (the reply
+// carries ACCEPTED), wait=none does not wait (the reply says PENDING and
+// a later one carries the outcome).
+func BenchmarkSegmentLatency(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		wait time.Duration
+	}{{"wait=default", 0}, {"wait=none", time.Nanosecond}} {
+		b.Run(bc.name, func(b *testing.B) { perfSegmentLatency(b, bc.wait) })
+	}
+}
+
+func perfSegmentLatency(b *testing.B, wait time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	b.Cleanup(cancel)
+	batch, err := dev.BuyBatch(ctx, 24)
+	require.NoError(b, err)
+	pool := perfPool(7)
+	sources := perfSourcesOf(pool)
+	o, err := testbed.StartOrchestrator(ctx, testbed.OrchestratorConfig{
+		DataDir: filepath.Join(b.TempDir(), "orch"), WorkerSecret: "s3cret",
+		TranscodePrice: &lpnet.PriceInfo{PricePerUnit: 1, PixelsPerUnit: 100},
+		ArchivePrice:   &lpnet.PriceInfo{PricePerUnit: 3, PixelsPerUnit: 1000},
+		TicketEV:       big.NewInt(1_000_000_000_000),
+		Streams:        streams.Config{PublishEvery: 30, PublishInterval: 2 * time.Second, IdleTimeout: time.Hour},
+		Transcoder:     perfInstant(pool), AcceptWait: wait,
+	})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = o.Close() })
+	bin := perfBuildNode(b, b.TempDir())
+	for range *perfWorkers {
+		perfNode(b, ctx, bin, o.RPCAddr, o.CertPin, batch)
+	}
+	require.Eventually(b, func() bool { return o.Host.Service.Held().Workers == *perfWorkers }, 30*time.Second, 20*time.Millisecond)
+
+	bc, err := o.NewBroadcaster()
+	require.NoError(b, err)
+	on, err := bc.Open(ctx, o.RPCAddr, true)
+	require.NoError(b, err)
+	off, err := bc.Open(ctx, o.RPCAddr, false)
+	require.NoError(b, err)
+
+	var onT, offT, diff []time.Duration
+	var accepted, pending int
+	send := func(s *testbed.Session, seq int64, archive bool) time.Duration {
+		mid := "perf-off"
+		if archive {
+			mid = "perf-on"
+		}
+		req, err := s.Build(mid, seq, sources[int(seq)%len(sources)], -1)
+		require.NoError(b, err)
+		rep, err := s.Post(ctx, req)
+		require.NoError(b, err)
+		require.Equal(b, 200, rep.Status, rep.Text)
+		for _, r := range rep.Receipts.GetReceipts() {
+			switch r.GetStatus() {
+			case archiverpb.ArchiveReceipt_ACCEPTED:
+				accepted++
+			case archiverpb.ArchiveReceipt_PENDING:
+				pending++
+			default:
+				b.Fatalf("seq %d: receipt %s %s: %s", r.GetSeq(), r.GetStatus(), r.GetReason(), r.GetDetail())
+			}
+		}
+		if !archive {
+			require.Empty(b, rep.Receipts.GetReceipts(), "a stock segment got a receipt")
+		}
+		return rep.Elapsed
+	}
+	pace := func() {
+		for st := o.Host.Spool.Stats(); st.Jobs+st.Pending > *perfBacklog; st = o.Host.Spool.Stats() {
+			select {
+			case <-ctx.Done():
+				b.Fatal(ctx.Err())
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}
+	seq := int64(0)
+	pair := func(record bool) {
+		pace()
+		var tOn, tOff time.Duration
+		if seq%2 == 0 { // alternate which goes first
+			tOn, tOff = send(on, seq, true), send(off, seq, false)
+		} else {
+			tOff, tOn = send(off, seq, false), send(on, seq, true)
+		}
+		seq++
+		if record {
+			onT, offT, diff = append(onT, tOn), append(offT, tOff), append(diff, tOn-tOff)
+		}
+	}
+	for range perfWarmup {
+		pair(false)
+	}
+	load := perfLoadavg()
+	b.ResetTimer()
+	for b.Loop() {
+		pair(true)
+	}
+	b.StopTimer()
+	qOn, qOff, qDiff := perfQuantilesOf(onT), perfQuantilesOf(offT), perfQuantilesOf(diff)
+	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+	b.ReportMetric(us(qOn.p50), "on-p50-µs")
+	b.ReportMetric(us(qOn.p99), "on-p99-µs")
+	b.ReportMetric(us(qOff.p50), "off-p50-µs")
+	b.ReportMetric(us(qOff.p99), "off-p99-µs")
+	b.ReportMetric(us(qOn.p50-qOff.p50), "added-p50-µs")
+	b.ReportMetric(us(qOn.p99-qOff.p99), "added-p99-µs")
+	m := o.Host.Service.Metrics()
+	b.Logf("%d pairs, sources 250 KB-1 MB + renditions of 1/2 and 1/4, %d workers, backlog ≤ %d; loadavg %s before, %s after",
+		len(onT), *perfWorkers, *perfBacklog, load, perfLoadavg())
+	b.Logf("archiving on:  %s", qOn)
+	b.Logf("archiving off: %s", qOff)
+	b.Logf("on - off, pair by pair: %s", qDiff)
+	b.Logf("receipts: %d accepted, %d pending (outcome in a later reply); jobs archived meanwhile %d", accepted, pending, m.Archived)
+}
