@@ -1,0 +1,503 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"sync"
+	"time"
+
+	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/lpswarm/archiver/bee"
+	"github.com/lpswarm/archiver/grpcsvc"
+	"github.com/lpswarm/archiver/host"
+	"github.com/lpswarm/archiver/index"
+	"github.com/lpswarm/archiver/internal/beetest"
+	"github.com/lpswarm/archiver/orchestrator"
+	"github.com/lpswarm/archiver/spool"
+)
+
+const secret = "ramp-secret"
+
+// rig is everything the ramp runs against.
+type rig struct {
+	cfg     config
+	h       *host.Host
+	rec     *recorder
+	workers []*exec.Cmd
+	beeURL  string
+	beePID  int
+	clips   []clip
+	run     uint64
+	seq     map[string]int64 // next sequence number per manifest id
+	live    map[string]index.StreamID
+}
+
+// run runs the ramp and returns the per-step results.
+func run(ctx context.Context, cfg config, stdout io.Writer) ([]result, error) {
+	steps, err := parseSteps(cfg.steps)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.out, 0o755); err != nil {
+		return nil, fmt.Errorf("ramp: %w", err)
+	}
+	r := &rig{cfg: cfg, rec: newRecorder(), seq: map[string]int64{}, live: map[string]index.StreamID{}}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	r.run = binary.BigEndian.Uint64(b[:])
+
+	top := 0
+	for _, s := range steps {
+		top = max(top, s.Level)
+	}
+	fmt.Fprintf(stdout, "generating clips up to %s in %s (once; cached)\n", ladder[top].Name, cfg.cache)
+	clips, err := generateClips(ctx, cfg.cache, cfg.segment, cfg.clipSeconds, top)
+	if err != nil {
+		return nil, err
+	}
+	r.clips = clips
+
+	cleanup, err := r.start(ctx, stdout)
+	defer cleanup()
+	if err != nil {
+		return nil, err
+	}
+
+	var results []result
+	fmt.Fprintln(stdout, header())
+	for i, s := range steps {
+		res, err := r.step(ctx, i, s)
+		if err != nil {
+			return results, err
+		}
+		results = append(results, res)
+		fmt.Fprintln(stdout, res.row())
+		if !res.OK && !cfg.keepGoing {
+			break
+		}
+	}
+	r.endStreams(nil)
+	drained := r.waitDrained(ctx, cfg.drain)
+	if err := writeCSV(filepath.Join(cfg.out, "ramp.csv"), results); err != nil {
+		return results, err
+	}
+	if err := writePNG(filepath.Join(cfg.out, "ramp.png"), results, cfg.segment); err != nil {
+		return results, err
+	}
+	fmt.Fprint(stdout, summary(results, cfg, drained, r.rec))
+	return results, nil
+}
+
+// start brings up Bee (unless given), the orchestrator side and the
+// workers. The returned cleanup stops them all.
+func (r *rig) start(ctx context.Context, stdout io.Writer) (func(), error) {
+	var stops []func()
+	cleanup := func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	cfg := r.cfg
+	r.beeURL = cfg.beeURL
+	if r.beeURL == "" {
+		logf, err := os.Create(filepath.Join(cfg.out, "bee.log"))
+		if err != nil {
+			return cleanup, fmt.Errorf("ramp: %w", err)
+		}
+		sctx, cancel := context.WithTimeout(ctx, time.Minute)
+		dev, err := beetest.StartDev(sctx, logf)
+		cancel()
+		if err != nil {
+			logf.Close()
+			return cleanup, fmt.Errorf("ramp: %w", err)
+		}
+		stops = append(stops, func() { dev.Close(); logf.Close() })
+		r.beeURL = dev.URL
+	}
+	if u, err := url.Parse(r.beeURL); err == nil {
+		r.beePID = findPID("--api-addr", u.Host)
+		if r.beePID == 0 {
+			r.beePID = findPID("bee", u.Port()) // a Bee given by URL: best effort
+		}
+	}
+	fmt.Fprintf(stdout, "bee %s (pid %d)\n", r.beeURL, r.beePID)
+	batch := cfg.batch
+	if batch == "" {
+		c, err := bee.New(r.beeURL)
+		if err != nil {
+			return cleanup, fmt.Errorf("ramp: %w", err)
+		}
+		bctx, cancel := context.WithTimeout(ctx, time.Minute)
+		// Dev nodes take any amount; a real one would charge it.
+		batch, err = c.BuyBatch(bctx, big.NewInt(1_000_000_000), uint8(cfg.depth), "ramp", true)
+		cancel()
+		if err != nil {
+			return cleanup, fmt.Errorf("ramp: buy batch: %w", err)
+		}
+	}
+
+	dir, err := os.MkdirTemp("", "ramp-orch-")
+	if err != nil {
+		return cleanup, fmt.Errorf("ramp: %w", err)
+	}
+	stops = append(stops, func() { _ = os.RemoveAll(dir) })
+	cert, pin, err := selfSigned()
+	if err != nil {
+		return cleanup, err
+	}
+	logf, err := os.Create(filepath.Join(cfg.out, "orchestrator.log"))
+	if err != nil {
+		return cleanup, fmt.Errorf("ramp: %w", err)
+	}
+	stops = append(stops, func() { logf.Close() })
+	h, err := host.Open(host.Config{
+		DataDir: filepath.Join(dir, "orch"),
+		Spool:   spool.Config{MaxBytes: cfg.spoolBytes},
+		Service: grpcsvc.Config{Secret: secret, Redundancy: redundancy.Level(cfg.redundancy)},
+		Logger:  slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		return cleanup, fmt.Errorf("ramp: %w", err)
+	}
+	// Lag ends where the index records the worker's report: wrap the
+	// results keeper the service reports to.
+	h.Service.SetResults(lagResults{next: h.Streams, rec: r.rec})
+	if err := h.Start(context.Background()); err != nil {
+		_ = h.Close()
+		return cleanup, fmt.Errorf("ramp: %w", err)
+	}
+	r.h = h
+	g := grpc.NewServer(grpc.Creds(credentials.NewServerTLSFromCert(&cert)))
+	h.Register(g)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		_ = h.Close()
+		return cleanup, fmt.Errorf("ramp: %w", err)
+	}
+	go func() { _ = g.Serve(lis) }()
+	stops = append(stops, func() { g.Stop(); _ = h.Close() })
+
+	bin := cfg.node
+	if bin == "" {
+		bin = filepath.Join(dir, "archiver-node")
+		out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/lpswarm/archiver/cmd/archiver-node").CombinedOutput()
+		if err != nil {
+			return cleanup, fmt.Errorf("ramp: go build archiver-node: %w: %s", err, out)
+		}
+	}
+	for i := range cfg.workers {
+		wlog, err := os.Create(filepath.Join(cfg.out, fmt.Sprintf("worker-%d.log", i)))
+		if err != nil {
+			return cleanup, fmt.Errorf("ramp: %w", err)
+		}
+		cmd := exec.Command(bin, "node", "-orchAddr", lis.Addr().String(), "-orchSecret", secret, "-orchCertPin", pin,
+			"-capacity", fmt.Sprint(cfg.capacity), "-bee", r.beeURL, "-postageBatch", batch,
+			"-redundancy", fmt.Sprint(cfg.redundancy), "-datadir", filepath.Join(dir, fmt.Sprintf("worker-%d", i)))
+		cmd.Stdout, cmd.Stderr = wlog, wlog
+		if err := cmd.Start(); err != nil {
+			wlog.Close()
+			return cleanup, fmt.Errorf("ramp: start worker: %w", err)
+		}
+		r.workers = append(r.workers, cmd)
+		stops = append(stops, func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); wlog.Close() })
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for h.Service.Held().Workers < cfg.workers {
+		if time.Now().After(deadline) {
+			return cleanup, fmt.Errorf("ramp: %d of %d workers registered after 30s (see %s/worker-*.log)", h.Service.Held().Workers, cfg.workers, cfg.out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	fmt.Fprintf(stdout, "orchestrator pid %d, %d workers × capacity %d, batch %s, redundancy %d\n",
+		os.Getpid(), cfg.workers, cfg.capacity, batch, cfg.redundancy)
+	return cleanup, nil
+}
+
+// selfSigned makes a TLS certificate for 127.0.0.1, as go-livepeer
+// orchestrators present, and its pin.
+func selfSigned() (tls.Certificate, string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, "", err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "orchestrator"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, "", err
+	}
+	pin := sha256.Sum256(der)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, hex.EncodeToString(pin[:]), nil
+}
+
+// step runs one step: its streams replay segments in real time for the
+// hold, while the spool and the processes' CPU are sampled.
+func (r *rig) step(ctx context.Context, idx int, s step) (result, error) {
+	cfg := r.cfg
+	ids := make([]string, s.Streams)
+	keep := map[string]bool{}
+	for i := range ids {
+		// Streams of the same profile carry on from step to step, as live
+		// streams would; the others end (their final publish is load too).
+		ids[i] = fmt.Sprintf("ramp-%x-%s-%d", r.run&0xffffff, ladder[s.Level].Name, i)
+		keep[ids[i]] = true
+	}
+	r.endStreams(keep)
+	// Let the ended streams' final publishes finish before measuring: a
+	// burst of them would count against the next step, which is not the
+	// steady load it measures.
+	r.settle(ctx, time.Minute)
+
+	res := result{Step: idx + 1, Streams: s.Streams, Profile: ladder[s.Level].Name, LoadStart: loadavg()}
+	for l := 0; l <= s.Level; l++ {
+		res.NominalMbps += float64(s.Streams*ladder[l].Kbps) / 1000
+	}
+	cpu0 := r.cpu()
+	start := time.Now()
+	var prof func()
+	if idx+1 == cfg.profileStep {
+		prof = r.profile(ctx, cfg.hold)
+	}
+
+	sctx, cancel := context.WithTimeout(ctx, cfg.hold)
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.replay(sctx, idx, i, id, s, time.Duration(i)*cfg.segment/time.Duration(s.Streams))
+		}()
+	}
+	var samples []spoolSample
+	tick := time.NewTicker(500 * time.Millisecond)
+	for sctx.Err() == nil {
+		select {
+		case <-tick.C:
+			st := r.h.Spool.Stats()
+			samples = append(samples, spoolSample{time.Since(start), st.Jobs, st.Bytes})
+		case <-sctx.Done():
+		}
+	}
+	tick.Stop()
+	cancel()
+	wg.Wait()
+	if prof != nil {
+		prof()
+	}
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	end := time.Now()
+	cpu1 := r.cpu()
+	res.LoadEnd = loadavg()
+	res.cpuFigures(cpu0, cpu1, end.Sub(start))
+	res.spoolFigures(samples)
+	// Measure segments accepted after the streams ramped in (one segment)
+	// and at least two segments before the end: a segment still waiting
+	// then has waited more than the threshold, and counts as such.
+	r.rec.figures(&res, idx, start.Add(cfg.segment), end.Add(-2*cfg.segment), end)
+	res.judge(cfg.segment)
+	return res, nil
+}
+
+// replay sends one segment per segment duration on stream id until ctx
+// ends, after an offset that spreads the streams over a segment.
+func (r *rig) replay(ctx context.Context, stepIdx, streamIdx int, id string, s step, offset time.Duration) {
+	select {
+	case <-time.After(offset):
+	case <-ctx.Done():
+		return
+	}
+	var sender [20]byte
+	copy(sender[:], "ramp")
+	binary.BigEndian.PutUint32(sender[16:], uint32(streamIdx))
+	in := r.h.Archiver()
+	tick := time.NewTicker(r.cfg.segment)
+	defer tick.Stop()
+	for {
+		// One goroutine per stream, steps in turn: r.seq is not shared.
+		seq := r.nextSeq(id)
+		src := r.clips[s.Level].segments[int(seq)%len(r.clips[s.Level].segments)]
+		job := orchestrator.Job{
+			Sender: sender, ManifestID: orchestrator.ManifestID(id), Seq: seq, Duration: r.cfg.segment,
+			Source: unique(src, r.run, streamIdx, s.Level, seq),
+		}
+		for l := s.Level - 1; l >= 0; l-- {
+			seg := r.clips[l].segments[int(seq)%len(r.clips[l].segments)]
+			job.Renditions = append(job.Renditions, orchestrator.Rendition{Name: ladder[l].Name, Data: unique(seg, r.run, streamIdx, l, seq)})
+		}
+		r.remember(id, sender)
+		key := r.rec.submitted(stepIdx, id, seq, job.Bytes())
+		out := in.Submit(job)
+		go func() { r.rec.accepted(key, (<-out).Err) }()
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (r *rig) nextSeq(id string) int64 {
+	r.rec.mu.Lock()
+	defer r.rec.mu.Unlock()
+	n := r.seq[id]
+	r.seq[id] = n + 1
+	return n
+}
+
+func (r *rig) remember(id string, sender [20]byte) {
+	r.rec.mu.Lock()
+	defer r.rec.mu.Unlock()
+	r.live[id] = index.StreamID{ManifestID: id, Sender: sender}
+}
+
+// endStreams ends every live stream not in keep (nil: all of them).
+func (r *rig) endStreams(keep map[string]bool) {
+	r.rec.mu.Lock()
+	var end []index.StreamID
+	for id, sid := range r.live {
+		if !keep[id] {
+			end = append(end, sid)
+			delete(r.live, id)
+		}
+	}
+	r.rec.mu.Unlock()
+	for _, sid := range end {
+		r.h.Streams.End(sid)
+	}
+}
+
+// settle waits until only the live streams are left in the stream keeper:
+// every ended one has had its final publish.
+func (r *rig) settle(ctx context.Context, limit time.Duration) {
+	r.rec.mu.Lock()
+	live := len(r.live)
+	r.rec.mu.Unlock()
+	deadline := time.Now().Add(limit)
+	for r.h.Streams.Len() > live && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitDrained waits until every segment submitted is accepted or refused,
+// every accepted one is recorded, and the spool holds no job; it says
+// whether that happened in time. (The spool alone can look empty while a
+// job is still being recorded in the index on its way in.)
+func (r *rig) waitDrained(ctx context.Context, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if r.rec.settled() {
+			if st := r.h.Spool.Stats(); st.Jobs == 0 && st.Pending == 0 {
+				return true
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return false
+}
+
+// cpu reads the CPU time of every process and of the machine.
+func (r *rig) cpu() cpuSample {
+	s := cpuSample{at: time.Now()}
+	s.orch, _ = procTicks(os.Getpid())
+	for _, w := range r.workers {
+		t, _ := procTicks(w.Process.Pid)
+		s.workers += t
+	}
+	if r.beePID != 0 {
+		s.bee, _ = procTicks(r.beePID)
+	}
+	s.machine, _ = machineTicks()
+	return s
+}
+
+// profile starts a CPU profile of this process and fetches one of Bee
+// over the step; the returned func waits for both.
+func (r *rig) profile(ctx context.Context, d time.Duration) func() {
+	f, err := os.Create(filepath.Join(r.cfg.out, "orchestrator.pprof"))
+	if err == nil {
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			f = nil
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		secs := int(d.Seconds()) - 1
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", r.beeURL, secs), nil)
+		if err != nil {
+			return
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			slog.Warn("bee profile", "error", err)
+			return
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			slog.Warn("bee profile", "status", resp.Status)
+			return
+		}
+		bf, err := os.Create(filepath.Join(r.cfg.out, "bee.pprof"))
+		if err != nil {
+			return
+		}
+		defer bf.Close()
+		_, _ = io.Copy(bf, resp.Body)
+	}()
+	return func() {
+		if f != nil {
+			pprof.StopCPUProfile()
+			f.Close()
+		}
+		<-done
+	}
+}
+
+// lagResults stamps the moment the index records a job archived.
+type lagResults struct {
+	next grpcsvc.Results
+	rec  *recorder
+}
+
+func (l lagResults) Archived(ctx context.Context, j orchestrator.Job, files []grpcsvc.FileResult) error {
+	err := l.next.Archived(ctx, j, files)
+	if err == nil {
+		l.rec.archived(string(j.ManifestID), j.Seq, false)
+	}
+	return err
+}
+
+func (l lagResults) Failed(ctx context.Context, j orchestrator.Job, reason string) error {
+	err := l.next.Failed(ctx, j, reason)
+	if err == nil {
+		l.rec.archived(string(j.ManifestID), j.Seq, true)
+	}
+	return err
+}
+
+var _ grpcsvc.Results = lagResults{}
