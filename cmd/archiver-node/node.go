@@ -40,6 +40,7 @@ type nodeConfig struct {
 	capacity     int
 	beeURL       string
 	redundancy   uint
+	verify       bool // node stamping: check Bee's references offline
 	stamping     stampingConfig
 	datadir      string
 	drain        time.Duration
@@ -66,6 +67,7 @@ func nodeFlags(c *nodeConfig, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.capacity, "capacity", 4, "segments archived at once")
 	fs.StringVar(&c.beeURL, "bee", "http://127.0.0.1:1633", "Bee API URL")
 	fs.UintVar(&c.redundancy, "redundancy", uint(redundancy.MEDIUM), "Swarm-Redundancy-Level 0-4; must match the orchestrator's")
+	fs.BoolVar(&c.verify, "verify", true, "node stamping: split every file offline and check the reference Bee answers (false: trust Bee, saving the worker's hashing; the orchestrator checks every reference anyway)")
 	fs.StringVar(&c.stamping.batches, "postageBatch", "", "postage batch id(s), comma-separated, used in order: the next once one is full (node stamping: immutable batches only; client stamping gets its batch from the orchestrator's lease)")
 	fs.DurationVar(&c.postageRecheck, "postageRecheck", time.Minute, "when every batch is full, take no jobs and ask again this often whether one has room (Bee; with client stamping, the orchestrator whether it leases another batch)")
 	fs.StringVar(&c.stamping.mode, "stamping", "node", "node (the Bee node stamps) or client (this process stamps with -ethKeystorePath)")
@@ -207,7 +209,7 @@ func runNode(ctx context.Context, stop <-chan struct{}, args []string, stderr io
 	if err != nil {
 		return err
 	}
-	upCfg := upload.Config{Redundancy: redundancy.Level(c.redundancy)}
+	upCfg := upload.Config{Redundancy: redundancy.Level(c.redundancy), SkipVerify: !c.verify}
 	var up worker.Uploader
 	var onLease func(*archiverpb.StampLease) (worker.Uploader, error)
 	closeUp := func() error { return nil }

@@ -140,6 +140,9 @@ func (d *Dev) waitHealthy(ctx context.Context, limit time.Duration) error {
 	}
 }
 
+// Pid is the node's process id, for benchmarks that read its CPU time.
+func (d *Dev) Pid() int { return d.cmd.Process.Pid }
+
 // BuyBatch buys an immutable batch of the given depth, usable at once.
 func (d *Dev) BuyBatch(ctx context.Context, depth uint8) (string, error) {
 	// Dev nodes accept any amount; this one is far above the 24 h minimum.

@@ -1,0 +1,536 @@
+package integration_test
+
+// Issue 8, item 1: node-side stamping, the archiver against Bee's own
+// POST /bytes of the same amount of bytes on the same dev node.
+//
+//	go test ./integration -run '^$' -bench 'ThroughputVsRawBee' -benchtime 4x -v
+//
+// Every variant uploads fresh random bytes of the same sizes (a Bee that
+// already holds a chunk under the batch skips it, which would favour the
+// later variant). The variants run interleaved within one iteration, so
+// their ratio shares the machine's noise; the CPU of each process (Bee, the
+// worker, the orchestrator side = this test process) is read from
+// /proc/<pid>/stat and getrusage around every variant.
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	crand "crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ethersphere/bee/v2/pkg/file/pipeline/builder"
+	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
+	"github.com/ethersphere/bee/v2/pkg/storage"
+	"github.com/ethersphere/bee/v2/pkg/swarm"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	"github.com/lpswarm/archiver/bee"
+	"github.com/lpswarm/archiver/chunker"
+	"github.com/lpswarm/archiver/grpcsvc"
+	"github.com/lpswarm/archiver/host"
+	"github.com/lpswarm/archiver/orchestrator"
+	"github.com/lpswarm/archiver/spool"
+	"github.com/lpswarm/archiver/streams"
+	"github.com/lpswarm/archiver/upload"
+)
+
+var (
+	tpJobs       = flag.Int("tp.jobs", 16, "throughput benchmarks: jobs (segments) per variant per iteration")
+	tpSource     = flag.Int("tp.source", 1<<20, "throughput benchmarks: source bytes per job; each job also has renditions of 1/2 and 1/4 of it")
+	tpCapacity   = flag.Int("tp.capacity", 4, "throughput benchmarks: worker -capacity (segments archived at once)")
+	tpRedundancy = flag.Int("tp.redundancy", 0, "throughput benchmarks: Swarm-Redundancy-Level of every upload")
+	tpBeforeBin  = flag.String("tp.beforebin", "", "throughput benchmarks: an archiver-node binary built before a change; adds pipeline-before/* variants run by it, for a before/after in one run")
+	tpRawConc    = flag.String("tp.rawconc", "4,8,16", "throughput benchmarks: concurrencies of raw POST /bytes, each a variant; the best is the baseline")
+)
+
+// tpNewJobs makes n segments of fresh random bytes: a source and two
+// renditions each, as files.
+func tpNewJobs(rng *rand.ChaCha8, n int, seq *int64) []orchestrator.Job {
+	fill := func(size int) []byte {
+		b := make([]byte, size)
+		_, _ = rng.Read(b)
+		return b
+	}
+	jobs := make([]orchestrator.Job, n)
+	for i := range jobs {
+		*seq++
+		jobs[i] = orchestrator.Job{
+			Sender: [20]byte{0xbe}, ManifestID: "throughput", Seq: *seq,
+			Source: fill(*tpSource),
+			Renditions: []orchestrator.Rendition{
+				{Name: "half", Data: fill(*tpSource / 2)}, {Name: "quarter", Data: fill(*tpSource / 4)},
+			},
+		}
+	}
+	return jobs
+}
+
+func tpFiles(jobs []orchestrator.Job) [][]byte {
+	var out [][]byte
+	for _, j := range jobs {
+		out = append(out, j.Source)
+		for _, r := range j.Renditions {
+			out = append(out, r.Data)
+		}
+	}
+	return out
+}
+
+// tpProcCPU is a process's user+system CPU time.
+func tpProcCPU(tb testing.TB, pid int) time.Duration {
+	tb.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	require.NoError(tb, err)
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
+	utime, err := strconv.ParseInt(f[11], 10, 64)
+	require.NoError(tb, err)
+	stime, err := strconv.ParseInt(f[12], 10, 64)
+	require.NoError(tb, err)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
+}
+
+func tpSelfCPU(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	require.NoError(tb, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func tpLoadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// tpTally sums a variant's rounds: wall time, bytes and CPU per process.
+type tpTally struct {
+	wall, bee, worker, self time.Duration
+	bytes                   int64
+}
+
+func (t *tpTally) mbps() float64 { return float64(t.bytes) / 1e6 / t.wall.Seconds() }
+func (t *tpTally) perMB(d time.Duration) float64 {
+	return d.Seconds() / (float64(t.bytes) / 1e6)
+}
+
+// tpMeasure runs one round and adds its wall time and CPU to t; workerPid
+// is 0 when the worker runs in this process.
+func tpMeasure(tb testing.TB, t *tpTally, bytes int64, workerPid int, round func()) {
+	bee0, self0 := tpProcCPU(tb, dev.Pid()), tpSelfCPU(tb)
+	var w0 time.Duration
+	if workerPid != 0 {
+		w0 = tpProcCPU(tb, workerPid)
+	}
+	start := time.Now()
+	round()
+	t.wall += time.Since(start)
+	t.bee += tpProcCPU(tb, dev.Pid()) - bee0
+	t.self += tpSelfCPU(tb) - self0
+	if workerPid != 0 {
+		t.worker += tpProcCPU(tb, workerPid) - w0
+	}
+	t.bytes += bytes
+}
+
+// tpRaw posts files to /bytes with conc requests at a time: the plainest
+// client Bee has, no offline split, no retries.
+type tpRaw struct {
+	hc    *http.Client
+	batch string
+	level redundancy.Level
+}
+
+func newTPRaw(batch string, level redundancy.Level) *tpRaw {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	return &tpRaw{hc: &http.Client{Transport: tr}, batch: batch, level: level}
+}
+
+func (r *tpRaw) post(ctx context.Context, data []byte) (swarm.Address, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dev.URL+"/bytes", bytes.NewReader(data))
+	if err != nil {
+		return swarm.ZeroAddress, err
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set(bee.HeaderBatchID, r.batch)
+	req.Header.Set(bee.HeaderDeferred, "true")
+	req.Header.Set(bee.HeaderRedundancy, strconv.Itoa(int(r.level)))
+	resp, err := r.hc.Do(req)
+	if err != nil {
+		return swarm.ZeroAddress, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		return swarm.ZeroAddress, fmt.Errorf("POST /bytes: %s: %s", resp.Status, body)
+	}
+	var ans struct{ Reference string }
+	if err := json.Unmarshal(body, &ans); err != nil {
+		return swarm.ZeroAddress, err
+	}
+	return swarm.ParseHexAddress(ans.Reference)
+}
+
+// tpParallel runs fn over items with conc goroutines and returns the
+// first error.
+func tpParallel[T any](conc int, items []T, fn func(T) error) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		next  = make(chan T)
+	)
+	for range conc {
+		wg.Go(func() {
+			for it := range next {
+				if err := fn(it); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, it := range items {
+		next <- it
+	}
+	close(next)
+	wg.Wait()
+	return first
+}
+
+// tpPipeline is one orchestrator (package host, as go-livepeer hosts it)
+// with one real `archiver-node node` worker process.
+type tpPipeline struct {
+	h      *host.Host
+	worker *exec.Cmd
+}
+
+func tpStartPipeline(tb testing.TB, ctx context.Context, bin, batch string, level redundancy.Level, workerArgs ...string) *tpPipeline {
+	tb.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
+	require.NoError(tb, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "orchestrator"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	der, err := x509.CreateCertificate(crand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(tb, err)
+	pin := sha256.Sum256(der)
+	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+
+	h, err := host.Open(host.Config{
+		DataDir: tb.TempDir(),
+		Spool:   spool.Config{MaxBytes: 1 << 30},
+		Service: grpcsvc.Config{Secret: "s3cret", BaseTimeout: time.Minute, MinThroughput: 1 << 20, Redundancy: level},
+		// Publishing manifests is not what is measured: only at the end.
+		Streams: streams.Config{PublishEvery: 1 << 30, PublishInterval: time.Hour, IdleTimeout: time.Hour},
+		Logger:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	require.NoError(tb, err)
+	require.NoError(tb, h.Start(context.Background()))
+	g := grpc.NewServer(grpc.Creds(credentials.NewServerTLSFromCert(&cert)))
+	h.Register(g)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(tb, err)
+	go func() { _ = g.Serve(lis) }()
+	tb.Cleanup(func() { g.Stop(); _ = h.Close() })
+
+	args := append([]string{"node", "-orchAddr", lis.Addr().String(), "-orchSecret", "s3cret", "-orchCertPin", hex.EncodeToString(pin[:]),
+		"-capacity", strconv.Itoa(*tpCapacity), "-bee", dev.URL, "-postageBatch", batch, "-redundancy", strconv.Itoa(int(level)),
+		"-datadir", tb.TempDir()}, workerArgs...)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stderr = os.Stderr
+	require.NoError(tb, cmd.Start())
+	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	p := &tpPipeline{h: h, worker: cmd}
+	var seq int64 = 1 << 40 // warm-up: the worker registers and archives one job
+	p.run(tb, tpNewJobs(rand.NewChaCha8([32]byte{byte(len(workerArgs))}), 1, &seq))
+	return p
+}
+
+// run spools jobs as the decorator does and returns once the orchestrator
+// has recorded every one archived (the worker's checked report).
+func (p *tpPipeline) run(tb testing.TB, jobs []orchestrator.Job) {
+	tb.Helper()
+	want := p.h.Service.Metrics().Archived + int64(len(jobs))
+	in := p.h.Archiver()
+	outcomes := make([]<-chan orchestrator.Outcome, len(jobs))
+	for i, j := range jobs {
+		outcomes[i] = in.Submit(j)
+	}
+	for _, o := range outcomes {
+		require.NoError(tb, (<-o).Err)
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for p.h.Service.Metrics().Archived < want {
+		m := p.h.Service.Metrics()
+		require.Zero(tb, m.Failed, "jobs failed")
+		require.True(tb, time.Now().Before(deadline), "not archived in time: %+v", m)
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func tpBuildNode(tb testing.TB) string {
+	tb.Helper()
+	bin := filepath.Join(tb.TempDir(), "archiver-node")
+	out, err := exec.Command("go", "build", "-o", bin, "../cmd/archiver-node").CombinedOutput()
+	require.NoError(tb, err, "%s", out)
+	return bin
+}
+
+// tpReadBack checks that Bee serves data at ref: an upload counted by a
+// benchmark must have stored its bytes.
+func tpReadBack(tb testing.TB, ctx context.Context, ref swarm.Address, data []byte) {
+	tb.Helper()
+	got, err := dev.Client.DownloadBytes(ctx, ref, int64(len(data))+1)
+	require.NoError(tb, err)
+	require.True(tb, bytes.Equal(got, data), "bytes read back from %s differ", ref)
+}
+
+func tpConcs(tb testing.TB) []int {
+	var out []int
+	for _, s := range strings.Split(*tpRawConc, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		require.NoError(tb, err, "-tp.rawconc")
+		out = append(out, n)
+	}
+	return out
+}
+
+// BenchmarkThroughputVsRawBee/Interleaved runs, in every iteration, one
+// round of each variant on fresh bytes of the same sizes, in alternating
+// order:
+//
+//   - raw/conc=N: POST /bytes, N at a time (-tp.rawconc); the best is the
+//     baseline;
+//   - upload/verify, upload/noverify: the worker's upload path alone
+//     (upload.NodeStamped, the worker's -capacity jobs at once, each job's
+//     files in turn as the worker does), in this process;
+//   - pipeline/verify, pipeline/noverify: end to end, spool → gRPC → a real
+//     archiver-node worker process (-verify=true/false) → Bee → checked
+//     report recorded by the orchestrator.
+//
+// Metrics per variant: MB/s, ratio to raw (x), and CPU seconds per MB of
+// Bee, the worker process and this process (the orchestrator side for the
+// pipeline; the uploader itself for upload/*). orchcheck-cpu-s/MB is the
+// orchestrator's offline check of reported references alone.
+func BenchmarkThroughputVsRawBee(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	level := redundancy.Level(*tpRedundancy)
+	batch, err := dev.BuyBatch(ctx, 24)
+	require.NoError(b, err)
+	raw := newTPRaw(batch, level)
+	rng := rand.NewChaCha8([32]byte{8})
+	var seq int64
+	b.Run("Interleaved", func(b *testing.B) {
+		b.Logf("loadavg before %s", tpLoadavg())
+		bin := tpBuildNode(b)
+		pipes := map[bool]*tpPipeline{
+			true:  tpStartPipeline(b, ctx, bin, batch, level, "-verify=true"),
+			false: tpStartPipeline(b, ctx, bin, batch, level, "-verify=false"),
+		}
+		pipesBefore := map[bool]*tpPipeline{}
+		if *tpBeforeBin != "" {
+			pipesBefore[true] = tpStartPipeline(b, ctx, *tpBeforeBin, batch, level, "-verify=true")
+			pipesBefore[false] = tpStartPipeline(b, ctx, *tpBeforeBin, batch, level, "-verify=false")
+		}
+		ups := map[bool]*upload.Uploader{
+			true:  upload.NodeStamped(dev.Client, batch, upload.Config{Redundancy: level}),
+			false: upload.NodeStamped(dev.Client, batch, upload.Config{Redundancy: level, SkipVerify: true}),
+		}
+		var names []string
+		rawConc := map[string]int{}
+		for _, c := range tpConcs(b) {
+			n := fmt.Sprintf("raw/conc=%d", c)
+			names = append(names, n)
+			rawConc[n] = c
+		}
+		names = append(names, "upload/verify", "upload/noverify", "pipeline/verify", "pipeline/noverify")
+		if *tpBeforeBin != "" {
+			names = append(names, "pipeline-before/verify", "pipeline-before/noverify")
+		}
+		tallies := map[string]*tpTally{}
+		for _, n := range names {
+			tallies[n] = &tpTally{}
+		}
+		var check, checkBee tpTally
+		iter := 0
+		for b.Loop() {
+			// Alternate the order every iteration (A,B,… then …,B,A) so no
+			// variant always runs right after the same one.
+			order := make([]string, len(names))
+			for i, n := range names {
+				if iter%2 == 1 {
+					i = len(names) - 1 - i
+				}
+				order[i] = n
+			}
+			iter++
+			for _, n := range order {
+				b.StopTimer()
+				jobs := tpNewJobs(rng, *tpJobs, &seq)
+				files := tpFiles(jobs)
+				size := tpSum(files)
+				var last swarm.Address
+				b.StartTimer()
+				kind := "pipeline"
+				if rawConc[n] > 0 {
+					kind = "raw"
+				} else if strings.HasPrefix(n, "upload/") {
+					kind = "upload"
+				}
+				switch kind {
+				case "raw":
+					conc := rawConc[n]
+					tpMeasure(b, tallies[n], size, 0, func() {
+						var mu sync.Mutex
+						require.NoError(b, tpParallel(conc, files, func(f []byte) error {
+							ref, err := raw.post(ctx, f)
+							if &f[0] == &files[len(files)-1][0] {
+								mu.Lock()
+								last = ref
+								mu.Unlock()
+							}
+							return err
+						}))
+					})
+				case "upload":
+					up := ups[n == "upload/verify"]
+					tpMeasure(b, tallies[n], size, 0, func() {
+						require.NoError(b, tpParallel(*tpCapacity, jobs, func(j orchestrator.Job) error {
+							for _, f := range tpFiles([]orchestrator.Job{j}) {
+								rec, err := up.Upload(ctx, f)
+								if err != nil {
+									return err
+								}
+								if &f[0] == &files[len(files)-1][0] {
+									last = rec.Reference
+								}
+							}
+							return nil
+						}))
+					})
+				default:
+					p := pipes[strings.HasSuffix(n, "/verify")]
+					if strings.HasPrefix(n, "pipeline-before/") {
+						p = pipesBefore[strings.HasSuffix(n, "/verify")]
+					}
+					tpMeasure(b, tallies[n], size, p.worker.Process.Pid, func() { p.run(b, jobs) })
+					last, err = chunker.Reference(ctx, files[len(files)-1], level)
+					require.NoError(b, err)
+				}
+				b.StopTimer()
+				tpReadBack(b, ctx, last, files[len(files)-1])
+				if n == "pipeline/verify" {
+					// The orchestrator's offline check of the reported
+					// references, alone (grpcsvc checkResults does this).
+					c0, t0 := tpSelfCPU(b), time.Now()
+					for _, f := range files {
+						_, err := chunker.Reference(ctx, f, level)
+						require.NoError(b, err)
+					}
+					check.wall += time.Since(t0)
+					check.self += tpSelfCPU(b) - c0
+					check.bytes += size
+					// The same through Bee's own pipeline: the check
+					// before chunker hashed level NONE itself.
+					c0, t0 = tpSelfCPU(b), time.Now()
+					for _, f := range files {
+						_, err := tpBeeReference(ctx, f, level)
+						require.NoError(b, err)
+					}
+					checkBee.wall += time.Since(t0)
+					checkBee.self += tpSelfCPU(b) - c0
+					checkBee.bytes += size
+				}
+				b.StartTimer()
+			}
+		}
+		// The baseline is raw Bee at its best concurrency in this run.
+		base, baseName := 0.0, ""
+		for n := range rawConc {
+			if m := tallies[n].mbps(); m > base {
+				base, baseName = m, n
+			}
+		}
+		b.Logf("baseline: %s", baseName)
+		for _, n := range names {
+			t := tallies[n]
+			b.ReportMetric(t.mbps(), n+"-MB/s")
+			if rawConc[n] == 0 {
+				b.ReportMetric(t.mbps()/base, n+"-x")
+			}
+			b.Logf("%-18s %6.2f MB/s  %.3fx raw  CPU s/MB: bee %.4f  worker %.4f  this process %.4f",
+				n, t.mbps(), t.mbps()/base, t.perMB(t.bee), t.perMB(t.worker), t.perMB(t.self))
+		}
+		b.ReportMetric(check.perMB(check.self), "orchcheck-cpu-s/MB")
+		b.ReportMetric(checkBee.perMB(checkBee.self), "orchcheck-beepipeline-cpu-s/MB")
+		b.Logf("orchestrator offline check alone: %.4f CPU s/MB, %.1f MB/s (through Bee's pipeline: %.4f CPU s/MB, %.1f MB/s); loadavg after %s",
+			check.perMB(check.self), check.mbps(), checkBee.perMB(checkBee.self), checkBee.mbps(), tpLoadavg())
+	})
+}
+
+func tpSum(files [][]byte) int64 {
+	var n int64
+	for _, f := range files {
+		n += int64(len(f))
+	}
+	return n
+}
+
+// tpBeeReference is a file's reference through Bee's own file pipeline.
+func tpBeeReference(ctx context.Context, data []byte, level redundancy.Level) (swarm.Address, error) {
+	pipe := builder.NewPipelineBuilder(ctx, storage.PutterFunc(func(context.Context, swarm.Chunk) error { return nil }), false, level)
+	return builder.FeedPipeline(ctx, pipe, bytes.NewReader(data))
+}
+
+// tpBeeSplit is a file's distinct chunks through Bee's own file pipeline.
+func tpBeeSplit(ctx context.Context, data []byte, level redundancy.Level) (swarm.Address, []swarm.Chunk, error) {
+	var (
+		mu     sync.Mutex
+		seen   = map[string]bool{}
+		chunks []swarm.Chunk
+	)
+	pipe := builder.NewPipelineBuilder(ctx, storage.PutterFunc(func(_ context.Context, ch swarm.Chunk) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if !seen[ch.Address().ByteString()] {
+			seen[ch.Address().ByteString()] = true
+			chunks = append(chunks, swarm.NewChunk(ch.Address(), bytes.Clone(ch.Data())))
+		}
+		return nil
+	}), false, level)
+	root, err := builder.FeedPipeline(ctx, pipe, bytes.NewReader(data))
+	return root, chunks, err
+}
