@@ -19,14 +19,24 @@ import (
 
 // File is a file split into its Swarm chunks.
 type File struct {
-	Root   swarm.Address // the file's reference, as Bee's /bytes returns it
-	Size   int64         // payload bytes
-	Chunks []swarm.Chunk // every distinct chunk of the tree, in the order the pipeline produced them
+	Root swarm.Address // the file's reference, as Bee's /bytes returns it
+	Size int64         // payload bytes
+	// Chunks are every distinct chunk of the tree: in the order the
+	// pipeline produced them, or with redundancy NONE the data chunks in
+	// file order, then each level's intermediate chunks, the root last.
+	Chunks []swarm.Chunk
 }
 
 // Split computes every chunk of data as stored by Bee at the given
 // redundancy level. Identical chunks appear once: they need one stamp.
 func Split(ctx context.Context, data []byte, level redundancy.Level) (*File, error) {
+	if level == redundancy.NONE {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("chunker: split %d bytes: %w", len(data), err)
+		}
+		root, chunks := treeNone(data, true)
+		return &File{Root: root, Size: int64(len(data)), Chunks: chunks}, nil
+	}
 	var c collector
 	root, err := run(ctx, data, level, &c)
 	if err != nil {
@@ -37,6 +47,12 @@ func Split(ctx context.Context, data []byte, level redundancy.Level) (*File, err
 
 // Reference computes data's reference without keeping its chunks.
 func Reference(ctx context.Context, data []byte, level redundancy.Level) (swarm.Address, error) {
+	if level == redundancy.NONE {
+		if err := ctx.Err(); err != nil {
+			return swarm.ZeroAddress, fmt.Errorf("chunker: split %d bytes: %w", len(data), err)
+		}
+		return referenceNone(data), nil
+	}
 	return run(ctx, data, level, storage.PutterFunc(func(context.Context, swarm.Chunk) error { return nil }))
 }
 

@@ -1,0 +1,135 @@
+package chunker
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash"
+	"runtime"
+	"sync"
+
+	"github.com/ethersphere/bee/v2/pkg/swarm"
+	"golang.org/x/crypto/sha3"
+)
+
+// Without redundancy a file's reference is computed here, not by Bee's
+// pipeline: Bee's BMT hasher starts a goroutine for every 64-byte section
+// of every chunk, and on a loaded machine the scheduling costs about as
+// much CPU as the hashing. This hashes each chunk's BMT on one goroutine
+// (chunks spread over GOMAXPROCS goroutines) and builds the same tree as
+// Bee's hashtrie writer: 128 references per intermediate chunk, a lone
+// last reference carried up a level unwrapped. TestReferenceMatchesBee
+// pins it to the pipeline.
+
+const branches = swarm.Branches // references per intermediate chunk
+
+// ref is a chunk's span and address.
+type ref struct {
+	span uint64
+	addr [swarm.HashSize]byte
+}
+
+// bmtHasher computes chunk addresses with one Keccak state and no
+// goroutines.
+type bmtHasher struct {
+	h     hash.Hash
+	level [swarm.ChunkSize]byte
+}
+
+func newBMTHasher() *bmtHasher { return &bmtHasher{h: sha3.NewLegacyKeccak256()} }
+
+// address is the BMT hash of a chunk: keccak256(span | root of the binary
+// Merkle tree over the zero-padded 4 KiB payload).
+func (b *bmtHasher) address(span uint64, payload []byte) [swarm.HashSize]byte {
+	n := copy(b.level[:], payload)
+	clear(b.level[n:])
+	level := b.level[:]
+	for len(level) > swarm.HashSize {
+		for i := 0; i < len(level)/2; i += swarm.HashSize {
+			b.h.Reset()
+			_, _ = b.h.Write(level[2*i : 2*i+2*swarm.HashSize])
+			b.h.Sum(level[i:i])
+		}
+		level = level[:len(level)/2]
+	}
+	var sp [swarm.SpanSize]byte
+	binary.LittleEndian.PutUint64(sp[:], span)
+	b.h.Reset()
+	_, _ = b.h.Write(sp[:])
+	_, _ = b.h.Write(level)
+	var out [swarm.HashSize]byte
+	b.h.Sum(out[:0])
+	return out
+}
+
+// referenceNone is data's reference at redundancy level NONE.
+func referenceNone(data []byte) swarm.Address {
+	root, _ := treeNone(data, false)
+	return root
+}
+
+// treeNone builds data's chunk tree at redundancy level NONE and returns
+// its root and, with keep, every distinct chunk: the data chunks in file
+// order, then each level's intermediate chunks, the root last.
+func treeNone(data []byte, keep bool) (swarm.Address, []swarm.Chunk) {
+	n := max(1, (len(data)+swarm.ChunkSize-1)/swarm.ChunkSize)
+	refs := make([]ref, n)
+	workers := min(runtime.GOMAXPROCS(0), max(1, n/32))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			b := newBMTHasher()
+			for i := w; i < n; i += workers {
+				payload := data[i*swarm.ChunkSize : min(len(data), (i+1)*swarm.ChunkSize)]
+				refs[i] = ref{span: uint64(len(payload)), addr: b.address(uint64(len(payload)), payload)}
+			}
+		})
+	}
+	wg.Wait()
+	var c collector
+	if keep {
+		for i, r := range refs {
+			payload := data[i*swarm.ChunkSize : min(len(data), (i+1)*swarm.ChunkSize)]
+			c.add(r, payload)
+		}
+	}
+	b := newBMTHasher()
+	buf := make([]byte, 0, branches*swarm.HashSize)
+	for len(refs) > 1 {
+		next := make([]ref, 0, (len(refs)+branches-1)/branches)
+		for i := 0; i < len(refs); i += branches {
+			group := refs[i:min(len(refs), i+branches)]
+			if len(group) == 1 {
+				next = append(next, group[0])
+				continue
+			}
+			var span uint64
+			buf = buf[:0]
+			for _, r := range group {
+				span += r.span
+				buf = append(buf, r.addr[:]...)
+			}
+			r := ref{span: span, addr: b.address(span, buf)}
+			if keep {
+				c.add(r, buf)
+			}
+			next = append(next, r)
+		}
+		refs = next
+	}
+	return swarm.NewAddress(refs[0].addr[:]), c.chunks
+}
+
+// add keeps the chunk (span | payload) at r unless it is kept already.
+func (c *collector) add(r ref, payload []byte) {
+	if c.seen == nil {
+		c.seen = make(map[string]struct{})
+	}
+	if _, dup := c.seen[string(r.addr[:])]; dup {
+		return
+	}
+	c.seen[string(r.addr[:])] = struct{}{}
+	data := make([]byte, swarm.SpanSize+len(payload))
+	binary.LittleEndian.PutUint64(data, r.span)
+	copy(data[swarm.SpanSize:], payload)
+	c.chunks = append(c.chunks, swarm.NewChunk(swarm.NewAddress(bytes.Clone(r.addr[:])), data))
+}
