@@ -111,7 +111,7 @@ func TestFailedUploadKeepsOthers(t *testing.T) {
 	t.Cleanup(srv.Close)
 	client, err := bee.New(srv.URL, bee.WithRetry(bee.Retry{Attempts: 3}))
 	require.NoError(t, err)
-	up := upload.NodeStamped(client, batch, upload.Config{Redundancy: redundancy.NONE})
+	up := upload.NodeStamped(client, batch, upload.Config{Redundancy: redundancy.NONE, TrackTags: true})
 
 	var g errgroup.Group
 	var refs [2]upload.Receipt
@@ -134,4 +134,18 @@ func TestFailedUploadKeepsOthers(t *testing.T) {
 	tag, err := up.Tag(ctx)
 	require.NoError(t, err)
 	require.Equal(t, int64(refs[0].Chunks+refs[1].Chunks), tag.Split-tag.Seen)
+}
+
+// TestTagsNotTrackedByDefault: a worker's uploader keeps no list of tags
+// that would grow with every file; Tag says so instead of a zero sum that
+// would read as "synced".
+func TestTagsNotTrackedByDefault(t *testing.T) {
+	ctx := testContext(t)
+	batch, err := dev.BuyBatch(ctx, 20)
+	require.NoError(t, err)
+	up := upload.NodeStamped(dev.Client, batch, upload.Config{Redundancy: redundancy.NONE})
+	_, err = up.Upload(ctx, []byte("a file whose tag nobody will ask for"))
+	require.NoError(t, err)
+	_, err = up.Tag(ctx)
+	require.ErrorIs(t, err, upload.ErrTagsNotTracked)
 }

@@ -28,6 +28,10 @@ import (
 // offline. The upload is not trusted.
 var ErrReferenceMismatch = errors.New("reference from bee differs from the one computed offline")
 
+// ErrTagsNotTracked: Tag was asked of an uploader made without
+// Config.TrackTags.
+var ErrTagsNotTracked = errors.New("upload: tags not tracked (Config.TrackTags)")
+
 // ErrNoPostage: every batch a node-stamped uploader may use is full (Bee
 // answered 402 "batch is overissued" for each). It is the uploader's
 // trouble, not the file's: another uploader with postage can store it.
@@ -61,6 +65,11 @@ type Config struct {
 	// against Bee's clean-up of a failed twin session (see inflight)
 	// covers identical files only, not distinct files sharing a chunk.
 	SkipVerify bool
+	// TrackTags keeps the tag of every upload so that Tag can sum them
+	// (archiver-node import waits for them to sync). Off for a worker that
+	// runs for months: the list would grow with every file and nobody
+	// reads it.
+	TrackTags bool
 }
 
 // Receipt describes one stored file.
@@ -135,9 +144,9 @@ func (u *Uploader) Upload(ctx context.Context, data []byte) (Receipt, error) {
 	return u.uploadChunks(ctx, data)
 }
 
-// track remembers an upload's tag for Tag.
+// track remembers an upload's tag for Tag, when asked to.
 func (u *Uploader) track(tag uint64) {
-	if tag == 0 {
+	if tag == 0 || !u.cfg.TrackTags {
 		return
 	}
 	u.mu.Lock()
@@ -282,8 +291,11 @@ func (u *Uploader) Recheck(ctx context.Context) (bool, error) {
 
 // Tag reports the progress of everything this uploader stored: the sums
 // over its uploads' tags (UID is the latest). Tags found synced are summed
-// once and not read again.
+// once and not read again. It needs Config.TrackTags.
 func (u *Uploader) Tag(ctx context.Context) (bee.Tag, error) {
+	if !u.cfg.TrackTags {
+		return bee.Tag{}, ErrTagsNotTracked
+	}
 	u.mu.Lock()
 	tags, sum := slices.Clone(u.tags), u.synced
 	u.mu.Unlock()

@@ -112,7 +112,7 @@ func runImport(ctx context.Context, stop <-chan struct{}, args []string, stdout,
 		return err
 	}
 	rLevel := redundancy.Level(c.redundancy)
-	up, key, closeUp, err := importUploader(ctx, client, c.stamping, c.feed, upload.Config{Redundancy: rLevel})
+	up, key, closeUp, err := importUploader(ctx, client, c.stamping, c.feed, upload.Config{Redundancy: rLevel, TrackTags: true})
 	if err != nil {
 		return err
 	}
