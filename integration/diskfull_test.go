@@ -101,16 +101,7 @@ func TestSpoolDiskFull(t *testing.T) {
 
 	// Every accepted segment is in the final manifest, byte-identical;
 	// every refused one is a gap in it, never a segment with other bytes.
-	dec.EndSession(sender, session)
-	id := index.StreamID{ManifestID: stream, Sender: sender}
-	o.Streams.End(id)
-	require.Eventually(t, func() bool {
-		info, err := o.Index.StreamInfo(id)
-		return err == nil && info.State == index.Ended && info.Published.Final && o.Spool.Stats().Jobs == 0
-	}, time.Minute, 100*time.Millisecond, "final manifest not published")
-	info, err := o.Index.StreamInfo(id)
-	require.NoError(t, err)
-	feed.requireManifest(ctx, info.Published.Reference)
+	feed.finish(ctx, dec, o.Host)
 	t.Logf("tmpfs %d KiB: %d segments accepted, then refused SPOOL_FULL (disk) after %s; %d refused in all, 0 FAILED, 0 charged for refusals; "+
 		"restart on the full disk reloaded %d jobs; drained by one worker after %s; %d accepted in the end, all in the final manifest, byte-identical; %s in all",
 		*dfDiskKB, len(accepted), filledIn.Round(time.Millisecond), feed.refused, len(accepted), drainedIn.Round(time.Millisecond),
@@ -258,6 +249,23 @@ func (f *dfFeeder) requireBalance() {
 	got := f.core.Balance(f.sender, f.session)
 	require.NotNil(t, got)
 	require.Equal(t, want.RatString(), got.RatString(), "balance is not credits - transcoding - accepted archive fees")
+}
+
+// finish ends the stream as go-livepeer's session end does, waits for its
+// final manifest and checks it (requireManifest).
+func (f *dfFeeder) finish(ctx context.Context, dec *orchestrator.Decorator, h *host.Host) {
+	t := f.t
+	t.Helper()
+	dec.EndSession(f.sender, f.session)
+	id := index.StreamID{ManifestID: f.stream, Sender: f.sender}
+	h.Streams.End(id)
+	require.Eventually(t, func() bool {
+		info, err := h.Index.StreamInfo(id)
+		return err == nil && info.State == index.Ended && info.Published.Final && h.Spool.Stats().Jobs == 0
+	}, time.Minute, 100*time.Millisecond, "final manifest not published")
+	info, err := h.Index.StreamInfo(id)
+	require.NoError(t, err)
+	f.requireManifest(ctx, info.Published.Reference)
 }
 
 // requireManifest: each accepted segment's files read back byte-identical

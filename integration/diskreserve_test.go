@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lpswarm/archiver/host"
-	"github.com/lpswarm/archiver/index"
 	"github.com/lpswarm/archiver/orchestrator"
 	"github.com/lpswarm/archiver/spool"
 )
@@ -75,16 +74,7 @@ func TestSpoolDiskReserve(t *testing.T) {
 	require.Equal(t, later+5, len(feed.accepted()), "new work refused after the spool drained")
 	feed.requireBalance()
 
-	dec.EndSession(sender, session)
-	id := index.StreamID{ManifestID: stream, Sender: sender}
-	o.Streams.End(id)
-	require.Eventually(t, func() bool {
-		info, err := o.Index.StreamInfo(id)
-		return err == nil && info.State == index.Ended && info.Published.Final && o.Spool.Stats().Jobs == 0
-	}, time.Minute, 100*time.Millisecond, "final manifest not published")
-	info, err := o.Index.StreamInfo(id)
-	require.NoError(t, err)
-	feed.requireManifest(ctx, info.Published.Reference)
+	feed.finish(ctx, dec, o.Host)
 	t.Logf("tmpfs %d KiB, reserve %d KiB: %d segments accepted, then refused SPOOL_FULL (reserve) with %d KiB free; %d refused, 0 FAILED, 0 ENOSPC; "+
 		"drained by one worker after %s (%d results recorded, 0 re-dispatched); %d accepted in the end, all in the final manifest; %s in all",
 		*drDiskKB, reserve>>10, accepted, free>>10, feed.refused, drainedIn.Round(time.Millisecond), m.Archived,
