@@ -141,7 +141,7 @@ func StartOrchestrator(ctx context.Context, cfg OrchestratorConfig) (*Orchestrat
 // serve starts the gRPC and HTTPS listeners with one self-signed
 // certificate, as a go-livepeer orchestrator presents.
 func (o *Orchestrator) serve() error {
-	cert, pin, err := selfSigned()
+	cert, pin, err := SelfSigned()
 	if err != nil {
 		return err
 	}

@@ -188,8 +188,9 @@ func (o *Orchestrator) compatible(seg *lpnet.Capabilities) bool {
 	return capability.Compatible(o.dec.Capabilities(), seg)
 }
 
-// selfSigned makes the orchestrator's TLS certificate and its pin.
-func selfSigned() (tls.Certificate, string, error) {
+// SelfSigned makes a TLS certificate for 127.0.0.1, as go-livepeer
+// orchestrators present, and its pin (hex SHA-256 of the DER certificate).
+func SelfSigned() (tls.Certificate, string, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, "", err

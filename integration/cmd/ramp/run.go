@@ -2,15 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,6 +26,7 @@ import (
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/host"
 	"github.com/lpswarm/archiver/index"
+	"github.com/lpswarm/archiver/integration/testbed"
 	"github.com/lpswarm/archiver/internal/beetest"
 	"github.com/lpswarm/archiver/orchestrator"
 	"github.com/lpswarm/archiver/spool"
@@ -163,7 +157,7 @@ func (r *rig) start(ctx context.Context, stdout io.Writer) (func(), error) {
 		return cleanup, fmt.Errorf("ramp: %w", err)
 	}
 	stops = append(stops, func() { _ = os.RemoveAll(dir) })
-	cert, pin, err := selfSigned()
+	cert, pin, err := testbed.SelfSigned()
 	if err != nil {
 		return cleanup, err
 	}
@@ -233,23 +227,6 @@ func (r *rig) start(ctx context.Context, stdout io.Writer) (func(), error) {
 	fmt.Fprintf(stdout, "orchestrator pid %d, %d workers × capacity %d, batch %s, redundancy %d\n",
 		os.Getpid(), cfg.workers, cfg.capacity, batch, cfg.redundancy)
 	return cleanup, nil
-}
-
-// selfSigned makes a TLS certificate for 127.0.0.1, as go-livepeer
-// orchestrators present, and its pin.
-func selfSigned() (tls.Certificate, string, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, "", err
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "orchestrator"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, "", err
-	}
-	pin := sha256.Sum256(der)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, hex.EncodeToString(pin[:]), nil
 }
 
 // step runs one step: its streams replay segments in real time for the
