@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
-	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
@@ -47,6 +46,7 @@ type nodeConfig struct {
 	// postageRecheck: how often a worker out of postage re-checks.
 	postageRecheck time.Duration
 	metricsAddr    string
+	pprof          bool // serve net/http/pprof on metricsAddr
 	configFile     string
 	verbose        bool
 	watch          watchConfig
@@ -76,6 +76,7 @@ func nodeFlags(c *nodeConfig, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.datadir, "datadir", defaultDataDir(), "worker state: identity and stamp issuer state")
 	fs.DurationVar(&c.drain, "drain", 30*time.Second, "on SIGTERM, let in-flight segments finish for this long")
 	fs.StringVar(&c.metricsAddr, "metricsAddr", "", "serve Prometheus metrics on this address (host:port), e.g. 127.0.0.1:9090")
+	fs.BoolVar(&c.pprof, "pprof", false, "also serve Go's profiles (net/http/pprof) under /debug/pprof/ on -metricsAddr; keep that address private")
 	watchFlags(fs, &c.watch)
 	fs.StringVar(&c.configFile, "config", "", "file of \"flag value\" lines")
 	fs.BoolVar(&c.verbose, "v", false, "verbose logs")
@@ -110,6 +111,8 @@ func parseNode(args []string, stderr io.Writer) (nodeConfig, error) {
 		return c, fmt.Errorf("%w: -capacity must be at least 1", errUsage)
 	case !redundancy.Level(c.redundancy).Validate():
 		return c, fmt.Errorf("%w: -redundancy must be 0-4", errUsage)
+	case c.pprof && c.metricsAddr == "":
+		return c, fmt.Errorf("%w: -pprof serves on -metricsAddr: set -metricsAddr too", errUsage)
 	}
 	if err := c.stamping.validate(true); err != nil {
 		return c, fmt.Errorf("%w: %w", errUsage, err)
@@ -203,7 +206,7 @@ func runNode(ctx context.Context, stop <-chan struct{}, args []string, stderr io
 			return err
 		}
 	}
-	reg := prometheus.NewRegistry()
+	reg := newRegistry()
 	metrics := worker.NewMetrics(reg)
 	watcher, err := newWatcher(ctx, c.watch, c.stamping.mode, c.datadir, client, key, metrics, reg, log)
 	if err != nil {
@@ -253,7 +256,7 @@ func runNode(ctx context.Context, stop <-chan struct{}, args []string, stderr io
 	}
 	defer conn.Close()
 	if c.metricsAddr != "" {
-		stopMetrics, err := serveMetrics(c.metricsAddr, reg, log)
+		_, stopMetrics, err := serveMetrics(c.metricsAddr, reg, c.pprof, log)
 		if err != nil {
 			return err
 		}
