@@ -106,3 +106,53 @@ func TestBadOffer(t *testing.T) {
 	_, err = broadcaster.NewSession(offer(-1, 10))
 	require.ErrorIs(t, err, broadcaster.ErrBadOffer)
 }
+
+// TestSettle: the last segments' outcomes, which no reply carried, are
+// taken from the orchestrator's archive status: debited once, at the
+// pinned price on the broadcaster's own count, only when every file is
+// archived.
+func TestSettle(t *testing.T) {
+	file := func(seq int64, rendition, state string, bytes uint64) *archiverpb.SegmentStatus {
+		return &archiverpb.SegmentStatus{Seq: seq, Rendition: rendition, State: state, Bytes: bytes}
+	}
+	all := func(seq int64, state string) []*archiverpb.SegmentStatus {
+		return []*archiverpb.SegmentStatus{file(seq, "source", "archived", 500), file(seq, "360p", state, 300), file(seq, "240p", "archived", 200)}
+	}
+	for _, tc := range []struct {
+		name     string
+		status   []*archiverpb.SegmentStatus
+		archived []int64
+		pending  []int64
+		balance  *big.Rat
+		flagged  int
+	}{
+		{"every file archived", all(2, "archived"), []int64{1, 2}, nil, big.NewRat(94, 1), 0},
+		{"a file still pending", all(2, "pending"), []int64{1}, []int64{2}, big.NewRat(97, 1), 0},
+		{"a file is a gap", all(2, "gap"), []int64{1}, []int64{2}, big.NewRat(97, 1), 0},
+		{"a file missing", all(2, "archived")[:2], []int64{1}, []int64{2}, big.NewRat(97, 1), 0},
+		{"bytes differ: flagged, debited on ours", append(all(2, "archived")[:2], file(2, "240p", "archived", 999)), []int64{1, 2}, nil, big.NewRat(94, 1), 1},
+		{"segment 1 already settled by its receipt", append(all(1, "archived"), all(2, "archived")...), []int64{1, 2}, nil, big.NewRat(94, 1), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := broadcaster.NewSession(offer(3, 1000))
+			require.NoError(t, err)
+			s.Credit(big.NewRat(100, 1))
+			s.Counted(1, 500, 300, 200)
+			s.Counted(2, 500, 300, 200)
+			// Segment 2's reply said PENDING; segment 1's outcome came with it.
+			s.Reply(&archiverpb.ArchiveReceipts{Receipts: []*archiverpb.ArchiveReceipt{
+				receipt(1, archiverpb.ArchiveReceipt_ACCEPTED, 1000, "3/1"),
+				{Seq: 2, Status: archiverpb.ArchiveReceipt_PENDING}}, SessionFeeWei: "3/1"})
+			require.Equal(t, []int64{2}, s.Status().Pending)
+
+			st := &archiverpb.ArchiveStatus{Segments: tc.status}
+			s.Settle(st)
+			s.Settle(st) // twice: no double debit
+			got := s.Status()
+			require.Equal(t, tc.archived, got.Archived)
+			require.Equal(t, tc.pending, got.Pending)
+			require.Equal(t, tc.balance, s.Balance())
+			require.Len(t, got.Disagreements, tc.flagged)
+		})
+	}
+}

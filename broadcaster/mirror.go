@@ -3,8 +3,10 @@ package broadcaster
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"regexp"
+	"slices"
 	"sync"
 
 	archiverpb "github.com/lpswarm/archiver/proto"
@@ -44,6 +46,13 @@ type Gap struct {
 	Reason string
 }
 
+// counted is what the broadcaster handled of one segment: the bytes the
+// fee is due on and the number of files (source and renditions).
+type counted struct {
+	bytes int64
+	files int
+}
+
 // Session mirrors the archive side of one broadcast session with one
 // orchestrator. It is safe for concurrent use.
 type Session struct {
@@ -51,7 +60,7 @@ type Session struct {
 	weiPerByte *big.Rat        // pinned from the offer at session start
 	balance    *big.Rat        // tickets' EV minus archive fees, as the orchestrator should see it
 	charged    *big.Rat        // archive fees mirrored so far
-	sent       map[int64]int64 // bytes counted per segment awaiting its receipt
+	sent       map[int64]counted // segments awaiting their receipt
 	lost       []int64         // segments whose reply never came, since the last agreement
 	archived   []int64
 	gaps       []Gap
@@ -62,7 +71,7 @@ type Session struct {
 // orchestrator offers no archiving) gives a session that records every
 // segment as a gap.
 func NewSession(offer *archiverpb.ArchiveOffer) (*Session, error) {
-	s := &Session{balance: new(big.Rat), charged: new(big.Rat), sent: map[int64]int64{}}
+	s := &Session{balance: new(big.Rat), charged: new(big.Rat), sent: map[int64]counted{}}
 	if offer == nil {
 		return s, nil
 	}
@@ -97,7 +106,7 @@ func (s *Session) Counted(seq int64, source int, renditions ...int) {
 	for _, r := range renditions {
 		n += int64(r)
 	}
-	s.sent[seq] = n
+	s.sent[seq] = counted{bytes: n, files: 1 + len(renditions)}
 }
 
 // Lost records that the reply to seq never arrived: its receipt, and the
@@ -144,11 +153,12 @@ func (s *Session) apply(rc *archiverpb.ArchiveReceipt) {
 		s.gaps = append(s.gaps, Gap{Seq: rc.GetSeq(), Reason: rc.GetStatus().String() + " " + rc.GetReason().String()})
 		return
 	}
-	n, known := s.sent[rc.GetSeq()]
+	c, known := s.sent[rc.GetSeq()]
 	delete(s.sent, rc.GetSeq())
 	if !known {
 		return // the reply that carried its bytes was lost; the session total settles it
 	}
+	n := c.bytes
 	ours := new(big.Rat).Mul(s.weiPerByte, new(big.Rat).SetInt64(n))
 	theirs, ok := parseWei(rc.GetFeeWei())
 	if !ok || theirs.Cmp(ours) != 0 || rc.GetBytesCharged() != uint64(n) {
@@ -157,6 +167,53 @@ func (s *Session) apply(rc *archiverpb.ArchiveReceipt) {
 	}
 	s.archived = append(s.archived, rc.GetSeq())
 	s.debit(ours)
+}
+
+// Settle applies the orchestrator's archive status (GetArchiveStatus) to
+// the segments whose outcome no reply carried: by default the reply to a
+// segment does not wait for its acceptance, so the last segments of a
+// stream say PENDING and no later reply brings their outcome. A segment
+// whose every file the status lists as archived was accepted, and is
+// debited as an ACCEPTED receipt would be, at the pinned price on the
+// broadcaster's own byte count; a byte count that differs from the
+// status's is flagged. Segments not yet archived stay pending; call Settle
+// again later.
+func (s *Session) Settle(st *archiverpb.ArchiveStatus) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.Archiving() {
+		return
+	}
+	type files struct {
+		archived int
+		bytes    uint64
+	}
+	bySeq := map[int64]*files{}
+	for _, f := range st.GetSegments() {
+		if _, waiting := s.sent[f.GetSeq()]; !waiting || f.GetState() != "archived" {
+			continue
+		}
+		if bySeq[f.GetSeq()] == nil {
+			bySeq[f.GetSeq()] = &files{}
+		}
+		bySeq[f.GetSeq()].archived++
+		bySeq[f.GetSeq()].bytes += f.GetBytes()
+	}
+	for _, seq := range slices.Sorted(maps.Keys(bySeq)) {
+		c, got := s.sent[seq], bySeq[seq]
+		if got.archived < c.files {
+			continue
+		}
+		delete(s.sent, seq)
+		ours := new(big.Rat).Mul(s.weiPerByte, new(big.Rat).SetInt64(c.bytes))
+		if got.bytes != uint64(c.bytes) {
+			s.flags = append(s.flags, Disagreement{Seqs: []int64{seq}, Ours: ours,
+				Theirs: new(big.Rat).Mul(s.weiPerByte, new(big.Rat).SetUint64(got.bytes)),
+				Detail: fmt.Sprintf("archive status has %d bytes, we count %d", got.bytes, c.bytes)})
+		}
+		s.archived = append(s.archived, seq)
+		s.debit(ours)
+	}
 }
 
 func (s *Session) debit(fee *big.Rat) {
@@ -174,8 +231,11 @@ func (s *Session) Balance() *big.Rat {
 
 // Status is the session's archive status.
 type Status struct {
-	Archived      []int64
-	Gaps          []Gap
+	Archived []int64
+	Gaps     []Gap
+	// Pending are segments counted whose outcome no reply has carried
+	// yet (see Settle).
+	Pending       []int64
 	Disagreements []Disagreement
 }
 
@@ -186,6 +246,7 @@ func (s *Session) Status() Status {
 	return Status{
 		Archived:      append([]int64(nil), s.archived...),
 		Gaps:          append([]Gap(nil), s.gaps...),
+		Pending:       slices.Sorted(maps.Keys(s.sent)),
 		Disagreements: append([]Disagreement(nil), s.flags...),
 	}
 }

@@ -145,6 +145,10 @@ func startRefusalBed(t *testing.T, ctx context.Context) *refusalBed {
 		// no manifest, and none is published while the table runs.
 		Streams:         streams.Config{PublishEvery: 1 << 20, PublishInterval: time.Hour, IdleTimeout: time.Hour},
 		MaxSegmentBytes: refusalsMaxSegment, Policy: policy,
+		// Each control's receipt and balance are checked in its own
+		// reply; the default reply, which does not wait, is
+		// TestEndToEnd's.
+		AcceptWait: 5 * time.Second,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = o.Close() })

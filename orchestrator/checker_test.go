@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/big"
 	"testing"
+	"time"
 
 	lpnet "github.com/livepeer/go-livepeer/net"
 	"github.com/stretchr/testify/require"
@@ -38,7 +39,7 @@ func TestCheckerRefusesBeforeCharging(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			orch, arch := newFakeOrch(300, 200), checkingArchiver{fakeArchiver: &fakeArchiver{}, refuse: tc.refuse}
-			dec, err := orchestrator.New(orch, orch, arch, orchestrator.Config{CapabilityID: archiveBit, Price: price})
+			dec, err := orchestrator.New(orch, orch, arch, orchestrator.Config{CapabilityID: archiveBit, Price: price, AcceptWait: time.Minute})
 			require.NoError(t, err)
 			require.NoError(t, dec.ProcessPayment(context.Background(), &lpnet.Payment{Sender: broadcaster.Bytes()}, session))
 			orch.credit(broadcaster, session, big.NewRat(10, 1))

@@ -11,18 +11,12 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	lpnet "github.com/livepeer/go-livepeer/net"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lpswarm/archiver/capability"
 	"github.com/lpswarm/archiver/payments"
 	archiverpb "github.com/lpswarm/archiver/proto"
 )
-
-// DefaultAcceptWait bounds how long a reply waits for the spool to confirm
-// a durable write. The transcode itself takes seconds; a local spool write
-// takes milliseconds, so the outcome nearly always rides in the reply to
-// its own segment. Past the wait the reply says PENDING and a later reply
-// carries the outcome. Swarm is never waited for.
-const DefaultAcceptWait = 250 * time.Millisecond
 
 // DefaultSessionTTL is how long a session's bookkeeping outlives its last
 // use when nobody calls EndSession: go-livepeer's own balance TTL
@@ -43,7 +37,15 @@ type Config struct {
 	// than this.
 	MaxSegmentBytes int64
 	// Policy restricts which broadcasters may archive.
-	Policy     *payments.Policy
+	Policy *payments.Policy
+	// AcceptWait is how long a reply may wait for the archiver's durable
+	// write (index commit, spool file and directory fsyncs). Zero, the
+	// default, never waits: acceptance is off the live path, the reply
+	// carries the outcome only if it is already decided, PENDING
+	// otherwise, and a later reply (or GetArchiveStatus) carries it. A
+	// positive wait buys a final receipt in the segment's own reply for
+	// milliseconds of every reply (BENCHMARKS.md, item 3). Swarm is never
+	// waited for.
 	AcceptWait time.Duration
 	// SessionTTL forgets a session (its sender, pinned price, untaken
 	// receipts and fee total) that saw no payment, segment, outcome or
@@ -63,6 +65,10 @@ type Decorator struct {
 	archiver Archiver
 	cfg      Config
 	prices   *payments.SessionPrices
+
+	// hold is how long each archived segment's reply spent in archive:
+	// what archiving adds to the live path.
+	hold prometheus.Histogram
 
 	mu       sync.Mutex
 	sessions map[ManifestID]*session
@@ -93,8 +99,8 @@ func New(inner Orchestrator, balances BalanceReader, archiver Archiver, cfg Conf
 	if _, err := payments.PerByte(cfg.Price()); err != nil {
 		return nil, fmt.Errorf("orchestrator: archive price: %w", err)
 	}
-	if cfg.AcceptWait <= 0 {
-		cfg.AcceptWait = DefaultAcceptWait
+	if cfg.AcceptWait < 0 {
+		cfg.AcceptWait = 0
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = DefaultSessionTTL
@@ -106,8 +112,18 @@ func New(inner Orchestrator, balances BalanceReader, archiver Archiver, cfg Conf
 		inner: inner, balances: balances, archiver: archiver, cfg: cfg,
 		prices:   &payments.SessionPrices{},
 		sessions: make(map[ManifestID]*session),
+		hold: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "archiver_orchestrator_reply_hold_seconds",
+			Help: "Time a transcoded segment's reply spent in the archive decorator (checks, reservation, submit, AcceptWait): what archiving adds to the live path.",
+			// Fine below a millisecond, where the default (no wait) lives.
+			Buckets: []float64{10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 1},
+		}),
 	}, nil
 }
+
+// Collector exposes the reply hold histogram, for go-livepeer's
+// Prometheus registry.
+func (d *Decorator) Collector() prometheus.Collector { return d.hold }
 
 // Run forgets sessions idle for longer than SessionTTL, checking every
 // SessionTTL/4, until ctx ends: a session is gone between SessionTTL and
@@ -236,7 +252,9 @@ func (d *Decorator) TranscodeSeg(ctx context.Context, md *SegTranscodingMetadata
 	stripped.Caps = capability.Strip(md.Caps, d.cfg.CapabilityID)
 	res, err := d.inner.TranscodeSeg(ctx, &stripped, seg)
 	if requested && err == nil && res != nil && res.Err == nil && res.TranscodeData != nil {
+		start := time.Now()
 		d.archive(md, seg, res.TranscodeData)
+		d.hold.Observe(time.Since(start).Seconds())
 	}
 	return res, err
 }

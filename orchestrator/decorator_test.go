@@ -3,12 +3,15 @@ package orchestrator_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/big"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	lpnet "github.com/livepeer/go-livepeer/net"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/lpswarm/archiver/capability"
@@ -36,6 +39,11 @@ func newFixture(t *testing.T, cfg orchestrator.Config) fixture {
 	t.Helper()
 	f := fixture{orch: newFakeOrch(300, 200), arch: &fakeArchiver{}}
 	cfg.CapabilityID = archiveBit
+	if cfg.AcceptWait == 0 {
+		// These tests read each outcome in its own reply; the default
+		// (no wait) is TestDefaultReplyNeverWaits'.
+		cfg.AcceptWait = time.Minute
+	}
 	if cfg.Price == nil {
 		cfg.Price = price
 	}
@@ -159,9 +167,21 @@ func TestRefusals(t *testing.T) {
 
 // TestSlowSpoolNeverBlocksTheReply: the reply goes out while the archiver
 // has not decided; the outcome and its debit come with a later reply.
+// By default the reply does not wait at all; with AcceptWait it waits
+// that long at most.
 func TestSlowSpoolNeverBlocksTheReply(t *testing.T) {
-	f := newFixture(t, orchestrator.Config{AcceptWait: 10 * time.Millisecond})
-	f.arch.hold = make(chan struct{})
+	for _, wait := range []time.Duration{0, 10 * time.Millisecond} {
+		t.Run(fmt.Sprintf("wait=%v", wait), func(t *testing.T) { slowSpool(t, wait) })
+	}
+}
+
+func slowSpool(t *testing.T, wait time.Duration) {
+	f := fixture{orch: newFakeOrch(300, 200), arch: &fakeArchiver{hold: make(chan struct{})}}
+	cfg := orchestrator.Config{CapabilityID: archiveBit, Price: price, AcceptWait: wait}
+	dec, err := orchestrator.New(f.orch, f.orch, f.arch, cfg)
+	require.NoError(t, err)
+	f.dec = dec
+	require.NoError(t, dec.ProcessPayment(context.Background(), &lpnet.Payment{Sender: broadcaster.Bytes()}, session))
 	f.orch.credit(broadcaster, session, big.NewRat(10, 1))
 	md, seg := segment(9, true)
 	res, err := f.dec.TranscodeSeg(context.Background(), md, seg)
@@ -240,4 +260,23 @@ func TestFreeArchivingNeedsNoBalance(t *testing.T) {
 	require.Equal(t, archiverpb.ArchiveReceipt_ACCEPTED, r.Status)
 	require.Equal(t, "0/1", r.FeeWei)
 	require.Len(t, f.arch.submitted(), 1)
+}
+
+// TestReplyHoldObserved: every archived segment's time in the decorator is
+// one sample of the hold histogram, the AcceptWait included; segments that
+// do not ask for archiving add nothing.
+func TestReplyHoldObserved(t *testing.T) {
+	f := newFixture(t, orchestrator.Config{AcceptWait: 20 * time.Millisecond})
+	f.arch.hold = make(chan struct{})
+	defer close(f.arch.hold)
+	f.orch.credit(broadcaster, session, big.NewRat(100, 1))
+	for seq, archive := range []bool{true, false, true} {
+		md, seg := segment(int64(seq), archive)
+		_, err := f.dec.TranscodeSeg(context.Background(), md, seg)
+		require.NoError(t, err)
+	}
+	var m dto.Metric
+	require.NoError(t, f.dec.Collector().(prometheus.Histogram).Write(&m))
+	require.Equal(t, uint64(2), m.GetHistogram().GetSampleCount())
+	require.GreaterOrEqual(t, m.GetHistogram().GetSampleSum(), 2*0.020, "each reply waited AcceptWait for the held spool")
 }

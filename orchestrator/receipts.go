@@ -15,7 +15,7 @@ import (
 
 // archive decides one segment. Refusals are decided here, synchronously
 // and without I/O; acceptance is the archiver's durable write, awaited at
-// most AcceptWait. The fee is debited on acceptance, for the bytes
+// most AcceptWait (by default not at all). The fee is debited on acceptance, for the bytes
 // accepted, from the session's balance.
 func (d *Decorator) archive(md *SegTranscodingMetadata, seg *HLSSegment, td *TranscodeData) {
 	session := md.Session()
@@ -58,17 +58,26 @@ func (d *Decorator) archive(md *SegTranscodingMetadata, seg *HLSSegment, td *Tra
 	}
 	r.BytesCharged = uint64(bytes)
 	outcome := d.archiver.Submit(job)
-	timer := time.NewTimer(d.cfg.AcceptWait)
-	defer timer.Stop()
 	select {
-	case o := <-outcome:
+	case o := <-outcome: // decided already: a refusal, or a wait-free archiver
 		d.decide(session, r, job.Sender, price, fee, o)
-	case <-timer.C:
-		late := proto.Clone(r).(*archiverpb.ArchiveReceipt)
-		r.Status = archiverpb.ArchiveReceipt_PENDING
-		d.deliver(session, r)
-		go func() { d.decide(session, late, job.Sender, price, fee, <-outcome) }()
+		return
+	default:
 	}
+	if d.cfg.AcceptWait > 0 {
+		timer := time.NewTimer(d.cfg.AcceptWait)
+		defer timer.Stop()
+		select {
+		case o := <-outcome:
+			d.decide(session, r, job.Sender, price, fee, o)
+			return
+		case <-timer.C:
+		}
+	}
+	late := proto.Clone(r).(*archiverpb.ArchiveReceipt)
+	r.Status = archiverpb.ArchiveReceipt_PENDING
+	d.deliver(session, r)
+	go func() { d.decide(session, late, job.Sender, price, fee, <-outcome) }()
 }
 
 // job collects the source and the renditions, named by profile.

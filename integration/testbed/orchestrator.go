@@ -89,6 +89,10 @@ type Orchestrator struct {
 	renditions map[string][]byte // /stream/<session>/<profile>/<seq>.ts
 }
 
+// Decorator is the archive decorator the orchestrator's replies go
+// through (its reply hold histogram, its sessions).
+func (o *Orchestrator) Decorator() *orchestrator.Decorator { return o.dec }
+
 // StartOrchestrator starts the orchestrator's servers on loopback.
 func StartOrchestrator(ctx context.Context, cfg OrchestratorConfig) (*Orchestrator, error) {
 	if cfg.Logger == nil {

@@ -188,6 +188,16 @@ func mismatch(format string, args ...any) error {
 // reads back byte-identical from Bee under the broadcaster's own offline
 // reference, and the VOD plays for the stream's length.
 func verify(ctx context.Context, cfg RunConfig, o *Orchestrator, archiving, stock *Broadcaster, sum *Summary) error {
+	status, err := archiveStatus(ctx, o, archiving)
+	if err != nil {
+		return err
+	}
+	// The replies do not wait for acceptance: the last segments' outcomes
+	// come from the archive status, as a broadcaster's would at the end.
+	sum.Archive.Mirror.Settle(status)
+	if p := sum.Archive.Mirror.Status().Pending; len(p) > 0 {
+		return mismatch("segments %v have no outcome after the final manifest", p)
+	}
 	for _, r := range []struct {
 		b   *Broadcaster
 		res StreamResult
@@ -204,10 +214,6 @@ func verify(ctx context.Context, cfg RunConfig, o *Orchestrator, archiving, stoc
 	}
 	if sum.Stock.Mirror.Balance().Cmp(sum.Stock.Credit) != 0 {
 		return mismatch("the stock stream was charged for archiving")
-	}
-	status, err := archiveStatus(ctx, o, archiving)
-	if err != nil {
-		return err
 	}
 	for _, s := range status.GetSegments() {
 		key := s.GetRendition() + "/" + strconv.FormatInt(s.GetSeq(), 10)
