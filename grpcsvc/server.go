@@ -78,6 +78,14 @@ type Config struct {
 	// Redundancy is the Swarm-Redundancy-Level workers upload with; the
 	// orchestrator checks reported references at this level.
 	Redundancy redundancy.Level
+	// TrustReferences skips the offline check of every reported reference
+	// against the content (names, sizes and the job are still checked).
+	// The check is what lets the orchestrator not trust its workers, and
+	// its largest CPU cost (BENCHMARKS.md, item 1); an operator whose
+	// workers are its own machines may trade it for throughput. A lying
+	// worker's reference then reaches the manifest, where only the
+	// broadcaster's own offline check (GetArchiveStatus) catches it.
+	TrustReferences bool
 	// FeedSigner, when set, signs the feed updates that publish jobs carry
 	// (PublishRequest.Feed): the operator's Ethereum account.
 	FeedSigner feed.Signer

@@ -237,7 +237,10 @@ type tpPipeline struct {
 	worker *exec.Cmd
 }
 
-func tpStartPipeline(tb testing.TB, ctx context.Context, bin, batch string, level redundancy.Level, workerArgs ...string) *tpPipeline {
+// tpStartPipeline starts the orchestrator side and one worker process;
+// verify turns the offline reference checks on or off on both sides (the
+// worker's -verify, the orchestrator's TrustReferences).
+func tpStartPipeline(tb testing.TB, ctx context.Context, bin, batch string, level redundancy.Level, verify bool) *tpPipeline {
 	tb.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
 	require.NoError(tb, err)
@@ -251,7 +254,8 @@ func tpStartPipeline(tb testing.TB, ctx context.Context, bin, batch string, leve
 	h, err := host.Open(host.Config{
 		DataDir: tb.TempDir(),
 		Spool:   spool.Config{MaxBytes: 1 << 30},
-		Service: grpcsvc.Config{Secret: "s3cret", BaseTimeout: time.Minute, MinThroughput: 1 << 20, Redundancy: level},
+		Service: grpcsvc.Config{Secret: "s3cret", BaseTimeout: time.Minute, MinThroughput: 1 << 20, Redundancy: level,
+			TrustReferences: !verify},
 		// Publishing manifests is not what is measured: only at the end.
 		Streams: streams.Config{PublishEvery: 1 << 30, PublishInterval: time.Hour, IdleTimeout: time.Hour},
 		Logger:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
@@ -265,16 +269,19 @@ func tpStartPipeline(tb testing.TB, ctx context.Context, bin, batch string, leve
 	go func() { _ = g.Serve(lis) }()
 	tb.Cleanup(func() { g.Stop(); _ = h.Close() })
 
-	args := append([]string{"node", "-orchAddr", lis.Addr().String(), "-orchSecret", "s3cret", "-orchCertPin", hex.EncodeToString(pin[:]),
+	cmd := exec.CommandContext(ctx, bin, "node", "-orchAddr", lis.Addr().String(), "-orchSecret", "s3cret", "-orchCertPin", hex.EncodeToString(pin[:]),
 		"-capacity", strconv.Itoa(*tpCapacity), "-bee", dev.URL, "-postageBatch", batch, "-redundancy", strconv.Itoa(int(level)),
-		"-datadir", tb.TempDir()}, workerArgs...)
-	cmd := exec.CommandContext(ctx, bin, args...)
+		"-datadir", tb.TempDir(), "-verify="+strconv.FormatBool(verify))
 	cmd.Stderr = os.Stderr
 	require.NoError(tb, cmd.Start())
 	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	p := &tpPipeline{h: h, worker: cmd}
 	var seq int64 = 1 << 40 // warm-up: the worker registers and archives one job
-	p.run(tb, tpNewJobs(rand.NewChaCha8([32]byte{byte(len(workerArgs))}), 1, &seq))
+	var seed [32]byte
+	if verify {
+		seed[0] = 1
+	}
+	p.run(tb, tpNewJobs(rand.NewChaCha8(seed), 1, &seq))
 	return p
 }
 
@@ -337,8 +344,9 @@ func tpConcs(tb testing.TB) []int {
 //     (upload.NodeStamped, the worker's -capacity jobs at once, each job's
 //     files in turn as the worker does), in this process;
 //   - pipeline/verify, pipeline/noverify: end to end, spool → gRPC → a real
-//     archiver-node worker process (-verify=true/false) → Bee → checked
-//     report recorded by the orchestrator.
+//     archiver-node worker process (-verify=true/false) → Bee → report
+//     recorded by the orchestrator, which checks every reference offline
+//     with verify and trusts it without (grpcsvc TrustReferences).
 //
 // Metrics per variant: MB/s, ratio to raw (x), and CPU seconds per MB of
 // Bee, the worker process and this process (the orchestrator side for the
@@ -357,13 +365,13 @@ func BenchmarkThroughputVsRawBee(b *testing.B) {
 		b.Logf("loadavg before %s", tpLoadavg())
 		bin := tpBuildNode(b)
 		pipes := map[bool]*tpPipeline{
-			true:  tpStartPipeline(b, ctx, bin, batch, level, "-verify=true"),
-			false: tpStartPipeline(b, ctx, bin, batch, level, "-verify=false"),
+			true:  tpStartPipeline(b, ctx, bin, batch, level, true),
+			false: tpStartPipeline(b, ctx, bin, batch, level, false),
 		}
 		pipesBefore := map[bool]*tpPipeline{}
 		if *tpBeforeBin != "" {
-			pipesBefore[true] = tpStartPipeline(b, ctx, *tpBeforeBin, batch, level, "-verify=true")
-			pipesBefore[false] = tpStartPipeline(b, ctx, *tpBeforeBin, batch, level, "-verify=false")
+			pipesBefore[true] = tpStartPipeline(b, ctx, *tpBeforeBin, batch, level, true)
+			pipesBefore[false] = tpStartPipeline(b, ctx, *tpBeforeBin, batch, level, false)
 		}
 		ups := map[bool]*upload.Uploader{
 			true:  upload.NodeStamped(dev.Client, batch, upload.Config{Redundancy: level}),
