@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"math/big"
 	"math/rand/v2"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	lpnet "github.com/livepeer/go-livepeer/net"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/lpswarm/archiver/integration/testbed"
@@ -28,6 +31,7 @@ import (
 var (
 	perfBacklog = flag.Int("perf.backlog", 16, "BenchmarkSegmentLatency: archive jobs the spool may hold before the next pair waits for the workers")
 	perfWorkers = flag.Int("perf.workers", 2, "BenchmarkSegmentLatency: archiver-node worker processes archiving into the dev Bee")
+	perfPinCPU  = flag.Bool("perf.pin", false, "BenchmarkSegmentLatency: pin Bee and the workers to the last CPU and the orchestrator side to the others, as on separate machines")
 )
 
 const (
@@ -79,13 +83,14 @@ func perfSourcesOf(pool []byte) []testbed.Segment {
 
 // perfNode starts an archiver-node worker process for the benchmark (the
 // shared startNode takes a *testing.T).
-func perfNode(tb testing.TB, ctx context.Context, bin, addr, pin, batch string) {
+func perfNode(tb testing.TB, ctx context.Context, bin, addr, pin, batch string) *exec.Cmd {
 	tb.Helper()
 	cmd := exec.CommandContext(ctx, bin, "node", "-orchAddr", addr, "-orchSecret", "s3cret", "-orchCertPin", pin,
 		"-capacity", "4", "-bee", dev.URL, "-postageBatch", batch, "-redundancy", "0", "-datadir", tb.TempDir())
 	cmd.Stderr = os.Stderr
 	require.NoError(tb, cmd.Start())
 	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
 }
 
 // perfBuildNode builds archiver-node into dir.
@@ -133,14 +138,20 @@ func (q perfQuantiles) String() string {
 // -perf.backlog jobs are spooled, so the run goes at the archive rate.
 // One iteration is one pair; -benchtime 500x sends 500 of each.
 //
-// Sub-benchmarks: wait=default is the decorator's AcceptWait (the reply
-// carries ACCEPTED), wait=none does not wait (the reply says PENDING and
-// a later one carries the outcome).
+// Sub-benchmarks: wait=none is the decorator's default (the reply does
+// not wait for the spool: it says PENDING and a later one carries the
+// outcome); wait=250ms is -archiveAcceptWait=250ms (the reply waits for
+// the durable write and carries ACCEPTED).
+//
+// Besides the round trips, it reads the decorator's reply hold histogram
+// (archiver_orchestrator_reply_hold_seconds): the time each "on" reply
+// spent in the decorator, i.e. exactly what archiving added to it,
+// without the round trip's noise.
 func BenchmarkSegmentLatency(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		wait time.Duration
-	}{{"wait=default", 0}, {"wait=none", time.Nanosecond}} {
+	}{{"wait=none", 0}, {"wait=250ms", 250 * time.Millisecond}} {
 		b.Run(bc.name, func(b *testing.B) { perfSegmentLatency(b, bc.wait) })
 	}
 }
@@ -163,10 +174,16 @@ func perfSegmentLatency(b *testing.B, wait time.Duration) {
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = o.Close() })
 	bin := perfBuildNode(b, b.TempDir())
+	pids := []int{dev.Pid()}
 	for range *perfWorkers {
-		perfNode(b, ctx, bin, o.RPCAddr, o.CertPin, batch)
+		pids = append(pids, perfNode(b, ctx, bin, o.RPCAddr, o.CertPin, batch).Process.Pid)
 	}
 	require.Eventually(b, func() bool { return o.Host.Service.Held().Workers == *perfWorkers }, 30*time.Second, 20*time.Millisecond)
+	if *perfPinCPU {
+		unpin, err := perfPin(pids...)
+		require.NoError(b, err)
+		b.Cleanup(unpin)
+	}
 
 	bc, err := o.NewBroadcaster()
 	require.NoError(b, err)
@@ -228,12 +245,15 @@ func perfSegmentLatency(b *testing.B, wait time.Duration) {
 	for range perfWarmup {
 		pair(false)
 	}
+	holdBefore := perfHold(b, o)
 	load := perfLoadavg()
 	b.ResetTimer()
 	for b.Loop() {
 		pair(true)
 	}
 	b.StopTimer()
+	hold := perfHold(b, o).since(holdBefore)
+	require.Equal(b, uint64(len(onT)), hold.count, "one hold sample per archived reply")
 	qOn, qOff, qDiff := perfQuantilesOf(onT), perfQuantilesOf(offT), perfQuantilesOf(diff)
 	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 	b.ReportMetric(us(qOn.p50), "on-p50-µs")
@@ -242,11 +262,74 @@ func perfSegmentLatency(b *testing.B, wait time.Duration) {
 	b.ReportMetric(us(qOff.p99), "off-p99-µs")
 	b.ReportMetric(us(qOn.p50-qOff.p50), "added-p50-µs")
 	b.ReportMetric(us(qOn.p99-qOff.p99), "added-p99-µs")
+	b.ReportMetric(us(hold.quantile(0.50)), "hold-p50-µs≤")
+	b.ReportMetric(us(hold.quantile(0.99)), "hold-p99-µs≤")
 	m := o.Host.Service.Metrics()
 	b.Logf("%d pairs, sources 250 KB-1 MB + renditions of 1/2 and 1/4, %d workers, backlog ≤ %d; loadavg %s before, %s after",
 		len(onT), *perfWorkers, *perfBacklog, load, perfLoadavg())
 	b.Logf("archiving on:  %s", qOn)
 	b.Logf("archiving off: %s", qOff)
 	b.Logf("on - off, pair by pair: %s", qDiff)
+	b.Logf("decorator hold (histogram bucket bounds): p50 ≤ %.0f µs, p99 ≤ %.0f µs, max ≤ %.0f µs; %.1f%% ≤ 1 ms; mean %.0f µs; CPUs pinned: %v",
+		us(hold.quantile(0.5)), us(hold.quantile(0.99)), us(hold.quantile(1)), 100*hold.fractionWithin(time.Millisecond), us(hold.mean()), *perfPinCPU)
 	b.Logf("receipts: %d accepted, %d pending (outcome in a later reply); jobs archived meanwhile %d", accepted, pending, m.Archived)
+}
+
+// perfHoldSnapshot is the decorator's reply hold histogram at one moment.
+type perfHoldSnapshot struct {
+	count  uint64
+	sum    float64
+	bounds []float64 // seconds, ascending; +Inf is implicit
+	counts []uint64  // cumulative, per bound
+}
+
+func perfHold(tb testing.TB, o *testbed.Orchestrator) perfHoldSnapshot {
+	tb.Helper()
+	var m dto.Metric
+	require.NoError(tb, o.Decorator().Collector().(prometheus.Histogram).Write(&m))
+	h := m.GetHistogram()
+	s := perfHoldSnapshot{count: h.GetSampleCount(), sum: h.GetSampleSum()}
+	for _, bk := range h.GetBucket() {
+		s.bounds = append(s.bounds, bk.GetUpperBound())
+		s.counts = append(s.counts, bk.GetCumulativeCount())
+	}
+	return s
+}
+
+// since is the histogram of the samples taken after before.
+func (s perfHoldSnapshot) since(before perfHoldSnapshot) perfHoldSnapshot {
+	out := perfHoldSnapshot{count: s.count - before.count, sum: s.sum - before.sum, bounds: s.bounds}
+	for i := range s.counts {
+		out.counts = append(out.counts, s.counts[i]-before.counts[i])
+	}
+	return out
+}
+
+// quantile is the upper bound of the bucket holding the q-th sample: the
+// q-quantile is at most this. Past the last bound it is +Inf.
+func (s perfHoldSnapshot) quantile(q float64) time.Duration {
+	need := uint64(math.Ceil(q * float64(s.count)))
+	for i, c := range s.counts {
+		if c >= need {
+			return time.Duration(s.bounds[i] * float64(time.Second))
+		}
+	}
+	return time.Duration(math.MaxInt64)
+}
+
+// fractionWithin is the share of samples at most d, d being a bucket bound.
+func (s perfHoldSnapshot) fractionWithin(d time.Duration) float64 {
+	for i, bound := range s.bounds {
+		if math.Abs(bound-d.Seconds()) < 1e-12 && s.count > 0 {
+			return float64(s.counts[i]) / float64(s.count)
+		}
+	}
+	return math.NaN()
+}
+
+func (s perfHoldSnapshot) mean() time.Duration {
+	if s.count == 0 {
+		return 0
+	}
+	return time.Duration(s.sum / float64(s.count) * float64(time.Second))
 }
