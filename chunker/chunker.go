@@ -1,8 +1,10 @@
-// Package chunker turns a file into Swarm chunks offline, with Bee's own file
-// pipeline (BMT hashing, intermediate chunks and, with redundancy, parity
-// chunks and the root's dispersed replicas, which are single-owner chunks),
-// so that the reference of every upload is known before Bee answers
-// and anyone can verify an archive without trusting the node.
+// Package chunker turns a file into Swarm chunks offline, exactly as Bee
+// v2.7.0's file pipeline does (BMT hashing, intermediate chunks and, with
+// redundancy, parity chunks and the root's dispersed replicas, which are
+// single-owner chunks), so that the reference of every upload is known
+// before Bee answers and anyone can verify an archive without trusting
+// the node. The tree is built here, faster than the pipeline; the tests
+// hold it to the pipeline's output.
 package chunker
 
 import (
@@ -11,9 +13,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/ethersphere/bee/v2/pkg/file/pipeline/builder"
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
-	"github.com/ethersphere/bee/v2/pkg/storage"
 	"github.com/ethersphere/bee/v2/pkg/swarm"
 )
 
@@ -21,55 +21,57 @@ import (
 type File struct {
 	Root swarm.Address // the file's reference, as Bee's /bytes returns it
 	Size int64         // payload bytes
-	// Chunks are every distinct chunk of the tree: in the order the
-	// pipeline produced them, or with redundancy NONE the data chunks in
-	// file order, then each level's intermediate chunks, the root last.
+	// Chunks are every distinct chunk of the tree: the data chunks in
+	// file order, then each level's parity and intermediate chunks, the
+	// root, and with redundancy the root's replicas (single-owner chunks)
+	// last.
 	Chunks []swarm.Chunk
 }
 
 // Split computes every chunk of data as stored by Bee at the given
 // redundancy level. Identical chunks appear once: they need one stamp.
 func Split(ctx context.Context, data []byte, level redundancy.Level) (*File, error) {
+	if err := check(ctx, data, level); err != nil {
+		return nil, err
+	}
 	if level == redundancy.NONE {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("chunker: split %d bytes: %w", len(data), err)
-		}
 		root, chunks := treeNone(data, true)
 		return &File{Root: root, Size: int64(len(data)), Chunks: chunks}, nil
 	}
-	var c collector
-	root, err := run(ctx, data, level, &c)
+	root, chunks, err := treeRedundant(ctx, data, level, true)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("chunker: split %d bytes: %w", len(data), err)
 	}
-	return &File{Root: root, Size: int64(len(data)), Chunks: c.chunks}, nil
+	return &File{Root: root, Size: int64(len(data)), Chunks: chunks}, nil
 }
 
 // Reference computes data's reference without keeping its chunks.
 func Reference(ctx context.Context, data []byte, level redundancy.Level) (swarm.Address, error) {
+	if err := check(ctx, data, level); err != nil {
+		return swarm.ZeroAddress, err
+	}
 	if level == redundancy.NONE {
-		if err := ctx.Err(); err != nil {
-			return swarm.ZeroAddress, fmt.Errorf("chunker: split %d bytes: %w", len(data), err)
-		}
 		return referenceNone(data), nil
 	}
-	return run(ctx, data, level, storage.PutterFunc(func(context.Context, swarm.Chunk) error { return nil }))
-}
-
-func run(ctx context.Context, data []byte, level redundancy.Level, p storage.Putter) (swarm.Address, error) {
-	if !level.Validate() {
-		return swarm.ZeroAddress, fmt.Errorf("chunker: invalid redundancy level %d", level)
-	}
-	pipe := builder.NewPipelineBuilder(ctx, p, false, level)
-	root, err := builder.FeedPipeline(ctx, pipe, bytes.NewReader(data))
+	root, _, err := treeRedundant(ctx, data, level, false)
 	if err != nil {
 		return swarm.ZeroAddress, fmt.Errorf("chunker: split %d bytes: %w", len(data), err)
 	}
 	return root, nil
 }
 
-// collector keeps the distinct chunks the pipeline emits; the redundancy
-// encoder may emit from several goroutines.
+func check(ctx context.Context, data []byte, level redundancy.Level) error {
+	if !level.Validate() {
+		return fmt.Errorf("chunker: invalid redundancy level %d", level)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("chunker: split %d bytes: %w", len(data), err)
+	}
+	return nil
+}
+
+// collector keeps distinct chunks; Bee's replica putter (and the
+// pipeline, in tests) put from several goroutines.
 type collector struct {
 	mu     sync.Mutex
 	seen   map[string]struct{}
@@ -87,7 +89,7 @@ func (c *collector) Put(_ context.Context, ch swarm.Chunk) error {
 		return nil
 	}
 	c.seen[key] = struct{}{}
-	// The pipeline reuses buffers: keep a copy.
+	// Putters may reuse buffers: keep a copy.
 	c.chunks = append(c.chunks, swarm.NewChunk(ch.Address(), bytes.Clone(ch.Data())))
 	return nil
 }

@@ -71,20 +71,7 @@ func referenceNone(data []byte) swarm.Address {
 // its root and, with keep, every distinct chunk: the data chunks in file
 // order, then each level's intermediate chunks, the root last.
 func treeNone(data []byte, keep bool) (swarm.Address, []swarm.Chunk) {
-	n := max(1, (len(data)+swarm.ChunkSize-1)/swarm.ChunkSize)
-	refs := make([]ref, n)
-	workers := min(runtime.GOMAXPROCS(0), max(1, n/32))
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			b := newBMTHasher()
-			for i := w; i < n; i += workers {
-				payload := data[i*swarm.ChunkSize : min(len(data), (i+1)*swarm.ChunkSize)]
-				refs[i] = ref{span: uint64(len(payload)), addr: b.address(uint64(len(payload)), payload)}
-			}
-		})
-	}
-	wg.Wait()
+	refs := dataRefs(data)
 	var c collector
 	if keep {
 		for i, r := range refs {
@@ -117,6 +104,26 @@ func treeNone(data []byte, keep bool) (swarm.Address, []swarm.Chunk) {
 		refs = next
 	}
 	return swarm.NewAddress(refs[0].addr[:]), c.chunks
+}
+
+// dataRefs hashes data's chunks, spread over GOMAXPROCS goroutines. Empty
+// data is one empty chunk, as Bee's feeder writes it.
+func dataRefs(data []byte) []ref {
+	n := max(1, (len(data)+swarm.ChunkSize-1)/swarm.ChunkSize)
+	refs := make([]ref, n)
+	workers := min(runtime.GOMAXPROCS(0), max(1, n/32))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			b := newBMTHasher()
+			for i := w; i < n; i += workers {
+				payload := data[i*swarm.ChunkSize : min(len(data), (i+1)*swarm.ChunkSize)]
+				refs[i] = ref{span: uint64(len(payload)), addr: b.address(uint64(len(payload)), payload)}
+			}
+		})
+	}
+	wg.Wait()
+	return refs
 }
 
 // add keeps the chunk (span | payload) at r unless it is kept already.

@@ -25,7 +25,7 @@ func TestReferenceMatchesBee(t *testing.T) {
 		data := make([]byte, n)
 		_, _ = rng.Read(data)
 		var bee collector
-		want, err := run(context.Background(), data, redundancy.NONE, &bee)
+		want, err := beePipeline(context.Background(), data, redundancy.NONE, &bee)
 		require.NoError(t, err)
 		require.Equal(t, want, referenceNone(data), "size %d", n)
 		root, chunks := treeNone(data, true)
@@ -35,7 +35,7 @@ func TestReferenceMatchesBee(t *testing.T) {
 	}
 	// Repeated chunks (zeros) hash the same on every goroutine.
 	zeros := make([]byte, 3*b*c+17)
-	want, err := run(context.Background(), zeros, redundancy.NONE, storage.PutterFunc(func(context.Context, swarm.Chunk) error { return nil }))
+	want, err := beePipeline(context.Background(), zeros, redundancy.NONE, storage.PutterFunc(func(context.Context, swarm.Chunk) error { return nil }))
 	require.NoError(t, err)
 	require.Equal(t, want, referenceNone(zeros))
 }
@@ -52,7 +52,7 @@ func BenchmarkReference1MiB(b *testing.B) {
 	b.Run("bee-pipeline", func(b *testing.B) {
 		b.SetBytes(int64(len(data)))
 		for b.Loop() {
-			if _, err := run(context.Background(), data, redundancy.NONE, discard); err != nil {
+			if _, err := beePipeline(context.Background(), data, redundancy.NONE, discard); err != nil {
 				b.Fatal(err)
 			}
 		}
