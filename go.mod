@@ -9,6 +9,7 @@ require (
 	github.com/ethersphere/bee/v2 v2.7.0
 	github.com/ethersphere/go-storage-incentives-abi v0.9.4
 	github.com/google/uuid v1.6.0
+	github.com/klauspost/reedsolomon v1.11.8
 	github.com/livepeer/go-livepeer v0.7.9
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
@@ -51,7 +52,6 @@ require (
 	github.com/holiman/uint256 v1.3.2 // indirect
 	github.com/ipfs/go-cid v0.5.0 // indirect
 	github.com/klauspost/cpuid/v2 v2.2.10 // indirect
-	github.com/klauspost/reedsolomon v1.11.8 // indirect
 	github.com/kylelemons/godebug v1.1.0 // indirect
 	github.com/libp2p/go-buffer-pool v0.1.0 // indirect
 	github.com/libp2p/go-libp2p v0.46.0 // indirect
