@@ -212,24 +212,34 @@ func (u *Uploader) uploadBytes(ctx context.Context, data []byte) (Receipt, error
 		if f == nil {
 			return Receipt{Reference: res.Reference, Bytes: int64(len(data)), Batches: []string{id}, Tag: res.Tag}, nil
 		}
-		return Receipt{Reference: f.Root, Bytes: f.Size, Chunks: len(f.Chunks), Batches: []string{id}, Tag: res.Tag}, nil
+		return Receipt{Reference: f.Root, Bytes: f.Size, Chunks: f.Chunks, Batches: []string{id}, Tag: res.Tag}, nil
 	}
+}
+
+// split is what an upload keeps of its offline split: not the chunks,
+// which would hold a second copy of the file (and more: a 4,104-byte chunk
+// takes a 4,864-byte allocation) for as long as Bee takes, 0.7× a job's
+// bytes more on a worker (BENCHMARKS.md, item 5).
+type split struct {
+	Root   swarm.Address
+	Size   int64
+	Chunks int
 }
 
 // offline splits data to know its reference and the chunks an upload of
 // it holds in u.inflight. With SkipVerify there is no split (f is nil) and
 // the content's SHA-256 stands for the chunks: identical files still wait
 // for each other.
-func (u *Uploader) offline(ctx context.Context, data []byte) (f *chunker.File, held []swarm.Address, err error) {
+func (u *Uploader) offline(ctx context.Context, data []byte) (f *split, held []swarm.Address, err error) {
 	if u.cfg.SkipVerify {
 		sum := sha256.Sum256(data)
 		return nil, []swarm.Address{swarm.NewAddress(sum[:])}, nil
 	}
-	f, err = chunker.Split(ctx, data, u.cfg.Redundancy)
+	file, err := chunker.Split(ctx, data, u.cfg.Redundancy)
 	if err != nil {
 		return nil, nil, err
 	}
-	return f, f.Addresses(), nil
+	return &split{Root: file.Root, Size: file.Size, Chunks: len(file.Chunks)}, file.Addresses(), nil
 }
 
 // nextBatch is the first node-side batch not known to be full; "" if none.
