@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -130,31 +131,86 @@ func (ix *Index) Complete(ctx context.Context, id StreamID, rendition string, se
 		return false, fmt.Errorf("index: %s: %w: zero reference", op, ErrInvalid)
 	}
 	var changed bool
-	err := ix.update(ctx, op, func(tx *bolt.Tx) error {
-		s, k, r, err := findRecord(tx, id, rendition, seq)
-		if err != nil {
-			return err
-		}
-		if r.ContentHash != contentHash || r.Bytes != size {
-			return fmt.Errorf("%w: report for %x (%d bytes), accepted %x (%d bytes)",
-				ErrConflict, contentHash[:6], size, r.ContentHash[:6], r.Bytes)
-		}
-		if r.State == Archived {
-			if !r.Reference.Equal(ref) {
-				return fmt.Errorf("%w: recorded %s, reported %s", ErrReferenceMismatch, r.Reference, ref)
-			}
-			return nil
-		}
-		// Pending, or a Gap whose upload finished after the final failure
-		// was recorded: the content is on Swarm, so the gap can close.
-		r.State, r.Reference, r.Error, r.UpdatedAt = Archived, ref, "", ix.now()
-		changed = true
-		return s.records.Put(k, r.encode())
+	err := ix.update(ctx, op, func(tx *bolt.Tx) (err error) {
+		changed, err = ix.complete(tx, id, rendition, seq, contentHash, ref, size)
+		return err
 	})
 	if err != nil {
 		return false, err
 	}
 	return changed, nil
+}
+
+// complete is Complete's transaction.
+func (ix *Index) complete(tx *bolt.Tx, id StreamID, rendition string, seq uint64, contentHash [32]byte, ref swarm.Address, size int64) (bool, error) {
+	s, k, r, err := findRecord(tx, id, rendition, seq)
+	if err != nil {
+		return false, err
+	}
+	if r.ContentHash != contentHash || r.Bytes != size {
+		return false, fmt.Errorf("%w: report for %x (%d bytes), accepted %x (%d bytes)",
+			ErrConflict, contentHash[:6], size, r.ContentHash[:6], r.Bytes)
+	}
+	if r.State == Archived {
+		if !r.Reference.Equal(ref) {
+			return false, fmt.Errorf("%w: recorded %s, reported %s", ErrReferenceMismatch, r.Reference, ref)
+		}
+		return false, nil
+	}
+	// Pending, or a Gap whose upload finished after the final failure
+	// was recorded: the content is on Swarm, so the gap can close.
+	r.State, r.Reference, r.Error, r.UpdatedAt = Archived, ref, "", ix.now()
+	return true, s.records.Put(k, r.encode())
+}
+
+// CompleteSegment records a worker's report of a whole segment in one
+// transaction, one fsync, where AcceptSegment and Complete per file took
+// four: it accepts the files first (a no-op for files already accepted
+// with the same content, and what covers a job spooled before a crash
+// kept it from the index), then completes them in order, as Complete
+// would. A refused accept records nothing; a refused completion keeps the
+// completions before it, as separate Complete calls would.
+func (ix *Index) CompleteSegment(ctx context.Context, id StreamID, seq uint64, duration, ext string, files []SegmentFile, refs []swarm.Address) error {
+	op := fmt.Sprintf("complete %s seq %d", id, seq)
+	if len(refs) != len(files) {
+		return fmt.Errorf("index: %s: %w: %d references for %d files", op, ErrInvalid, len(refs), len(files))
+	}
+	for i, f := range files {
+		if err := hls.ValidName(f.Rendition); err != nil {
+			return fmt.Errorf("index: %s: rendition %q: %w: %w", op, f.Rendition, ErrInvalid, err)
+		}
+		if err := checkSegment(f.ContentHash, f.Size, duration, ext); err != nil {
+			return fmt.Errorf("index: %s: %s: %w", op, f.Rendition, err)
+		}
+		if refs[i].IsZero() {
+			return fmt.Errorf("index: %s: %s: %w: zero reference", op, f.Rendition, ErrInvalid)
+		}
+	}
+	var refused error
+	err := ix.update(ctx, op, func(tx *bolt.Tx) error {
+		for _, f := range files {
+			if err := ix.rendition(tx, id, f.Rendition, nil); err != nil {
+				return fmt.Errorf("%s: %w", f.Rendition, err)
+			}
+			if err := ix.accept(tx, id, f.Rendition, seq, f.ContentHash, f.Size, duration, ext); err != nil {
+				return fmt.Errorf("%s: %w", f.Rendition, err)
+			}
+		}
+		for i, f := range files {
+			if _, err := ix.complete(tx, id, f.Rendition, seq, f.ContentHash, refs[i], f.Size); err != nil {
+				if errors.Is(err, ErrConflict) || errors.Is(err, ErrReferenceMismatch) {
+					refused = fmt.Errorf("index: %s: %s: %w", op, f.Rendition, err)
+					return nil // commit the completions before it
+				}
+				return fmt.Errorf("%s: %w", f.Rendition, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return refused
 }
 
 // Fail counts a failed attempt at a Pending segment; final turns it into a

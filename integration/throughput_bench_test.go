@@ -35,6 +35,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,6 +69,8 @@ var (
 	tpRedundancy = flag.Int("tp.redundancy", 0, "throughput benchmarks: Swarm-Redundancy-Level of every upload")
 	tpBeforeBin  = flag.String("tp.beforebin", "", "throughput benchmarks: an archiver-node binary built before a change; adds pipeline-before/* variants run by it, for a before/after in one run")
 	tpRawConc    = flag.String("tp.rawconc", "4,8,16", "throughput benchmarks: concurrencies of raw POST /bytes, each a variant; the best is the baseline")
+	tpWorkerProf = flag.String("tp.workerprofile", "", "throughput benchmarks: write a 15 s CPU profile of the pipeline/noverify worker process, taken from the start of the measured loop, to this file")
+	tpOnly       = flag.String("tp.only", "", "throughput benchmarks: run only the variants matching this regexp besides raw (e.g. 'pipeline/noverify' for a -cpuprofile of it)")
 )
 
 // tpNewJobs makes n segments of fresh random bytes: a source and two
@@ -233,8 +237,9 @@ func tpParallel[T any](conc int, items []T, fn func(T) error) error {
 // tpPipeline is one orchestrator (package host, as go-livepeer hosts it)
 // with one real `archiver-node node` worker process.
 type tpPipeline struct {
-	h      *host.Host
-	worker *exec.Cmd
+	h       *host.Host
+	worker  *exec.Cmd
+	metrics string // the worker's -metricsAddr (with -pprof), when profiled
 }
 
 // tpStartPipeline starts the orchestrator side and one worker process;
@@ -272,10 +277,18 @@ func tpStartPipeline(tb testing.TB, ctx context.Context, bin, batch string, leve
 	cmd := exec.CommandContext(ctx, bin, "node", "-orchAddr", lis.Addr().String(), "-orchSecret", "s3cret", "-orchCertPin", hex.EncodeToString(pin[:]),
 		"-capacity", strconv.Itoa(*tpCapacity), "-bee", dev.URL, "-postageBatch", batch, "-redundancy", strconv.Itoa(int(level)),
 		"-datadir", tb.TempDir(), "-verify="+strconv.FormatBool(verify))
+	var metrics string
+	if !verify && *tpWorkerProf != "" {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(tb, err)
+		metrics = l.Addr().String()
+		require.NoError(tb, l.Close())
+		cmd.Args = append(cmd.Args, "-metricsAddr", metrics, "-pprof")
+	}
 	cmd.Stderr = os.Stderr
 	require.NoError(tb, cmd.Start())
 	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	p := &tpPipeline{h: h, worker: cmd}
+	p := &tpPipeline{h: h, worker: cmd, metrics: metrics}
 	var seq int64 = 1 << 40 // warm-up: the worker registers and archives one job
 	var seed [32]byte
 	if verify {
@@ -388,11 +401,25 @@ func BenchmarkThroughputVsRawBee(b *testing.B) {
 		if *tpBeforeBin != "" {
 			names = append(names, "pipeline-before/verify", "pipeline-before/noverify")
 		}
+		if *tpOnly != "" {
+			only := regexp.MustCompile(*tpOnly)
+			names = slices.DeleteFunc(names, func(n string) bool { return rawConc[n] == 0 && !only.MatchString(n) })
+		}
 		tallies := map[string]*tpTally{}
 		for _, n := range names {
 			tallies[n] = &tpTally{}
 		}
 		var check, checkBee tpTally
+		if *tpWorkerProf != "" {
+			profiled := make(chan struct{})
+			defer func() { <-profiled }()
+			go func() {
+				defer close(profiled)
+				if err := tpFetchProfile(ctx, "http://"+pipes[false].metrics+"/debug/pprof/profile?seconds=15", *tpWorkerProf); err != nil {
+					b.Errorf("worker profile: %v", err)
+				}
+			}()
+		}
 		iter := 0
 		for b.Loop() {
 			// Alternate the order every iteration (A,B,… then …,B,A) so no
@@ -507,6 +534,31 @@ func BenchmarkThroughputVsRawBee(b *testing.B) {
 		b.Logf("orchestrator offline check alone: %.4f CPU s/MB, %.1f MB/s (through Bee's pipeline: %.4f CPU s/MB, %.1f MB/s); loadavg after %s",
 			check.perMB(check.self), check.mbps(), checkBee.perMB(checkBee.self), checkBee.mbps(), tpLoadavg())
 	})
+}
+
+// tpFetchProfile saves a pprof profile served at url to path.
+func tpFetchProfile(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func tpSum(files [][]byte) int64 {

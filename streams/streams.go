@@ -121,14 +121,20 @@ func extinf(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
 }
 
-// record writes a job's files into the index as pending.
-func (s *Streams) record(ctx context.Context, j orchestrator.Job) error {
-	id := streamID(j)
+// segmentFiles are a job's files as the index records them.
+func segmentFiles(j orchestrator.Job) []index.SegmentFile {
 	fs := files(j)
 	recs := make([]index.SegmentFile, len(fs))
 	for i, f := range fs {
 		recs[i] = index.SegmentFile{Rendition: f.Name, ContentHash: sha256.Sum256(f.Data), Size: int64(len(f.Data))}
 	}
+	return recs
+}
+
+// record writes a job's files into the index as pending.
+func (s *Streams) record(ctx context.Context, j orchestrator.Job) error {
+	id := streamID(j)
+	recs := segmentFiles(j)
 	// One transaction, one fsync, for the whole segment: the decorator's
 	// reply waits for it.
 	if err := s.ix.AcceptSegment(ctx, id, uint64(j.Seq), extinf(j.Duration), ".ts", recs); err != nil {
@@ -175,15 +181,16 @@ func (s *Streams) arrived(st *stream) {
 // idempotent: a late duplicate report changes nothing.
 func (s *Streams) Archived(ctx context.Context, j orchestrator.Job, results []grpcsvc.FileResult) error {
 	id := streamID(j)
-	// Record again: idempotent, and it covers a job spooled before a crash
-	// kept it from the index.
-	if err := s.record(ctx, j); err != nil {
-		return s.refused(id, j, err)
+	// Accepting again is idempotent, and it covers a job spooled before a
+	// crash kept it from the index. One transaction for the segment, and
+	// each file hashed once.
+	recs := segmentFiles(j)
+	refs := make([]swarm.Address, len(recs))
+	for i := range recs {
+		refs[i] = swarm.NewAddress(results[i].Reference)
 	}
-	for i, f := range files(j) {
-		if _, err := s.ix.Complete(ctx, id, f.Name, uint64(j.Seq), sha256.Sum256(f.Data), swarm.NewAddress(results[i].Reference), int64(len(f.Data))); err != nil {
-			return s.refused(id, j, err)
-		}
+	if err := s.ix.CompleteSegment(ctx, id, uint64(j.Seq), extinf(j.Duration), ".ts", recs, refs); err != nil {
+		return s.refused(id, j, err)
 	}
 	st := s.touch(id, true)
 	s.mu.Lock()
