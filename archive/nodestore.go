@@ -31,6 +31,19 @@ func newNodeStore(up Uploader) *nodeStore {
 	return &nodeStore{up: up, prev: map[[32]byte]swarm.Address{}, cur: map[[32]byte]swarm.Address{}}
 }
 
+// Stored is what one publish of a stream stored: every manifest node and
+// playlist, by the SHA-256 of its bytes. RebuildFrom takes it so that a
+// publish rebuilt from records (a worker's) uploads only what changed since,
+// as an Archive that lives across publishes does: a stream of n segments
+// has some 3.3 n manifest nodes, of which ten new segments change a few.
+// It is read-only once returned.
+type Stored struct {
+	refs map[[32]byte]swarm.Address
+}
+
+// Len is the number of nodes and playlists held.
+func (s Stored) Len() int { return len(s.refs) }
+
 // put stores data unless an earlier publish stored the same bytes.
 func (s *nodeStore) put(ctx context.Context, data []byte) (swarm.Address, error) {
 	key := sha256.Sum256(data)

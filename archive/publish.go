@@ -144,6 +144,14 @@ func (a *Archive) Publish(ctx context.Context, final bool) (swarm.Address, error
 	return ref, nil
 }
 
+// Stored returns the nodes and playlists the last Publish stored (or found
+// stored), for RebuildFrom; empty before any Publish.
+func (a *Archive) Stored() Stored {
+	a.nodes.mu.Lock()
+	defer a.nodes.mu.Unlock()
+	return Stored{refs: a.nodes.prev}
+}
+
 // addRendition adds a rendition's files and playlist to m.
 func (a *Archive) addRendition(ctx context.Context, m manifest.Interface, r *rendition, final bool) error {
 	for i, ref := range r.inits {

@@ -31,7 +31,18 @@ type Record struct {
 // Publish then stores only the playlists and manifest through up. Builds
 // are deterministic: the same spec gives the same manifest reference.
 func Rebuild(up Uploader, spec Spec) (*Archive, error) {
+	return RebuildFrom(up, spec, Stored{})
+}
+
+// RebuildFrom is Rebuild for a stream whose last publish through the same
+// Bee node stored prev (Archive.Stored): Publish skips the nodes and
+// playlists in prev. The caller vouches that the node still holds them;
+// the manifest reference does not depend on prev.
+func RebuildFrom(up Uploader, spec Spec, prev Stored) (*Archive, error) {
 	a := New(up)
+	for k, v := range prev.refs {
+		a.nodes.prev[k] = v
+	}
 	for _, r := range spec.Renditions {
 		if err := a.AddRendition(r.Name, r.Listing); err != nil {
 			return nil, err

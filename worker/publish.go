@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
@@ -70,13 +71,23 @@ func (w *Worker) buildAndStore(ctx context.Context, job *archiverpb.PublishJob) 
 			return nil, ErrNoFeedSupport
 		}
 	}
-	a, err := archive.Rebuild(up, spec)
+	// Only what changed since this worker's last publish of the stream
+	// is uploaded: uploading every node again made each publish some 3.3
+	// sequential uploads per segment of the stream's whole history.
+	stream := string(job.GetManifestId())
+	a, err := archive.RebuildFrom(up, spec, w.published.get(stream))
 	if err != nil {
 		return nil, err
 	}
 	ref, err := a.Publish(ctx, job.GetFinal())
 	if err != nil {
+		w.published.drop(stream)
 		return nil, err
+	}
+	if job.GetFinal() {
+		w.published.drop(stream)
+	} else {
+		w.published.put(stream, a.Stored())
 	}
 	files := []*archiverpb.FileResult{{Name: jobspec.FileManifest, Reference: ref.Bytes()}}
 	w.log.Info("published", "stream", string(job.GetManifestId()), "final", job.GetFinal(), "reference", ref.String())
@@ -91,4 +102,68 @@ func (w *Worker) buildAndStore(ctx context.Context, job *archiverpb.PublishJob) 
 	return append(files,
 		&archiverpb.FileResult{Name: jobspec.FileFeedManifest, Reference: stored.Manifest.Bytes()},
 		&archiverpb.FileResult{Name: jobspec.FileFeedUpdate, Reference: stored.Update.Bytes(), Chunks: 1}), nil
+}
+
+// maxPublishedStreams bounds the streams whose last publish a worker
+// remembers; beyond it the least recently published is forgotten (its next
+// publish here uploads every node again).
+const maxPublishedStreams = 1024
+
+// publishedCache remembers, per stream, the manifest nodes the worker's last
+// publish of it stored on its Bee node (archive.RebuildFrom). The
+// orchestrator sends a stream's publishes to the worker that archived it
+// last, so the next publish usually finds it here.
+type publishedCache struct {
+	mu      sync.Mutex
+	streams map[string]publishedEntry
+	clock   uint64
+}
+
+type publishedEntry struct {
+	stored archive.Stored
+	used   uint64
+}
+
+func newPublishedCache() *publishedCache {
+	return &publishedCache{streams: map[string]publishedEntry{}}
+}
+
+// A nil cache remembers nothing (a Worker not made by New).
+func (c *publishedCache) get(stream string) archive.Stored {
+	if c == nil {
+		return archive.Stored{}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.streams[stream].stored
+}
+
+func (c *publishedCache) put(stream string, s archive.Stored) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clock++
+	if _, ok := c.streams[stream]; !ok && len(c.streams) >= maxPublishedStreams {
+		oldest, at := "", c.clock
+		for k, e := range c.streams {
+			if e.used < at {
+				oldest, at = k, e.used
+			}
+		}
+		delete(c.streams, oldest)
+	}
+	c.streams[stream] = publishedEntry{stored: s, used: c.clock}
+}
+
+// drop forgets a stream: it ended, or its publish failed part-way (what
+// was stored then is not known).
+func (c *publishedCache) drop(stream string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.streams, stream)
 }

@@ -84,6 +84,8 @@ type Worker struct {
 	// the worker registers again; postageOut tells the session.
 	exhausted  atomic.Bool
 	postageOut chan error
+
+	published *publishedCache // manifest nodes of each stream's last publish here
 }
 
 // Rechecker is an Uploader that can tell whether its postage has room
@@ -113,7 +115,7 @@ func New(conn *grpc.ClientConn, up Uploader, cfg Config) (*Worker, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Worker{conn: conn, rpc: archiverpb.NewArchiverServiceClient(conn), up: up, cfg: cfg, log: cfg.Logger,
-		postageOut: make(chan error, 1)}, nil
+		postageOut: make(chan error, 1), published: newPublishedCache()}, nil
 }
 
 // Run registers and works until stop is closed (then drains) or ctx ends.

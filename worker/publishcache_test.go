@@ -1,0 +1,122 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/lpswarm/archiver/archive"
+	"github.com/lpswarm/archiver/feed"
+	"github.com/lpswarm/archiver/grpcsvc"
+	"github.com/lpswarm/archiver/hls"
+	"github.com/lpswarm/archiver/internal/memstore"
+	"github.com/lpswarm/archiver/jobspec"
+	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/worker"
+)
+
+// seqOrch hands a registered worker its publish jobs one at a time, each
+// after the report of the one before.
+type seqOrch struct {
+	archiverpb.UnimplementedArchiverServiceServer
+	jobs    []*archiverpb.PublishJob
+	reports chan *archiverpb.JobResult
+	next    chan struct{}
+}
+
+func (o *seqOrch) RegisterArchiver(_ *archiverpb.RegisterRequest, s archiverpb.ArchiverService_RegisterArchiverServer) error {
+	for _, j := range o.jobs {
+		if err := s.Send(&archiverpb.WorkerNotice{Notice: &archiverpb.WorkerNotice_Publish{Publish: j}}); err != nil {
+			return err
+		}
+		select {
+		case <-o.next:
+		case <-s.Context().Done():
+			return nil
+		}
+	}
+	<-s.Context().Done()
+	return nil
+}
+
+func (o *seqOrch) ReportResult(_ context.Context, r *archiverpb.JobResult) (*archiverpb.ReportAck, error) {
+	o.reports <- r
+	return &archiverpb.ReportAck{}, nil
+}
+
+// streamPublish is the publish job of stream "m" with segments [0, n) in
+// three renditions.
+func streamPublish(t *testing.T, n int, final bool) *archiverpb.PublishJob {
+	t.Helper()
+	var spec archive.Spec
+	for _, r := range []string{"source", "240p", "144p"} {
+		rs := archive.RenditionSpec{Name: r, Listing: archive.Listing{Variants: []hls.Variant{{}}}}
+		for seq := range n {
+			rs.Segments = append(rs.Segments, archive.Record{Segment: archive.Segment{Seq: uint64(seq), Duration: "2.000", Ext: ".ts"},
+				Reference: feed.Address(common.Address{byte(len(r))}, feed.Topic{}, uint64(seq)), Bytes: 1000})
+		}
+		spec.Renditions = append(spec.Renditions, rs)
+	}
+	job := jobspec.Encode("m", spec, final, redundancy.NONE)
+	job.JobId, job.DeadlineUnixMs = fmt.Sprintf("publish-%d-%v", n, final), time.Now().Add(time.Minute).UnixMilli()
+	return job
+}
+
+// TestRepublishUploadsOnlyWhatChanged: a worker's next publish of a stream
+// uploads only the manifest nodes and playlists that changed since its last
+// one (each publish used to upload the whole manifest again: some 3.3
+// sequential uploads per segment of the stream's history), and every
+// publish still reports the manifest the orchestrator expects.
+func TestRepublishUploadsOnlyWhatChanged(t *testing.T) {
+	jobs := []*archiverpb.PublishJob{streamPublish(t, 60, false), streamPublish(t, 70, false), streamPublish(t, 70, true)}
+	orch := &seqOrch{jobs: jobs, reports: make(chan *archiverpb.JobResult), next: make(chan struct{})}
+	lis := bufconn.Listen(1 << 20)
+	g := grpc.NewServer()
+	archiverpb.RegisterArchiverServiceServer(g, orch)
+	go func() { _ = g.Serve(lis) }()
+	t.Cleanup(g.Stop)
+	conn, err := grpc.NewClient("passthrough:///bufnet",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	st := memstore.New(redundancy.NONE)
+	w, err := worker.New(conn, st, worker.Config{ID: "w", Secret: "s", Capacity: 1})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() { _ = w.Run(ctx, nil) }()
+
+	var uploads []int
+	for i, j := range jobs {
+		before := st.Files()
+		var r *archiverpb.JobResult
+		select {
+		case r = <-orch.reports:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no report of publish %d", i)
+		}
+		want, err := grpcsvc.Expected(ctx, j)
+		require.NoError(t, err)
+		require.Empty(t, r.GetError())
+		require.Len(t, r.GetFiles(), 1)
+		require.Equal(t, want.Bytes(), r.GetFiles()[0].GetReference(), "publish %d", i)
+		uploads = append(uploads, st.Files()-before)
+		if i < len(jobs)-1 {
+			orch.next <- struct{}{}
+		}
+	}
+	t.Logf("uploads per publish: %v", uploads)
+	require.Greater(t, uploads[0], 100, "the first publish stores the whole manifest: 3 renditions × 60 segments")
+	require.Less(t, uploads[1], uploads[0]/4, "ten more segments change a few nodes and the playlists")
+	require.Less(t, uploads[2], uploads[0]/4, "the final publish changes the playlists and their paths")
+}
