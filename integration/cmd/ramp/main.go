@@ -16,7 +16,17 @@
 //
 // It prints a table, writes ramp.csv and ramp.png (lag against aggregate
 // bitrate) into -out, and names the maximum sustainable aggregate bitrate
-// and what bounded it, from the CPU each process used.
+// and what bounded it, from the CPU each process used. Under each step it
+// splits the lag into spool wait (accepted → job sent to a worker), worker
+// time (fetch, uploads) and recording, and times the manifest publishes
+// sent to workers (trace.go); segments.csv has every segment's and
+// publish's times for a look at the lag over time.
+//
+// With -raw every step also replays the same streams straight to Bee's
+// POST /bytes (raw.go), alternating which of the two runs first, so the
+// archiver's maximum is stated as a ratio to raw Bee's from one run:
+//
+//	go run ./integration/cmd/ramp -raw -hold 60s -out ramp-out
 package main
 
 import (
@@ -52,6 +62,9 @@ type config struct {
 	out         string
 	keepGoing   bool
 	profileStep int
+	raw         bool
+	pubEvery    int
+	pubInterval time.Duration
 }
 
 // defaultSteps roughly doubles the aggregate bitrate per step at first
@@ -80,6 +93,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.out, "out", "ramp-out", "directory for ramp.csv, ramp.png, logs and profiles")
 	fs.BoolVar(&c.keepGoing, "keep-going", false, "run every step, even past the first unsustainable one")
 	fs.IntVar(&c.profileStep, "profile-step", 0, "1-based step during which to take CPU profiles of this process (the orchestrator) and of Bee (/debug/pprof) into -out; 0: none")
+	fs.IntVar(&c.pubEvery, "publish-every", 0, "publish a stream's manifest every this many archived segments (streams.Config.PublishEvery); 0: the default")
+	fs.DurationVar(&c.pubInterval, "publish-interval", 0, "and at this interval when anything changed (streams.Config.PublishInterval); 0: the default")
+	fs.BoolVar(&c.raw, "raw", false, "at every step, also replay the same streams straight to Bee's POST /bytes (node stamping, same batch and redundancy, each segment's files posted as it arrives) and report raw Bee's lag beside the archiver's; the two alternate which runs first")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -53,19 +53,40 @@ func writePNG(path string, results []result, seg time.Duration) error {
 		text(img, 140+i*70, 10, name, colors[i])
 		line(img, 120+i*70, 12, 134+i*70, 12, colors[i], 2)
 	}
+	// The archiver's p50, p95 and max; raw Bee's p95 (-raw) in green.
+	var arch, raw []result
+	for _, r := range results {
+		if r.Mode == modeRaw {
+			raw = append(raw, r)
+		} else {
+			arch = append(arch, r)
+		}
+	}
+	green := color.RGBA{0, 150, 60, 255}
+	if len(raw) > 0 {
+		text(img, 350, 10, "RAW BEE P95", green)
+		line(img, 330, 12, 344, 12, green, 2)
+	}
 	for k, get := range []func(result) float64{
 		func(r result) float64 { return r.LagP50 },
 		func(r result) float64 { return r.LagP95 },
 		func(r result) float64 { return r.LagMax },
+		func(r result) float64 { return r.LagP95 },
 	} {
-		for i, r := range results {
+		series, c := arch, color.RGBA{}
+		if k < 3 {
+			c = colors[k]
+		} else {
+			series, c = raw, green
+		}
+		for i, r := range series {
 			x, y := px(r.MeasuredMbps), py(get(r))
 			for dy := -2; dy <= 2; dy++ {
-				line(img, x-2, y+dy, x+2, y+dy, colors[k], 1)
+				line(img, x-2, y+dy, x+2, y+dy, c, 1)
 			}
 			if i > 0 {
-				p := results[i-1]
-				line(img, px(p.MeasuredMbps), py(get(p)), x, y, colors[k], 2)
+				p := series[i-1]
+				line(img, px(p.MeasuredMbps), py(get(p)), x, y, c, 2)
 			}
 		}
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/lpswarm/archiver/internal/beetest"
 	"github.com/lpswarm/archiver/orchestrator"
 	"github.com/lpswarm/archiver/spool"
+	"github.com/lpswarm/archiver/streams"
 )
 
 const secret = "ramp-secret"
@@ -39,6 +40,10 @@ type rig struct {
 	cfg     config
 	h       *host.Host
 	rec     *recorder
+	raw     *recorder   // the raw baseline's segments (-raw)
+	rawBee  *bee.Client // the raw baseline's client
+	batch   string
+	epoch   int // archiver streams ended for a raw phase: new ids and bytes from here
 	workers []*exec.Cmd
 	beeURL  string
 	beePID  int
@@ -46,6 +51,7 @@ type rig struct {
 	run     uint64
 	seq     map[string]int64 // next sequence number per manifest id
 	live    map[string]index.StreamID
+	t0      time.Time // the first step's start: segments.csv counts from it
 }
 
 // run runs the ramp and returns the per-step results.
@@ -57,7 +63,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) ([]result, error) {
 	if err := os.MkdirAll(cfg.out, 0o755); err != nil {
 		return nil, fmt.Errorf("ramp: %w", err)
 	}
-	r := &rig{cfg: cfg, rec: newRecorder(), seq: map[string]int64{}, live: map[string]index.StreamID{}}
+	r := &rig{cfg: cfg, rec: newRecorder(), raw: newRecorder(), seq: map[string]int64{}, live: map[string]index.StreamID{}}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	r.run = binary.BigEndian.Uint64(b[:])
@@ -81,26 +87,50 @@ func run(ctx context.Context, cfg config, stdout io.Writer) ([]result, error) {
 
 	var results []result
 	fmt.Fprintln(stdout, header())
+	// With -raw each step runs twice, raw Bee and the archiver, in turn
+	// first (raw, archiver; archiver, raw; ...): Bee grows as it stores, and
+	// alternating spreads that over both. A mode that failed a step is not
+	// run again (unless -keep-going); the ramp ends when both have failed.
+	failed := map[string]bool{}
 	for i, s := range steps {
-		res, err := r.step(ctx, i, s)
-		if err != nil {
-			return results, err
+		modes := []string{modeArchiver}
+		if cfg.raw {
+			modes = []string{modeRaw, modeArchiver}
+			if i%2 == 1 {
+				modes = []string{modeArchiver, modeRaw}
+			}
 		}
-		results = append(results, res)
-		fmt.Fprintln(stdout, res.row())
-		if !res.OK && !cfg.keepGoing {
+		for _, m := range modes {
+			if failed[m] && !cfg.keepGoing {
+				continue
+			}
+			res, err := r.phase(ctx, m, i, s)
+			if err != nil {
+				return results, err
+			}
+			results = append(results, res)
+			fmt.Fprintln(stdout, res.row())
+			if m == modeArchiver {
+				fmt.Fprintln(stdout, res.Split)
+			}
+			failed[m] = failed[m] || !res.OK
+		}
+		if failed[modeArchiver] && (!cfg.raw || failed[modeRaw]) && !cfg.keepGoing {
 			break
 		}
 	}
 	r.endStreams(nil)
 	drained := r.waitDrained(ctx, cfg.drain)
+	if err := r.rec.writeSegments(filepath.Join(cfg.out, "segments.csv"), r.t0); err != nil {
+		return results, err
+	}
 	if err := writeCSV(filepath.Join(cfg.out, "ramp.csv"), results); err != nil {
 		return results, err
 	}
 	if err := writePNG(filepath.Join(cfg.out, "ramp.png"), results, cfg.segment); err != nil {
 		return results, err
 	}
-	fmt.Fprint(stdout, summary(results, cfg, drained, r.rec))
+	fmt.Fprint(stdout, summary(results, cfg, drained, r.rec, r.raw))
 	return results, nil
 }
 
@@ -170,6 +200,7 @@ func (r *rig) start(ctx context.Context, stdout io.Writer) (func(), error) {
 		DataDir: filepath.Join(dir, "orch"),
 		Spool:   spool.Config{MaxBytes: cfg.spoolBytes},
 		Service: grpcsvc.Config{Secret: secret, Redundancy: redundancy.Level(cfg.redundancy)},
+		Streams: streams.Config{PublishEvery: cfg.pubEvery, PublishInterval: cfg.pubInterval},
 		Logger:  slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
@@ -183,7 +214,7 @@ func (r *rig) start(ctx context.Context, stdout io.Writer) (func(), error) {
 		return cleanup, fmt.Errorf("ramp: %w", err)
 	}
 	r.h = h
-	g := grpc.NewServer(grpc.Creds(credentials.NewServerTLSFromCert(&cert)))
+	g := grpc.NewServer(append(r.rec.interceptors(), grpc.Creds(credentials.NewServerTLSFromCert(&cert)))...)
 	h.Register(g)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -224,9 +255,48 @@ func (r *rig) start(ctx context.Context, stdout io.Writer) (func(), error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	r.batch = batch
+	if r.rawBee, err = rawClient(r.beeURL); err != nil {
+		return cleanup, fmt.Errorf("ramp: %w", err)
+	}
 	fmt.Fprintf(stdout, "orchestrator pid %d, %d workers × capacity %d, batch %s, redundancy %d\n",
 		os.Getpid(), cfg.workers, cfg.capacity, batch, cfg.redundancy)
 	return cleanup, nil
+}
+
+// phase runs step s in one mode. A raw phase starts with the archiver
+// idle: its streams ended (an idle stream would be ended by the stream
+// keeper mid-phase anyway), their final publishes done, its spool empty.
+func (r *rig) phase(ctx context.Context, mode string, idx int, s step) (result, error) {
+	if mode == modeArchiver {
+		return r.step(ctx, idx, s)
+	}
+	r.rec.mu.Lock()
+	live := len(r.live)
+	r.rec.mu.Unlock()
+	if live > 0 {
+		r.endStreams(nil)
+		r.epoch++
+	}
+	r.settle(ctx, time.Minute)
+	r.waitDrained(ctx, r.cfg.drain)
+	return r.rawStep(ctx, idx, s)
+}
+
+// streamID names stream i of a profile; streams restarted after a raw
+// phase get new names.
+func (r *rig) streamID(level, i int) string {
+	id := fmt.Sprintf("ramp-%x-%s-%d", r.run&0xffffff, ladder[level].Name, i)
+	if r.epoch > 0 {
+		id += fmt.Sprintf("-e%d", r.epoch)
+	}
+	return id
+}
+
+// salt marks the bytes of the current epoch's segments: a restarted
+// stream counts its sequence numbers from 0 again.
+func (r *rig) salt() uint64 {
+	return (r.run ^ uint64(r.epoch)<<40) &^ rawSalt
 }
 
 // step runs one step: its streams replay segments in real time for the
@@ -238,7 +308,7 @@ func (r *rig) step(ctx context.Context, idx int, s step) (result, error) {
 	for i := range ids {
 		// Streams of the same profile carry on from step to step, as live
 		// streams would; the others end (their final publish is load too).
-		ids[i] = fmt.Sprintf("ramp-%x-%s-%d", r.run&0xffffff, ladder[s.Level].Name, i)
+		ids[i] = r.streamID(s.Level, i)
 		keep[ids[i]] = true
 	}
 	r.endStreams(keep)
@@ -247,7 +317,10 @@ func (r *rig) step(ctx context.Context, idx int, s step) (result, error) {
 	// steady load it measures.
 	r.settle(ctx, time.Minute)
 
-	res := result{Step: idx + 1, Streams: s.Streams, Profile: ladder[s.Level].Name, LoadStart: loadavg()}
+	if r.t0.IsZero() {
+		r.t0 = time.Now()
+	}
+	res := result{Mode: modeArchiver, Step: idx + 1, Streams: s.Streams, Profile: ladder[s.Level].Name, LoadStart: loadavg()}
 	for l := 0; l <= s.Level; l++ {
 		res.NominalMbps += float64(s.Streams*ladder[l].Kbps) / 1000
 	}
@@ -295,6 +368,7 @@ func (r *rig) step(ctx context.Context, idx int, s step) (result, error) {
 	// and at least two segments before the end: a segment still waiting
 	// then has waited more than the threshold, and counts as such.
 	r.rec.figures(&res, idx, start.Add(cfg.segment), end.Add(-2*cfg.segment), end)
+	res.Split = r.rec.breakdownFor(idx, start.Add(cfg.segment), end.Add(-2*cfg.segment))
 	res.judge(cfg.segment)
 	return res, nil
 }
@@ -311,6 +385,7 @@ func (r *rig) replay(ctx context.Context, stepIdx, streamIdx int, id string, s s
 	copy(sender[:], "ramp")
 	binary.BigEndian.PutUint32(sender[16:], uint32(streamIdx))
 	in := r.h.Archiver()
+	salt := r.salt()
 	tick := time.NewTicker(r.cfg.segment)
 	defer tick.Stop()
 	for {
@@ -319,11 +394,11 @@ func (r *rig) replay(ctx context.Context, stepIdx, streamIdx int, id string, s s
 		src := r.clips[s.Level].segments[int(seq)%len(r.clips[s.Level].segments)]
 		job := orchestrator.Job{
 			Sender: sender, ManifestID: orchestrator.ManifestID(id), Seq: seq, Duration: r.cfg.segment,
-			Source: unique(src, r.run, streamIdx, s.Level, seq),
+			Source: unique(src, salt, streamIdx, s.Level, seq),
 		}
 		for l := s.Level - 1; l >= 0; l-- {
 			seg := r.clips[l].segments[int(seq)%len(r.clips[l].segments)]
-			job.Renditions = append(job.Renditions, orchestrator.Rendition{Name: ladder[l].Name, Data: unique(seg, r.run, streamIdx, l, seq)})
+			job.Renditions = append(job.Renditions, orchestrator.Rendition{Name: ladder[l].Name, Data: unique(seg, salt, streamIdx, l, seq)})
 		}
 		r.remember(id, sender)
 		key := r.rec.submitted(stepIdx, id, seq, job.Bytes())

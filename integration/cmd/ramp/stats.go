@@ -26,6 +26,9 @@ type segRec struct {
 	refused   bool      // the outcome was an error: never accepted
 	archived  time.Time // zero until the index records the report
 	failed    bool      // recorded as a gap
+	// Seen at the workers' service (trace.go): the job notice sent to a
+	// worker, its fetch, its report received.
+	dispatched, fetchStart, fetchEnd, reported time.Time
 }
 
 // recorder keeps every segment's times; it also guards the rig's per
@@ -36,10 +39,12 @@ type recorder struct {
 	// early holds archive times reported before the accept outcome was
 	// read (the outcome's reader can be scheduled late).
 	early map[segKey]time.Time
+	jobs  map[string]segKey  // spool job id → segment
+	pubs  map[string]*pubRec // publish job id → publish
 }
 
 func newRecorder() *recorder {
-	return &recorder{segs: map[segKey]*segRec{}, early: map[segKey]time.Time{}}
+	return &recorder{segs: map[segKey]*segRec{}, early: map[segKey]time.Time{}, jobs: map[string]segKey{}, pubs: map[string]*pubRec{}}
 }
 
 func (r *recorder) submitted(step int, id string, seq, bytes int64) segKey {
@@ -179,8 +184,15 @@ type cpuSample struct {
 	machine            machine
 }
 
-// result is one step's figures.
+// Modes of a step (-raw runs both).
+const (
+	modeArchiver = "archiver" // through the orchestrator side and the workers
+	modeRaw      = "raw"      // straight to Bee's POST /bytes
+)
+
+// result is one step's figures, in one mode.
 type result struct {
+	Mode                   string
 	Step                   int
 	Streams                int
 	Profile                string
@@ -201,6 +213,7 @@ type result struct {
 	OK                     bool
 	Why                    string
 	Cores                  int
+	Split                  breakdown
 }
 
 func (res *result) cpuFigures(a, b cpuSample, wall time.Duration) {
@@ -266,14 +279,14 @@ func stepSeconds(res *result) float64 {
 }
 
 func header() string {
-	return fmt.Sprintf("%4s %7s %6s %8s %8s %6s %5s %6s %6s %6s %7s %9s %7s %6s %6s %6s %6s %5s %5s %-15s %-15s %s",
-		"step", "streams", "prof", "nom Mb/s", "agg Mb/s", "jobs/s", "segs", "p50 s", "p95 s", "max s", "acc95 s",
+	return fmt.Sprintf("%4s %-8s %7s %6s %8s %8s %6s %5s %6s %6s %6s %7s %9s %7s %6s %6s %6s %6s %5s %5s %-15s %-15s %s",
+		"step", "mode", "streams", "prof", "nom Mb/s", "agg Mb/s", "jobs/s", "segs", "p50 s", "p95 s", "max s", "acc95 s",
 		"spool e/m", "slope/s", "orch%", "work%", "bee%", "other%", "busy%", "iow%", "load start", "load end", "verdict")
 }
 
 func (res result) row() string {
-	return fmt.Sprintf("%4d %7d %6s %8.2f %8.2f %6.1f %5d %6.2f %6.2f %6.2f %7.3f %4d/%-4d %7.2f %6.0f %6.0f %6.0f %6.0f %5.0f %5.0f %-15s %-15s %s",
-		res.Step, res.Streams, res.Profile, res.NominalMbps, res.MeasuredMbps, res.JobsPerSec, res.Segments,
+	return fmt.Sprintf("%4d %-8s %7d %6s %8.2f %8.2f %6.1f %5d %6.2f %6.2f %6.2f %7.3f %4d/%-4d %7.2f %6.0f %6.0f %6.0f %6.0f %5.0f %5.0f %-15s %-15s %s",
+		res.Step, res.Mode, res.Streams, res.Profile, res.NominalMbps, res.MeasuredMbps, res.JobsPerSec, res.Segments,
 		res.LagP50, res.LagP95, res.LagMax, res.AcceptP95, res.SpoolEnd, res.SpoolMax, res.SpoolSlope,
 		res.CPUOrch, res.CPUWorkers, res.CPUBee, res.CPUOthers, res.Busy, res.IOWait, res.LoadStart, res.LoadEnd, res.Why)
 }
@@ -287,14 +300,16 @@ func writeCSV(path string, results []result) error {
 	_ = w.Write([]string{"step", "streams", "profile", "nominal_mbps", "aggregate_mbps", "jobs_per_s", "segments",
 		"lag_p50_s", "lag_p95_s", "lag_max_s", "accept_p95_s", "refused", "failed", "unrecorded", "spool_end", "spool_max",
 		"spool_slope_jobs_per_s", "cpu_orchestrator_pct", "cpu_workers_pct", "cpu_bee_pct", "cpu_others_pct",
-		"machine_busy_pct", "machine_iowait_pct", "loadavg_start", "loadavg_end", "sustainable", "why"})
+		"machine_busy_pct", "machine_iowait_pct", "loadavg_start", "loadavg_end", "sustainable", "why", "mode",
+		"wait_p95_s", "worker_p95_s", "upload_p95_s", "record_p95_s", "publishes", "publish_max_s"})
 	f2 := func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
 	for _, r := range results {
 		_ = w.Write([]string{strconv.Itoa(r.Step), strconv.Itoa(r.Streams), r.Profile, f2(r.NominalMbps), f2(r.MeasuredMbps),
 			f2(r.JobsPerSec), strconv.Itoa(r.Segments), f2(r.LagP50), f2(r.LagP95), f2(r.LagMax), f2(r.AcceptP95),
 			strconv.Itoa(r.Refused), strconv.Itoa(r.Failed), strconv.Itoa(r.Unrecorded), strconv.Itoa(r.SpoolEnd),
 			strconv.Itoa(r.SpoolMax), f2(r.SpoolSlope), f2(r.CPUOrch), f2(r.CPUWorkers), f2(r.CPUBee), f2(r.CPUOthers),
-			f2(r.Busy), f2(r.IOWait), r.LoadStart, r.LoadEnd, strconv.FormatBool(r.OK), r.Why})
+			f2(r.Busy), f2(r.IOWait), r.LoadStart, r.LoadEnd, strconv.FormatBool(r.OK), r.Why, r.Mode,
+			f2(r.Split.WaitP95), f2(r.Split.WorkerP95), f2(r.Split.UploadP95), f2(r.Split.RecordP95), strconv.Itoa(r.Split.Publishes), f2(r.Split.PubMax)})
 	}
 	w.Flush()
 	return errorsJoin(w.Error(), f.Close())
@@ -310,10 +325,13 @@ func errorsJoin(a, b error) error {
 	return nil
 }
 
-// maxSustainable is the last sustainable step before the first that is
-// not (or the last step, when all were).
-func maxSustainable(results []result) (best *result, limit *result) {
+// maxSustainable is mode's last sustainable step before its first that is
+// not (or its last step, when all were).
+func maxSustainable(results []result, mode string) (best *result, limit *result) {
 	for i := range results {
+		if results[i].Mode != mode {
+			continue
+		}
 		if !results[i].OK {
 			return best, &results[i]
 		}
@@ -347,10 +365,12 @@ func boundBy(r result) string {
 	}
 }
 
-func summary(results []result, cfg config, drained bool, rec *recorder) string {
+func summary(results []result, cfg config, drained bool, rec, raw *recorder) string {
 	var b strings.Builder
-	best, limit := maxSustainable(results)
+	best, limit := maxSustainable(results, modeArchiver)
 	switch {
+	case limit == nil && best == nil:
+		fmt.Fprintf(&b, "no archiver step ran\n")
 	case best == nil:
 		fmt.Fprintf(&b, "no step was sustainable: even %s with %d streams (%.2f Mbit/s)\n", limit.Profile, limit.Streams, limit.MeasuredMbps)
 	default:
@@ -362,6 +382,32 @@ func summary(results []result, cfg config, drained bool, rec *recorder) string {
 		fmt.Fprintf(&b, "bound by: %s\n", boundBy(*limit))
 	} else {
 		fmt.Fprintf(&b, "the limit was not reached: add steps (-steps)\n")
+	}
+	if cfg.raw {
+		rbest, rlimit := maxSustainable(results, modeRaw)
+		switch {
+		case rbest == nil && rlimit == nil:
+		case rbest == nil:
+			fmt.Fprintf(&b, "raw Bee: no step was sustainable: even %d × %s (%.2f Mbit/s): %s\n", rlimit.Streams, rlimit.Profile, rlimit.MeasuredMbps, rlimit.Why)
+		default:
+			fmt.Fprintf(&b, "raw Bee max sustainable aggregate bitrate: %.2f Mbit/s (%d × %s, p95 lag %.2fs, load %s → %s)",
+				rbest.MeasuredMbps, rbest.Streams, rbest.Profile, rbest.LagP95, rbest.LoadStart, rbest.LoadEnd)
+			if rlimit != nil {
+				fmt.Fprintf(&b, "; first unsustainable: %d × %s at %.2f Mbit/s: %s", rlimit.Streams, rlimit.Profile, rlimit.MeasuredMbps, rlimit.Why)
+			} else {
+				fmt.Fprintf(&b, "; its limit was not reached")
+			}
+			fmt.Fprintln(&b)
+			if best != nil {
+				fmt.Fprintf(&b, "archiver / raw Bee, max sustainable: %.2f", best.MeasuredMbps/rbest.MeasuredMbps)
+				if rlimit == nil {
+					fmt.Fprintf(&b, " (at least: raw Bee's limit was not reached)")
+				}
+				fmt.Fprintln(&b)
+			}
+		}
+		racc, rdone, rfailed, _ := raw.totals()
+		fmt.Fprintf(&b, "raw Bee segments: %d posted, %d stored (%d failed)\n", racc, rdone-rfailed, rfailed)
 	}
 	acc, arch, failed, refused := rec.totals()
 	fmt.Fprintf(&b, "segments: %d accepted, %d recorded (%d as gaps), %d refused; spool drained within %s: %v\n",
