@@ -57,11 +57,11 @@ type counted struct {
 // orchestrator. It is safe for concurrent use.
 type Session struct {
 	mu         sync.Mutex
-	weiPerByte *big.Rat        // pinned from the offer at session start
-	balance    *big.Rat        // tickets' EV minus archive fees, as the orchestrator should see it
-	charged    *big.Rat        // archive fees mirrored so far
+	weiPerByte *big.Rat          // pinned from the offer at session start
+	balance    *big.Rat          // tickets' EV minus archive fees, as the orchestrator should see it
+	charged    *big.Rat          // archive fees mirrored so far
 	sent       map[int64]counted // segments awaiting their receipt
-	lost       []int64         // segments whose reply never came, since the last agreement
+	lost       []int64           // segments whose reply never came, since the last agreement
 	archived   []int64
 	gaps       []Gap
 	flags      []Disagreement
