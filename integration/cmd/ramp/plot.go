@@ -46,9 +46,9 @@ func writePNG(path string, results []result, seg time.Duration) error {
 	for x := px(0); x < px(xmax); x += 12 { // threshold: one segment
 		line(img, x, py(seg.Seconds()), x+6, py(seg.Seconds()), black, 1)
 	}
-	text(img, px(xmax)-150, py(seg.Seconds())-10, "LAG = 1 SEGMENT", black)
-	text(img, w/2-90, h-18, "AGGREGATE MBIT/S ARCHIVED", black)
-	text(img, 8, 10, "ARCHIVE LAG S:", black)
+	text(img, px(xmax)-150, py(seg.Seconds())-10, labelSegment, black)
+	text(img, w/2-90, h-18, labelX, black)
+	text(img, 8, 10, labelY, black)
 	for i, name := range []string{"P50", "P95", "MAX"} {
 		text(img, 140+i*70, 10, name, colors[i])
 		line(img, 120+i*70, 12, 134+i*70, 12, colors[i], 2)
@@ -64,7 +64,7 @@ func writePNG(path string, results []result, seg time.Duration) error {
 	}
 	green := color.RGBA{0, 150, 60, 255}
 	if len(raw) > 0 {
-		text(img, 350, 10, "RAW BEE P95", green)
+		text(img, 350, 10, labelRaw, green)
 		line(img, 330, 12, 344, 12, green, 2)
 	}
 	for k, get := range []func(result) float64{
@@ -177,8 +177,19 @@ var glyphs = map[rune][5]string{
 	'P': {"###", "#.#", "###", "#..", "#.."}, 'R': {"##.", "#.#", "##.", "#.#", "#.#"},
 	'S': {"###", "#..", "###", "..#", "###"}, 'T': {"###", ".#.", ".#.", ".#.", ".#."},
 	'V': {"#.#", "#.#", "#.#", "#.#", ".#."}, 'X': {"#.#", "#.#", ".#.", "#.#", "#.#"},
-	'Y': {"#.#", "#.#", ".#.", ".#.", ".#."},
+	'W': {"#.#", "#.#", "###", "###", "#.#"}, 'Y': {"#.#", "#.#", ".#.", ".#.", ".#."},
 }
+
+// labels are the fixed texts the plot writes; every rune needs a glyph
+// (TestGlyphsCoverLabels), or it would print as a gap.
+var labels = []string{labelSegment, labelX, labelY, "P50", "P95", "MAX", labelRaw}
+
+const (
+	labelSegment = "LAG = 1 SEGMENT"
+	labelX       = "AGGREGATE MBIT/S ARCHIVED"
+	labelY       = "ARCHIVE LAG S:"
+	labelRaw     = "RAW BEE P95"
+)
 
 // text writes s at (x, y) at twice the glyph size.
 func text(img *image.RGBA, x, y int, s string, c color.RGBA) {
