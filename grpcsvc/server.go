@@ -194,8 +194,20 @@ func (s *Server) Metrics() Metrics {
 
 // StreamEnded forgets which worker archived a stream (streams.Publisher):
 // called after the stream's final publish, so the affinity map holds live
-// streams only.
-func (s *Server) StreamEnded(manifestID string) { s.workers.forget(manifestID) }
+// streams only. Every connected worker is told, so that it forgets what it
+// remembered of the stream's earlier publishes; the notice is not waited
+// for (a worker that misses it forgets the stream by its cache's bound).
+func (s *Server) StreamEnded(manifestID string) {
+	s.workers.forget(manifestID)
+	n := &archiverpb.WorkerNotice{Notice: &archiverpb.WorkerNotice_Ended{Ended: &archiverpb.StreamEnded{ManifestId: []byte(manifestID)}}}
+	for _, w := range s.workers.all() {
+		select {
+		case w.notices <- n:
+		case <-w.gone:
+		default:
+		}
+	}
+}
 
 // Held counts what the server keeps in memory per job and per stream.
 type Held struct {

@@ -57,6 +57,17 @@ func (r *registry) remove(w *worker) {
 	r.signal()
 }
 
+// all lists the connected workers.
+func (r *registry) all() []*worker {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*worker, 0, len(r.workers))
+	for w := range r.workers {
+		out = append(out, w)
+	}
+	return out
+}
+
 // forget drops a stream's affinity once the stream has ended: without it
 // the map would keep one entry per stream ever archived.
 func (r *registry) forget(stream string) {

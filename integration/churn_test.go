@@ -241,6 +241,14 @@ func startChurnRig(t *testing.T, ctx context.Context, batch string, total int) *
 		CapabilityID: capability.DefaultArchiveID,
 		Price:        func() *lpnet.PriceInfo { return &lpnet.PriceInfo{PricePerUnit: 1, PixelsPerUnit: 1000} },
 		SessionTTL:   churnSessionTTL, Logger: log,
+		// The churn submits as fast as the rig can, far above live rates.
+		// Without a wait nothing throttles it: some 4,500 segments were in
+		// flight at once, and the Go runtime keeps every goroutine
+		// descriptor it ever made (about 2 KB per stream of heap after
+		// GC, a high-water mark rather than a leak). Waiting for each
+		// durable write, as a broadcaster's pace does, keeps the heap
+		// figure about what ended streams leave behind.
+		AcceptWait: 5 * time.Second,
 	})
 	require.NoError(t, err)
 	dctx, dcancel := context.WithCancel(ctx)

@@ -656,6 +656,7 @@ type WorkerNotice struct {
 	//	*WorkerNotice_Job
 	//	*WorkerNotice_Lease
 	//	*WorkerNotice_Publish
+	//	*WorkerNotice_Ended
 	Notice        isWorkerNotice_Notice `protobuf_oneof:"notice"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -725,6 +726,15 @@ func (x *WorkerNotice) GetPublish() *PublishJob {
 	return nil
 }
 
+func (x *WorkerNotice) GetEnded() *StreamEnded {
+	if x != nil {
+		if x, ok := x.Notice.(*WorkerNotice_Ended); ok {
+			return x.Ended
+		}
+	}
+	return nil
+}
+
 type isWorkerNotice_Notice interface {
 	isWorkerNotice_Notice()
 }
@@ -741,11 +751,65 @@ type WorkerNotice_Publish struct {
 	Publish *PublishJob `protobuf:"bytes,3,opt,name=publish,proto3,oneof"`
 }
 
+type WorkerNotice_Ended struct {
+	Ended *StreamEnded `protobuf:"bytes,4,opt,name=ended,proto3,oneof"`
+}
+
 func (*WorkerNotice_Job) isWorkerNotice_Notice() {}
 
 func (*WorkerNotice_Lease) isWorkerNotice_Notice() {}
 
 func (*WorkerNotice_Publish) isWorkerNotice_Notice() {}
+
+func (*WorkerNotice_Ended) isWorkerNotice_Notice() {}
+
+// StreamEnded tells every worker that a stream's final manifest is
+// published: a worker forgets what it remembered of the stream's earlier
+// publishes (its final publish may have gone to another worker). Workers
+// that do not know it ignore it.
+type StreamEnded struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ManifestId    []byte                 `protobuf:"bytes,1,opt,name=manifest_id,json=manifestId,proto3" json:"manifest_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamEnded) Reset() {
+	*x = StreamEnded{}
+	mi := &file_archiver_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamEnded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamEnded) ProtoMessage() {}
+
+func (x *StreamEnded) ProtoReflect() protoreflect.Message {
+	mi := &file_archiver_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamEnded.ProtoReflect.Descriptor instead.
+func (*StreamEnded) Descriptor() ([]byte, []int) {
+	return file_archiver_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *StreamEnded) GetManifestId() []byte {
+	if x != nil {
+		return x.ManifestId
+	}
+	return nil
+}
 
 // PublishJob asks a worker to store a stream's manifest built from the
 // orchestrator's index. Builds are deterministic: the orchestrator knows
@@ -771,7 +835,7 @@ type PublishJob struct {
 
 func (x *PublishJob) Reset() {
 	*x = PublishJob{}
-	mi := &file_archiver_proto_msgTypes[8]
+	mi := &file_archiver_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -783,7 +847,7 @@ func (x *PublishJob) String() string {
 func (*PublishJob) ProtoMessage() {}
 
 func (x *PublishJob) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[8]
+	mi := &file_archiver_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -796,7 +860,7 @@ func (x *PublishJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishJob.ProtoReflect.Descriptor instead.
 func (*PublishJob) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{8}
+	return file_archiver_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PublishJob) GetJobId() string {
@@ -875,7 +939,7 @@ type FeedUpdate struct {
 
 func (x *FeedUpdate) Reset() {
 	*x = FeedUpdate{}
-	mi := &file_archiver_proto_msgTypes[9]
+	mi := &file_archiver_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -887,7 +951,7 @@ func (x *FeedUpdate) String() string {
 func (*FeedUpdate) ProtoMessage() {}
 
 func (x *FeedUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[9]
+	mi := &file_archiver_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -900,7 +964,7 @@ func (x *FeedUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedUpdate.ProtoReflect.Descriptor instead.
 func (*FeedUpdate) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{9}
+	return file_archiver_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FeedUpdate) GetOwner() []byte {
@@ -948,7 +1012,7 @@ type PublishRendition struct {
 
 func (x *PublishRendition) Reset() {
 	*x = PublishRendition{}
-	mi := &file_archiver_proto_msgTypes[10]
+	mi := &file_archiver_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -960,7 +1024,7 @@ func (x *PublishRendition) String() string {
 func (*PublishRendition) ProtoMessage() {}
 
 func (x *PublishRendition) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[10]
+	mi := &file_archiver_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -973,7 +1037,7 @@ func (x *PublishRendition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRendition.ProtoReflect.Descriptor instead.
 func (*PublishRendition) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{10}
+	return file_archiver_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PublishRendition) GetName() string {
@@ -1006,7 +1070,7 @@ type PublishSegment struct {
 
 func (x *PublishSegment) Reset() {
 	*x = PublishSegment{}
-	mi := &file_archiver_proto_msgTypes[11]
+	mi := &file_archiver_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1018,7 +1082,7 @@ func (x *PublishSegment) String() string {
 func (*PublishSegment) ProtoMessage() {}
 
 func (x *PublishSegment) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[11]
+	mi := &file_archiver_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1031,7 +1095,7 @@ func (x *PublishSegment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishSegment.ProtoReflect.Descriptor instead.
 func (*PublishSegment) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{11}
+	return file_archiver_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PublishSegment) GetSeq() int64 {
@@ -1095,7 +1159,7 @@ type ArchiveJob struct {
 
 func (x *ArchiveJob) Reset() {
 	*x = ArchiveJob{}
-	mi := &file_archiver_proto_msgTypes[12]
+	mi := &file_archiver_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1107,7 +1171,7 @@ func (x *ArchiveJob) String() string {
 func (*ArchiveJob) ProtoMessage() {}
 
 func (x *ArchiveJob) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[12]
+	mi := &file_archiver_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1120,7 +1184,7 @@ func (x *ArchiveJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveJob.ProtoReflect.Descriptor instead.
 func (*ArchiveJob) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{12}
+	return file_archiver_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ArchiveJob) GetJobId() string {
@@ -1184,7 +1248,7 @@ type JobFile struct {
 
 func (x *JobFile) Reset() {
 	*x = JobFile{}
-	mi := &file_archiver_proto_msgTypes[13]
+	mi := &file_archiver_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1196,7 +1260,7 @@ func (x *JobFile) String() string {
 func (*JobFile) ProtoMessage() {}
 
 func (x *JobFile) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[13]
+	mi := &file_archiver_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1209,7 +1273,7 @@ func (x *JobFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobFile.ProtoReflect.Descriptor instead.
 func (*JobFile) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{13}
+	return file_archiver_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *JobFile) GetName() string {
@@ -1247,7 +1311,7 @@ type StampLease struct {
 
 func (x *StampLease) Reset() {
 	*x = StampLease{}
-	mi := &file_archiver_proto_msgTypes[14]
+	mi := &file_archiver_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1259,7 +1323,7 @@ func (x *StampLease) String() string {
 func (*StampLease) ProtoMessage() {}
 
 func (x *StampLease) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[14]
+	mi := &file_archiver_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1272,7 +1336,7 @@ func (x *StampLease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StampLease.ProtoReflect.Descriptor instead.
 func (*StampLease) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{14}
+	return file_archiver_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *StampLease) GetBatchId() []byte {
@@ -1306,7 +1370,7 @@ type FetchJobRequest struct {
 
 func (x *FetchJobRequest) Reset() {
 	*x = FetchJobRequest{}
-	mi := &file_archiver_proto_msgTypes[15]
+	mi := &file_archiver_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1318,7 +1382,7 @@ func (x *FetchJobRequest) String() string {
 func (*FetchJobRequest) ProtoMessage() {}
 
 func (x *FetchJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[15]
+	mi := &file_archiver_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1331,7 +1395,7 @@ func (x *FetchJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchJobRequest.ProtoReflect.Descriptor instead.
 func (*FetchJobRequest) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{15}
+	return file_archiver_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *FetchJobRequest) GetJobId() string {
@@ -1360,7 +1424,7 @@ type JobChunk struct {
 
 func (x *JobChunk) Reset() {
 	*x = JobChunk{}
-	mi := &file_archiver_proto_msgTypes[16]
+	mi := &file_archiver_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1372,7 +1436,7 @@ func (x *JobChunk) String() string {
 func (*JobChunk) ProtoMessage() {}
 
 func (x *JobChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[16]
+	mi := &file_archiver_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1385,7 +1449,7 @@ func (x *JobChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobChunk.ProtoReflect.Descriptor instead.
 func (*JobChunk) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{16}
+	return file_archiver_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *JobChunk) GetFile() uint32 {
@@ -1423,7 +1487,7 @@ type JobResult struct {
 
 func (x *JobResult) Reset() {
 	*x = JobResult{}
-	mi := &file_archiver_proto_msgTypes[17]
+	mi := &file_archiver_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1435,7 +1499,7 @@ func (x *JobResult) String() string {
 func (*JobResult) ProtoMessage() {}
 
 func (x *JobResult) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[17]
+	mi := &file_archiver_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1448,7 +1512,7 @@ func (x *JobResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobResult.ProtoReflect.Descriptor instead.
 func (*JobResult) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{17}
+	return file_archiver_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *JobResult) GetJobId() string {
@@ -1499,7 +1563,7 @@ type FileResult struct {
 
 func (x *FileResult) Reset() {
 	*x = FileResult{}
-	mi := &file_archiver_proto_msgTypes[18]
+	mi := &file_archiver_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1511,7 +1575,7 @@ func (x *FileResult) String() string {
 func (*FileResult) ProtoMessage() {}
 
 func (x *FileResult) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[18]
+	mi := &file_archiver_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1524,7 +1588,7 @@ func (x *FileResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileResult.ProtoReflect.Descriptor instead.
 func (*FileResult) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{18}
+	return file_archiver_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *FileResult) GetName() string {
@@ -1570,7 +1634,7 @@ type ReportAck struct {
 
 func (x *ReportAck) Reset() {
 	*x = ReportAck{}
-	mi := &file_archiver_proto_msgTypes[19]
+	mi := &file_archiver_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1582,7 +1646,7 @@ func (x *ReportAck) String() string {
 func (*ReportAck) ProtoMessage() {}
 
 func (x *ReportAck) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[19]
+	mi := &file_archiver_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1595,7 +1659,7 @@ func (x *ReportAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportAck.ProtoReflect.Descriptor instead.
 func (*ReportAck) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{19}
+	return file_archiver_proto_rawDescGZIP(), []int{20}
 }
 
 type ArchiveInfoRequest struct {
@@ -1606,7 +1670,7 @@ type ArchiveInfoRequest struct {
 
 func (x *ArchiveInfoRequest) Reset() {
 	*x = ArchiveInfoRequest{}
-	mi := &file_archiver_proto_msgTypes[20]
+	mi := &file_archiver_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1618,7 +1682,7 @@ func (x *ArchiveInfoRequest) String() string {
 func (*ArchiveInfoRequest) ProtoMessage() {}
 
 func (x *ArchiveInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[20]
+	mi := &file_archiver_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1631,7 +1695,7 @@ func (x *ArchiveInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveInfoRequest.ProtoReflect.Descriptor instead.
 func (*ArchiveInfoRequest) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{20}
+	return file_archiver_proto_rawDescGZIP(), []int{21}
 }
 
 type ArchiveStatusRequest struct {
@@ -1650,7 +1714,7 @@ type ArchiveStatusRequest struct {
 
 func (x *ArchiveStatusRequest) Reset() {
 	*x = ArchiveStatusRequest{}
-	mi := &file_archiver_proto_msgTypes[21]
+	mi := &file_archiver_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1662,7 +1726,7 @@ func (x *ArchiveStatusRequest) String() string {
 func (*ArchiveStatusRequest) ProtoMessage() {}
 
 func (x *ArchiveStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[21]
+	mi := &file_archiver_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1675,7 +1739,7 @@ func (x *ArchiveStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveStatusRequest.ProtoReflect.Descriptor instead.
 func (*ArchiveStatusRequest) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{21}
+	return file_archiver_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ArchiveStatusRequest) GetManifestId() []byte {
@@ -1732,7 +1796,7 @@ type ArchiveStatus struct {
 
 func (x *ArchiveStatus) Reset() {
 	*x = ArchiveStatus{}
-	mi := &file_archiver_proto_msgTypes[22]
+	mi := &file_archiver_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1744,7 +1808,7 @@ func (x *ArchiveStatus) String() string {
 func (*ArchiveStatus) ProtoMessage() {}
 
 func (x *ArchiveStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[22]
+	mi := &file_archiver_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1757,7 +1821,7 @@ func (x *ArchiveStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveStatus.ProtoReflect.Descriptor instead.
 func (*ArchiveStatus) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{22}
+	return file_archiver_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ArchiveStatus) GetManifestId() []byte {
@@ -1852,7 +1916,7 @@ type SegmentStatus struct {
 
 func (x *SegmentStatus) Reset() {
 	*x = SegmentStatus{}
-	mi := &file_archiver_proto_msgTypes[23]
+	mi := &file_archiver_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1864,7 +1928,7 @@ func (x *SegmentStatus) String() string {
 func (*SegmentStatus) ProtoMessage() {}
 
 func (x *SegmentStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_archiver_proto_msgTypes[23]
+	mi := &file_archiver_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1877,7 +1941,7 @@ func (x *SegmentStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentStatus.ProtoReflect.Descriptor instead.
 func (*SegmentStatus) Descriptor() ([]byte, []int) {
-	return file_archiver_proto_rawDescGZIP(), []int{23}
+	return file_archiver_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SegmentStatus) GetRendition() string {
@@ -1981,12 +2045,16 @@ const file_archiver_proto_rawDesc = "" +
 	"\tworker_id\x18\x05 \x01(\tR\bworkerId\"`\n" +
 	"\x12WorkerCapabilities\x12'\n" +
 	"\x0fclient_stamping\x18\x01 \x01(\bR\x0eclientStamping\x12!\n" +
-	"\fnode_batches\x18\x02 \x03(\fR\vnodeBatches\"\xc3\x01\n" +
+	"\fnode_batches\x18\x02 \x03(\fR\vnodeBatches\"\xfd\x01\n" +
 	"\fWorkerNotice\x123\n" +
 	"\x03job\x18\x01 \x01(\v2\x1f.lpswarm.archiver.v1.ArchiveJobH\x00R\x03job\x127\n" +
 	"\x05lease\x18\x02 \x01(\v2\x1f.lpswarm.archiver.v1.StampLeaseH\x00R\x05lease\x12;\n" +
-	"\apublish\x18\x03 \x01(\v2\x1f.lpswarm.archiver.v1.PublishJobH\x00R\apublishB\b\n" +
-	"\x06notice\"\xc1\x02\n" +
+	"\apublish\x18\x03 \x01(\v2\x1f.lpswarm.archiver.v1.PublishJobH\x00R\apublish\x128\n" +
+	"\x05ended\x18\x04 \x01(\v2 .lpswarm.archiver.v1.StreamEndedH\x00R\x05endedB\b\n" +
+	"\x06notice\".\n" +
+	"\vStreamEnded\x12\x1f\n" +
+	"\vmanifest_id\x18\x01 \x01(\fR\n" +
+	"manifestId\"\xc1\x02\n" +
 	"\n" +
 	"PublishJob\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x14\n" +
@@ -2111,7 +2179,7 @@ func file_archiver_proto_rawDescGZIP() []byte {
 }
 
 var file_archiver_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_archiver_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_archiver_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_archiver_proto_goTypes = []any{
 	(ArchiveReceipt_Status)(0),   // 0: lpswarm.archiver.v1.ArchiveReceipt.Status
 	(ArchiveReceipt_Reason)(0),   // 1: lpswarm.archiver.v1.ArchiveReceipt.Reason
@@ -2123,22 +2191,23 @@ var file_archiver_proto_goTypes = []any{
 	(*RegisterRequest)(nil),      // 7: lpswarm.archiver.v1.RegisterRequest
 	(*WorkerCapabilities)(nil),   // 8: lpswarm.archiver.v1.WorkerCapabilities
 	(*WorkerNotice)(nil),         // 9: lpswarm.archiver.v1.WorkerNotice
-	(*PublishJob)(nil),           // 10: lpswarm.archiver.v1.PublishJob
-	(*FeedUpdate)(nil),           // 11: lpswarm.archiver.v1.FeedUpdate
-	(*PublishRendition)(nil),     // 12: lpswarm.archiver.v1.PublishRendition
-	(*PublishSegment)(nil),       // 13: lpswarm.archiver.v1.PublishSegment
-	(*ArchiveJob)(nil),           // 14: lpswarm.archiver.v1.ArchiveJob
-	(*JobFile)(nil),              // 15: lpswarm.archiver.v1.JobFile
-	(*StampLease)(nil),           // 16: lpswarm.archiver.v1.StampLease
-	(*FetchJobRequest)(nil),      // 17: lpswarm.archiver.v1.FetchJobRequest
-	(*JobChunk)(nil),             // 18: lpswarm.archiver.v1.JobChunk
-	(*JobResult)(nil),            // 19: lpswarm.archiver.v1.JobResult
-	(*FileResult)(nil),           // 20: lpswarm.archiver.v1.FileResult
-	(*ReportAck)(nil),            // 21: lpswarm.archiver.v1.ReportAck
-	(*ArchiveInfoRequest)(nil),   // 22: lpswarm.archiver.v1.ArchiveInfoRequest
-	(*ArchiveStatusRequest)(nil), // 23: lpswarm.archiver.v1.ArchiveStatusRequest
-	(*ArchiveStatus)(nil),        // 24: lpswarm.archiver.v1.ArchiveStatus
-	(*SegmentStatus)(nil),        // 25: lpswarm.archiver.v1.SegmentStatus
+	(*StreamEnded)(nil),          // 10: lpswarm.archiver.v1.StreamEnded
+	(*PublishJob)(nil),           // 11: lpswarm.archiver.v1.PublishJob
+	(*FeedUpdate)(nil),           // 12: lpswarm.archiver.v1.FeedUpdate
+	(*PublishRendition)(nil),     // 13: lpswarm.archiver.v1.PublishRendition
+	(*PublishSegment)(nil),       // 14: lpswarm.archiver.v1.PublishSegment
+	(*ArchiveJob)(nil),           // 15: lpswarm.archiver.v1.ArchiveJob
+	(*JobFile)(nil),              // 16: lpswarm.archiver.v1.JobFile
+	(*StampLease)(nil),           // 17: lpswarm.archiver.v1.StampLease
+	(*FetchJobRequest)(nil),      // 18: lpswarm.archiver.v1.FetchJobRequest
+	(*JobChunk)(nil),             // 19: lpswarm.archiver.v1.JobChunk
+	(*JobResult)(nil),            // 20: lpswarm.archiver.v1.JobResult
+	(*FileResult)(nil),           // 21: lpswarm.archiver.v1.FileResult
+	(*ReportAck)(nil),            // 22: lpswarm.archiver.v1.ReportAck
+	(*ArchiveInfoRequest)(nil),   // 23: lpswarm.archiver.v1.ArchiveInfoRequest
+	(*ArchiveStatusRequest)(nil), // 24: lpswarm.archiver.v1.ArchiveStatusRequest
+	(*ArchiveStatus)(nil),        // 25: lpswarm.archiver.v1.ArchiveStatus
+	(*SegmentStatus)(nil),        // 26: lpswarm.archiver.v1.SegmentStatus
 }
 var file_archiver_proto_depIdxs = []int32{
 	2,  // 0: lpswarm.archiver.v1.ArchiveOffer.price:type_name -> lpswarm.archiver.v1.Price
@@ -2148,30 +2217,31 @@ var file_archiver_proto_depIdxs = []int32{
 	2,  // 4: lpswarm.archiver.v1.ArchiveReceipt.price:type_name -> lpswarm.archiver.v1.Price
 	5,  // 5: lpswarm.archiver.v1.ArchiveReceipts.receipts:type_name -> lpswarm.archiver.v1.ArchiveReceipt
 	8,  // 6: lpswarm.archiver.v1.RegisterRequest.capabilities:type_name -> lpswarm.archiver.v1.WorkerCapabilities
-	14, // 7: lpswarm.archiver.v1.WorkerNotice.job:type_name -> lpswarm.archiver.v1.ArchiveJob
-	16, // 8: lpswarm.archiver.v1.WorkerNotice.lease:type_name -> lpswarm.archiver.v1.StampLease
-	10, // 9: lpswarm.archiver.v1.WorkerNotice.publish:type_name -> lpswarm.archiver.v1.PublishJob
-	12, // 10: lpswarm.archiver.v1.PublishJob.renditions:type_name -> lpswarm.archiver.v1.PublishRendition
-	11, // 11: lpswarm.archiver.v1.PublishJob.feed:type_name -> lpswarm.archiver.v1.FeedUpdate
-	13, // 12: lpswarm.archiver.v1.PublishRendition.segments:type_name -> lpswarm.archiver.v1.PublishSegment
-	15, // 13: lpswarm.archiver.v1.ArchiveJob.files:type_name -> lpswarm.archiver.v1.JobFile
-	20, // 14: lpswarm.archiver.v1.JobResult.files:type_name -> lpswarm.archiver.v1.FileResult
-	25, // 15: lpswarm.archiver.v1.ArchiveStatus.segments:type_name -> lpswarm.archiver.v1.SegmentStatus
-	7,  // 16: lpswarm.archiver.v1.ArchiverService.RegisterArchiver:input_type -> lpswarm.archiver.v1.RegisterRequest
-	17, // 17: lpswarm.archiver.v1.ArchiverService.FetchJob:input_type -> lpswarm.archiver.v1.FetchJobRequest
-	19, // 18: lpswarm.archiver.v1.ArchiverService.ReportResult:input_type -> lpswarm.archiver.v1.JobResult
-	22, // 19: lpswarm.archiver.v1.ArchiveQueries.GetArchiveInfo:input_type -> lpswarm.archiver.v1.ArchiveInfoRequest
-	23, // 20: lpswarm.archiver.v1.ArchiveQueries.GetArchiveStatus:input_type -> lpswarm.archiver.v1.ArchiveStatusRequest
-	9,  // 21: lpswarm.archiver.v1.ArchiverService.RegisterArchiver:output_type -> lpswarm.archiver.v1.WorkerNotice
-	18, // 22: lpswarm.archiver.v1.ArchiverService.FetchJob:output_type -> lpswarm.archiver.v1.JobChunk
-	21, // 23: lpswarm.archiver.v1.ArchiverService.ReportResult:output_type -> lpswarm.archiver.v1.ReportAck
-	3,  // 24: lpswarm.archiver.v1.ArchiveQueries.GetArchiveInfo:output_type -> lpswarm.archiver.v1.ArchiveOffer
-	24, // 25: lpswarm.archiver.v1.ArchiveQueries.GetArchiveStatus:output_type -> lpswarm.archiver.v1.ArchiveStatus
-	21, // [21:26] is the sub-list for method output_type
-	16, // [16:21] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	15, // 7: lpswarm.archiver.v1.WorkerNotice.job:type_name -> lpswarm.archiver.v1.ArchiveJob
+	17, // 8: lpswarm.archiver.v1.WorkerNotice.lease:type_name -> lpswarm.archiver.v1.StampLease
+	11, // 9: lpswarm.archiver.v1.WorkerNotice.publish:type_name -> lpswarm.archiver.v1.PublishJob
+	10, // 10: lpswarm.archiver.v1.WorkerNotice.ended:type_name -> lpswarm.archiver.v1.StreamEnded
+	13, // 11: lpswarm.archiver.v1.PublishJob.renditions:type_name -> lpswarm.archiver.v1.PublishRendition
+	12, // 12: lpswarm.archiver.v1.PublishJob.feed:type_name -> lpswarm.archiver.v1.FeedUpdate
+	14, // 13: lpswarm.archiver.v1.PublishRendition.segments:type_name -> lpswarm.archiver.v1.PublishSegment
+	16, // 14: lpswarm.archiver.v1.ArchiveJob.files:type_name -> lpswarm.archiver.v1.JobFile
+	21, // 15: lpswarm.archiver.v1.JobResult.files:type_name -> lpswarm.archiver.v1.FileResult
+	26, // 16: lpswarm.archiver.v1.ArchiveStatus.segments:type_name -> lpswarm.archiver.v1.SegmentStatus
+	7,  // 17: lpswarm.archiver.v1.ArchiverService.RegisterArchiver:input_type -> lpswarm.archiver.v1.RegisterRequest
+	18, // 18: lpswarm.archiver.v1.ArchiverService.FetchJob:input_type -> lpswarm.archiver.v1.FetchJobRequest
+	20, // 19: lpswarm.archiver.v1.ArchiverService.ReportResult:input_type -> lpswarm.archiver.v1.JobResult
+	23, // 20: lpswarm.archiver.v1.ArchiveQueries.GetArchiveInfo:input_type -> lpswarm.archiver.v1.ArchiveInfoRequest
+	24, // 21: lpswarm.archiver.v1.ArchiveQueries.GetArchiveStatus:input_type -> lpswarm.archiver.v1.ArchiveStatusRequest
+	9,  // 22: lpswarm.archiver.v1.ArchiverService.RegisterArchiver:output_type -> lpswarm.archiver.v1.WorkerNotice
+	19, // 23: lpswarm.archiver.v1.ArchiverService.FetchJob:output_type -> lpswarm.archiver.v1.JobChunk
+	22, // 24: lpswarm.archiver.v1.ArchiverService.ReportResult:output_type -> lpswarm.archiver.v1.ReportAck
+	3,  // 25: lpswarm.archiver.v1.ArchiveQueries.GetArchiveInfo:output_type -> lpswarm.archiver.v1.ArchiveOffer
+	25, // 26: lpswarm.archiver.v1.ArchiveQueries.GetArchiveStatus:output_type -> lpswarm.archiver.v1.ArchiveStatus
+	22, // [22:27] is the sub-list for method output_type
+	17, // [17:22] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_archiver_proto_init() }
@@ -2183,15 +2253,16 @@ func file_archiver_proto_init() {
 		(*WorkerNotice_Job)(nil),
 		(*WorkerNotice_Lease)(nil),
 		(*WorkerNotice_Publish)(nil),
+		(*WorkerNotice_Ended)(nil),
 	}
-	file_archiver_proto_msgTypes[22].OneofWrappers = []any{}
+	file_archiver_proto_msgTypes[23].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_archiver_proto_rawDesc), len(file_archiver_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   24,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

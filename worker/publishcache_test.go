@@ -31,10 +31,19 @@ type seqOrch struct {
 	jobs    []*archiverpb.PublishJob
 	reports chan *archiverpb.JobResult
 	next    chan struct{}
+	// endedBefore sends a StreamEnded notice for the stream before the
+	// job of this index (0: never).
+	endedBefore int
 }
 
 func (o *seqOrch) RegisterArchiver(_ *archiverpb.RegisterRequest, s archiverpb.ArchiverService_RegisterArchiverServer) error {
-	for _, j := range o.jobs {
+	for i, j := range o.jobs {
+		if i > 0 && i == o.endedBefore {
+			ended := &archiverpb.StreamEnded{ManifestId: j.GetManifestId()}
+			if err := s.Send(&archiverpb.WorkerNotice{Notice: &archiverpb.WorkerNotice_Ended{Ended: ended}}); err != nil {
+				return err
+			}
+		}
 		if err := s.Send(&archiverpb.WorkerNotice{Notice: &archiverpb.WorkerNotice_Publish{Publish: j}}); err != nil {
 			return err
 		}
@@ -78,7 +87,27 @@ func streamPublish(t *testing.T, n int, final bool) *archiverpb.PublishJob {
 // publish still reports the manifest the orchestrator expects.
 func TestRepublishUploadsOnlyWhatChanged(t *testing.T) {
 	jobs := []*archiverpb.PublishJob{streamPublish(t, 60, false), streamPublish(t, 70, false), streamPublish(t, 70, true)}
-	orch := &seqOrch{jobs: jobs, reports: make(chan *archiverpb.JobResult), next: make(chan struct{})}
+	uploads := publishAll(t, &seqOrch{jobs: jobs, reports: make(chan *archiverpb.JobResult), next: make(chan struct{})})
+	require.Greater(t, uploads[0], 100, "the first publish stores the whole manifest: 3 renditions × 60 segments")
+	require.Less(t, uploads[1], uploads[0]/4, "ten more segments change a few nodes and the playlists")
+	require.Less(t, uploads[2], uploads[0]/4, "the final publish changes the playlists and their paths")
+}
+
+// TestStreamEndedForgetsTheStream: the orchestrator's StreamEnded notice
+// (the stream's final publish went to some worker) makes a worker forget
+// what it stored for the stream: its memory holds live streams only, and
+// a later publish under the same name stores everything again.
+func TestStreamEndedForgetsTheStream(t *testing.T) {
+	jobs := []*archiverpb.PublishJob{streamPublish(t, 60, false), streamPublish(t, 70, false)}
+	uploads := publishAll(t, &seqOrch{jobs: jobs, reports: make(chan *archiverpb.JobResult), next: make(chan struct{}), endedBefore: 1})
+	require.Greater(t, uploads[1], 100, "after StreamEnded the worker remembered nothing of the stream")
+}
+
+// publishAll runs a worker against orch and returns how many files each
+// of orch's publish jobs uploaded, checking every reported manifest.
+func publishAll(t *testing.T, orch *seqOrch) []int {
+	t.Helper()
+	jobs := orch.jobs
 	lis := bufconn.Listen(1 << 20)
 	g := grpc.NewServer()
 	archiverpb.RegisterArchiverServiceServer(g, orch)
@@ -116,7 +145,5 @@ func TestRepublishUploadsOnlyWhatChanged(t *testing.T) {
 		}
 	}
 	t.Logf("uploads per publish: %v", uploads)
-	require.Greater(t, uploads[0], 100, "the first publish stores the whole manifest: 3 renditions × 60 segments")
-	require.Less(t, uploads[1], uploads[0]/4, "ten more segments change a few nodes and the playlists")
-	require.Less(t, uploads[2], uploads[0]/4, "the final publish changes the playlists and their paths")
+	return uploads
 }

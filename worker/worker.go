@@ -217,6 +217,8 @@ func (w *Worker) session(ctx context.Context, stop <-chan struct{}, registered *
 			case n.GetPublish() != nil:
 				jobs.Add(1)
 				go func() { defer jobs.Done(); w.publish(ctx, n.GetPublish()) }()
+			case n.GetEnded() != nil:
+				w.published.drop(string(n.GetEnded().GetManifestId()))
 			}
 		}
 	}

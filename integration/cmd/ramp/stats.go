@@ -401,7 +401,7 @@ func summary(results []result, cfg config, drained bool, rec, raw *recorder) str
 			if best != nil {
 				fmt.Fprintf(&b, "archiver / raw Bee, max sustainable: %.2f", best.MeasuredMbps/rbest.MeasuredMbps)
 				if rlimit == nil {
-					fmt.Fprintf(&b, " (at least: raw Bee's limit was not reached)")
+					fmt.Fprintf(&b, " (at most: raw Bee's limit was not reached, so its maximum is higher)")
 				}
 				fmt.Fprintln(&b)
 			}
