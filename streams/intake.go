@@ -35,8 +35,16 @@ func (in intake) Submit(job orchestrator.Job) <-chan orchestrator.Outcome {
 		out <- orchestrator.Outcome{Err: fmt.Errorf("refused %q seq %d: %w", job.ManifestID, job.Seq, err)}
 		return out
 	}
+	n := job.Bytes()
+	if waiting := in.s.intakeBytes.Add(n); waiting > in.s.cfg.MaxIntakeBytes && waiting != n {
+		in.s.intakeBytes.Add(-n)
+		out <- orchestrator.Outcome{Err: fmt.Errorf("streams: %w: %d bytes of segments wait to be recorded (limit %d)",
+			orchestrator.ErrSpoolFull, waiting-n, in.s.cfg.MaxIntakeBytes)}
+		return out
+	}
 	st := in.s.arriving(streamID(job))
 	go func() {
+		defer in.s.intakeBytes.Add(-n)
 		defer in.s.arrived(st)
 		if err := in.s.record(context.Background(), job); err != nil {
 			if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -24,6 +25,7 @@ const (
 	DefaultPublishInterval = 30 * time.Second
 	DefaultIdleTimeout     = 60 * time.Second
 	DefaultTeardownGrace   = 2 * time.Minute
+	DefaultMaxIntakeBytes  = 256 << 20
 )
 
 // Publisher stores a stream's manifest and updates its feed;
@@ -45,7 +47,13 @@ type Config struct {
 	PublishInterval time.Duration
 	IdleTimeout     time.Duration
 	TeardownGrace   time.Duration
-	Logger          *slog.Logger
+	// MaxIntakeBytes bounds the bytes of segments handed to the intake
+	// and not yet durably spooled (or refused). The reply does not wait
+	// for them, so under an overload they would pile up in memory; past
+	// the bound a segment is refused at once with
+	// orchestrator.ErrSpoolFull (REFUSED SPOOL_FULL, not charged).
+	MaxIntakeBytes int64
+	Logger         *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
@@ -61,6 +69,9 @@ func (c Config) withDefaults() Config {
 	if c.TeardownGrace <= 0 {
 		c.TeardownGrace = DefaultTeardownGrace
 	}
+	if c.MaxIntakeBytes <= 0 {
+		c.MaxIntakeBytes = DefaultMaxIntakeBytes
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -73,6 +84,8 @@ type Streams struct {
 	pub Publisher
 	cfg Config
 	log *slog.Logger
+
+	intakeBytes atomic.Int64 // bytes submitted and not yet spooled or refused
 
 	mu    sync.Mutex
 	state map[index.StreamID]*stream

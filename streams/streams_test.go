@@ -179,3 +179,33 @@ func TestUnspooledIsAGapNotPending(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, pending)
 }
+
+// spoolGate holds every job until release is closed.
+type spoolGate struct{ release chan struct{} }
+
+func (g spoolGate) Submit(orchestrator.Job) <-chan orchestrator.Outcome {
+	ch := make(chan orchestrator.Outcome, 1)
+	go func() { <-g.release; ch <- orchestrator.Outcome{} }()
+	return ch
+}
+
+// TestIntakeBoundsWhatWaits: segments the spool has not confirmed yet are
+// bounded in bytes: past MaxIntakeBytes a segment is refused at once as
+// SPOOL_FULL and leaves nothing in the index, the ones waiting are still
+// accepted, and room comes back as they are spooled.
+func TestIntakeBoundsWhatWaits(t *testing.T) {
+	per := job(0).Bytes()
+	s, ix, _ := setup(t, streams.Config{MaxIntakeBytes: 2 * per})
+	gate := spoolGate{release: make(chan struct{})}
+	in := s.Intake(gate)
+	first, second := in.Submit(job(1)), in.Submit(job(2))
+	refused := <-in.Submit(job(3))
+	require.ErrorIs(t, refused.Err, orchestrator.ErrSpoolFull)
+	close(gate.release)
+	require.NoError(t, (<-first).Err)
+	require.NoError(t, (<-second).Err)
+	require.NoError(t, (<-in.Submit(job(3))).Err, "room again once the waiting ones are spooled")
+	recs, err := ix.Records(index.StreamID{ManifestID: "m", Sender: common.Address{1}})
+	require.NoError(t, err)
+	require.Len(t, recs, 6, "segments 1, 2 and 3 (after the refusal), two files each")
+}
