@@ -104,19 +104,27 @@ func (w *Worker) buildAndStore(ctx context.Context, job *archiverpb.PublishJob) 
 		&archiverpb.FileResult{Name: jobspec.FileFeedUpdate, Reference: stored.Update.Bytes(), Chunks: 1}), nil
 }
 
-// maxPublishedStreams bounds the streams whose last publish a worker
-// remembers; beyond it the least recently published is forgotten (its next
-// publish here uploads every node again).
-const maxPublishedStreams = 1024
+// The publish cache's bounds: beyond either the least recently published
+// stream is forgotten (its next publish here uploads every node again). A
+// remembered node costs some 120 bytes, and a stream has about 2.3 per
+// segment of its history, so the node bound, about 64 MB, is what holds
+// for long streams.
+const (
+	maxPublishedStreams = 1024
+	maxPublishedNodes   = 1 << 19
+)
 
 // publishedCache remembers, per stream, the manifest nodes the worker's last
 // publish of it stored on its Bee node (archive.RebuildFrom). The
 // orchestrator sends a stream's publishes to the worker that archived it
 // last, so the next publish usually finds it here.
 type publishedCache struct {
-	mu      sync.Mutex
-	streams map[string]publishedEntry
-	clock   uint64
+	mu         sync.Mutex
+	streams    map[string]publishedEntry
+	clock      uint64
+	nodes      int // remembered nodes, over all streams
+	maxStreams int
+	maxNodes   int
 }
 
 type publishedEntry struct {
@@ -125,7 +133,7 @@ type publishedEntry struct {
 }
 
 func newPublishedCache() *publishedCache {
-	return &publishedCache{streams: map[string]publishedEntry{}}
+	return &publishedCache{streams: map[string]publishedEntry{}, maxStreams: maxPublishedStreams, maxNodes: maxPublishedNodes}
 }
 
 // A nil cache remembers nothing (a Worker not made by New).
@@ -145,16 +153,21 @@ func (c *publishedCache) put(stream string, s archive.Stored) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.clock++
-	if _, ok := c.streams[stream]; !ok && len(c.streams) >= maxPublishedStreams {
+	c.forget(stream)
+	if s.Len() > c.maxNodes {
+		return // larger than the whole cache: not remembered
+	}
+	for len(c.streams) >= c.maxStreams || c.nodes+s.Len() > c.maxNodes {
 		oldest, at := "", c.clock
 		for k, e := range c.streams {
 			if e.used < at {
 				oldest, at = k, e.used
 			}
 		}
-		delete(c.streams, oldest)
+		c.forget(oldest)
 	}
 	c.streams[stream] = publishedEntry{stored: s, used: c.clock}
+	c.nodes += s.Len()
 }
 
 // drop forgets a stream: it ended, or its publish failed part-way (what
@@ -165,5 +178,13 @@ func (c *publishedCache) drop(stream string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.streams, stream)
+	c.forget(stream)
+}
+
+// forget drops a stream's entry; c.mu is held.
+func (c *publishedCache) forget(stream string) {
+	if e, ok := c.streams[stream]; ok {
+		c.nodes -= e.stored.Len()
+		delete(c.streams, stream)
+	}
 }
