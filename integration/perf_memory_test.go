@@ -339,7 +339,7 @@ func TestSoak(t *testing.T) {
 	t.Logf("loadavg %s before, %s after", load, loadAfter)
 	t.Logf("heap after GC, first half / second half: floor %.1f / %.1f MiB (%+.2f MiB, bound %.0f), median %.1f / %.1f MiB, max %.1f / %.1f MiB; %d / %d readings; goroutines at most %d",
 		mib(f1), mib(f2), growth, *soakHeapMiB, mib(m1), mib(m2), mib(slices.Max(first)), mib(slices.Max(second)), len(first), len(second), peakG)
-	t.Logf("receipts: %d accepted in their own reply, %d pending then", total.accepted, total.pending)
+	t.Logf("receipts in the replies: %d ACCEPTED (a segment's own or an earlier one's), %d PENDING (the outcome came later)", total.accepted, total.pending)
 	require.Less(t, growth, *soakHeapMiB, "the heap grows under a steady load")
 
 	// Nothing lost: every stream ends with every file archived.

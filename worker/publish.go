@@ -106,9 +106,9 @@ func (w *Worker) buildAndStore(ctx context.Context, job *archiverpb.PublishJob) 
 
 // The publish cache's bounds: beyond either the least recently published
 // stream is forgotten (its next publish here uploads every node again). A
-// remembered node costs some 120 bytes, and a stream has about 2.3 per
-// segment of its history, so the node bound, about 64 MB, is what holds
-// for long streams.
+// remembered node costs 168 bytes (BenchmarkPublishedCacheMemory), and a
+// stream of three renditions has about 2.3 per segment of its history, so
+// the node bound, about 88 MB, is what holds for long streams.
 const (
 	maxPublishedStreams = 1024
 	maxPublishedNodes   = 1 << 19

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
@@ -32,7 +33,7 @@ func TestPublishedCacheIsBounded(t *testing.T) {
 }
 
 // stored is what publishing a stream of n segments stores.
-func stored(t *testing.T, n int) archive.Stored {
+func stored(t testing.TB, n int) archive.Stored {
 	t.Helper()
 	rs := archive.RenditionSpec{Name: "source", Listing: archive.Listing{Variants: []hls.Variant{{}}}}
 	for seq := range n {
@@ -71,4 +72,29 @@ func TestPublishedCacheBoundsNodes(t *testing.T) {
 	c.drop("b")
 	c.drop("c")
 	require.Zero(t, c.nodes)
+}
+
+// BenchmarkPublishedCacheMemory reports the heap a remembered stream
+// costs per manifest node and per segment of its history (the figure
+// behind maxPublishedNodes): go test ./worker -run '^$' -bench PublishedCacheMemory
+func BenchmarkPublishedCacheMemory(b *testing.B) {
+	const segments = 2000
+	var perNode, perSegment float64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		s := stored(b, segments)
+		c := newPublishedCache()
+		c.put("m", s)
+		s = archive.Stored{}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		n := c.streams["m"].stored.Len()
+		grown := float64(after.HeapAlloc) - float64(before.HeapAlloc)
+		perNode, perSegment = grown/float64(n), grown/segments
+		runtime.KeepAlive(c)
+	}
+	b.ReportMetric(perNode, "B/node")
+	b.ReportMetric(perSegment, "B/segment")
 }
