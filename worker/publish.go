@@ -157,7 +157,7 @@ func (c *publishedCache) put(stream string, s archive.Stored) {
 	if s.Len() > c.maxNodes {
 		return // larger than the whole cache: not remembered
 	}
-	for len(c.streams) >= c.maxStreams || c.nodes+s.Len() > c.maxNodes {
+	for len(c.streams) > 0 && (len(c.streams) >= c.maxStreams || c.nodes+s.Len() > c.maxNodes) {
 		oldest, at := "", c.clock
 		for k, e := range c.streams {
 			if e.used < at {
