@@ -46,10 +46,9 @@ func (f *fakeOrch) ReportResult(_ context.Context, r *archiverpb.JobResult) (*ar
 	return &archiverpb.ReportAck{}, nil
 }
 
-// runJob has a worker uploading to st take job and returns its report.
-func runJob(t *testing.T, job *archiverpb.PublishJob, st worker.Uploader) *archiverpb.JobResult {
+// serveOrch serves orch in memory and returns a connection to it.
+func serveOrch(t *testing.T, orch archiverpb.ArchiverServiceServer) *grpc.ClientConn {
 	t.Helper()
-	orch := &fakeOrch{job: job, reports: make(chan *archiverpb.JobResult, 1)}
 	lis := bufconn.Listen(1 << 20)
 	g := grpc.NewServer()
 	archiverpb.RegisterArchiverServiceServer(g, orch)
@@ -60,7 +59,14 @@ func runJob(t *testing.T, job *archiverpb.PublishJob, st worker.Uploader) *archi
 		grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
-	w, err := worker.New(conn, st, worker.Config{ID: "w", Secret: "s", Capacity: 1})
+	return conn
+}
+
+// runJob has a worker uploading to st take job and returns its report.
+func runJob(t *testing.T, job *archiverpb.PublishJob, st worker.Uploader) *archiverpb.JobResult {
+	t.Helper()
+	orch := &fakeOrch{job: job, reports: make(chan *archiverpb.JobResult, 1)}
+	w, err := worker.New(serveOrch(t, orch), st, worker.Config{ID: "w", Secret: "s", Capacity: 1})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

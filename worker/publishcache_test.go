@@ -3,16 +3,12 @@ package worker_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
 	"github.com/stretchr/testify/require"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/feed"
@@ -108,18 +104,8 @@ func TestStreamEndedForgetsTheStream(t *testing.T) {
 func publishAll(t *testing.T, orch *seqOrch) []int {
 	t.Helper()
 	jobs := orch.jobs
-	lis := bufconn.Listen(1 << 20)
-	g := grpc.NewServer()
-	archiverpb.RegisterArchiverServiceServer(g, orch)
-	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
 	st := memstore.New(redundancy.NONE)
-	w, err := worker.New(conn, st, worker.Config{ID: "w", Secret: "s", Capacity: 1})
+	w, err := worker.New(serveOrch(t, orch), st, worker.Config{ID: "w", Secret: "s", Capacity: 1})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
