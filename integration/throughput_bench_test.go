@@ -15,20 +15,11 @@ package integration_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	crand "crypto/rand"
-	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -56,6 +47,7 @@ import (
 	"github.com/lpswarm/archiver/chunker"
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/host"
+	"github.com/lpswarm/archiver/integration/testbed"
 	"github.com/lpswarm/archiver/orchestrator"
 	"github.com/lpswarm/archiver/spool"
 	"github.com/lpswarm/archiver/streams"
@@ -247,14 +239,8 @@ type tpPipeline struct {
 // worker's -verify, the orchestrator's TrustReferences).
 func tpStartPipeline(tb testing.TB, ctx context.Context, bin, batch string, level redundancy.Level, verify bool) *tpPipeline {
 	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
+	cert, pin, err := testbed.SelfSigned()
 	require.NoError(tb, err)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "orchestrator"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
-	der, err := x509.CreateCertificate(crand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(tb, err)
-	pin := sha256.Sum256(der)
-	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 
 	h, err := host.Open(host.Config{
 		DataDir: tb.TempDir(),
@@ -274,7 +260,7 @@ func tpStartPipeline(tb testing.TB, ctx context.Context, bin, batch string, leve
 	go func() { _ = g.Serve(lis) }()
 	tb.Cleanup(func() { g.Stop(); _ = h.Close() })
 
-	cmd := exec.CommandContext(ctx, bin, "node", "-orchAddr", lis.Addr().String(), "-orchSecret", "s3cret", "-orchCertPin", hex.EncodeToString(pin[:]),
+	cmd := exec.CommandContext(ctx, bin, "node", "-orchAddr", lis.Addr().String(), "-orchSecret", "s3cret", "-orchCertPin", pin,
 		"-capacity", strconv.Itoa(*tpCapacity), "-bee", dev.URL, "-postageBatch", batch, "-redundancy", strconv.Itoa(int(level)),
 		"-datadir", tb.TempDir(), "-verify="+strconv.FormatBool(verify))
 	var metrics string
