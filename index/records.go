@@ -39,6 +39,17 @@ type SegmentFile struct {
 // source and two renditions). All or nothing: a refused file records none.
 func (ix *Index) AcceptSegment(ctx context.Context, id StreamID, seq uint64, duration, ext string, files []SegmentFile) error {
 	op := fmt.Sprintf("accept %s seq %d", id, seq)
+	if err := checkFiles(op, duration, ext, files); err != nil {
+		return err
+	}
+	return ix.update(ctx, op, func(tx *bolt.Tx) error {
+		return ix.acceptFiles(tx, id, seq, duration, ext, files)
+	})
+}
+
+// checkFiles is what AcceptSegment and CompleteSegment check of a
+// segment's files before their transaction.
+func checkFiles(op, duration, ext string, files []SegmentFile) error {
 	for _, f := range files {
 		if err := hls.ValidName(f.Rendition); err != nil {
 			return fmt.Errorf("index: %s: rendition %q: %w: %w", op, f.Rendition, ErrInvalid, err)
@@ -47,17 +58,21 @@ func (ix *Index) AcceptSegment(ctx context.Context, id StreamID, seq uint64, dur
 			return fmt.Errorf("index: %s: %s: %w", op, f.Rendition, err)
 		}
 	}
-	return ix.update(ctx, op, func(tx *bolt.Tx) error {
-		for _, f := range files {
-			if err := ix.rendition(tx, id, f.Rendition, nil); err != nil {
-				return fmt.Errorf("%s: %w", f.Rendition, err)
-			}
-			if err := ix.accept(tx, id, f.Rendition, seq, f.ContentHash, f.Size, duration, ext); err != nil {
-				return fmt.Errorf("%s: %w", f.Rendition, err)
-			}
+	return nil
+}
+
+// acceptFiles registers a segment's renditions and accepts its files in
+// tx: all of them, or an error that rolls tx back.
+func (ix *Index) acceptFiles(tx *bolt.Tx, id StreamID, seq uint64, duration, ext string, files []SegmentFile) error {
+	for _, f := range files {
+		if err := ix.rendition(tx, id, f.Rendition, nil); err != nil {
+			return fmt.Errorf("%s: %w", f.Rendition, err)
 		}
-		return nil
-	})
+		if err := ix.accept(tx, id, f.Rendition, seq, f.ContentHash, f.Size, duration, ext); err != nil {
+			return fmt.Errorf("%s: %w", f.Rendition, err)
+		}
+	}
+	return nil
 }
 
 // accept is Accept's transaction.
@@ -175,26 +190,18 @@ func (ix *Index) CompleteSegment(ctx context.Context, id StreamID, seq uint64, d
 	if len(refs) != len(files) {
 		return fmt.Errorf("index: %s: %w: %d references for %d files", op, ErrInvalid, len(refs), len(files))
 	}
+	if err := checkFiles(op, duration, ext, files); err != nil {
+		return err
+	}
 	for i, f := range files {
-		if err := hls.ValidName(f.Rendition); err != nil {
-			return fmt.Errorf("index: %s: rendition %q: %w: %w", op, f.Rendition, ErrInvalid, err)
-		}
-		if err := checkSegment(f.ContentHash, f.Size, duration, ext); err != nil {
-			return fmt.Errorf("index: %s: %s: %w", op, f.Rendition, err)
-		}
 		if refs[i].IsZero() {
 			return fmt.Errorf("index: %s: %s: %w: zero reference", op, f.Rendition, ErrInvalid)
 		}
 	}
 	var refused error
 	err := ix.update(ctx, op, func(tx *bolt.Tx) error {
-		for _, f := range files {
-			if err := ix.rendition(tx, id, f.Rendition, nil); err != nil {
-				return fmt.Errorf("%s: %w", f.Rendition, err)
-			}
-			if err := ix.accept(tx, id, f.Rendition, seq, f.ContentHash, f.Size, duration, ext); err != nil {
-				return fmt.Errorf("%s: %w", f.Rendition, err)
-			}
+		if err := ix.acceptFiles(tx, id, seq, duration, ext, files); err != nil {
+			return err
 		}
 		for i, f := range files {
 			if _, err := ix.complete(tx, id, f.Rendition, seq, f.ContentHash, refs[i], f.Size); err != nil {
