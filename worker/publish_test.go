@@ -25,24 +25,42 @@ import (
 	"github.com/lpswarm/archiver/worker"
 )
 
-// fakeOrch hands a registering worker one publish job and collects its
-// report: an orchestrator (or a man in the middle) sending whatever it likes.
-type fakeOrch struct {
+// seqOrch hands a registering worker its publish jobs one at a time, each
+// after the test says next, and collects the reports: an orchestrator (or
+// a man in the middle) sending whatever it likes.
+type seqOrch struct {
 	archiverpb.UnimplementedArchiverServiceServer
-	job     *archiverpb.PublishJob
+	jobs    []*archiverpb.PublishJob
 	reports chan *archiverpb.JobResult
+	next    chan struct{}
+	// endedBefore sends a StreamEnded notice for the stream before the
+	// job of this index (0: never).
+	endedBefore int
 }
 
-func (f *fakeOrch) RegisterArchiver(_ *archiverpb.RegisterRequest, s archiverpb.ArchiverService_RegisterArchiverServer) error {
-	if err := s.Send(&archiverpb.WorkerNotice{Notice: &archiverpb.WorkerNotice_Publish{Publish: f.job}}); err != nil {
-		return err
+func (o *seqOrch) RegisterArchiver(_ *archiverpb.RegisterRequest, s archiverpb.ArchiverService_RegisterArchiverServer) error {
+	for i, j := range o.jobs {
+		if i > 0 && i == o.endedBefore {
+			ended := &archiverpb.StreamEnded{ManifestId: j.GetManifestId()}
+			if err := s.Send(&archiverpb.WorkerNotice{Notice: &archiverpb.WorkerNotice_Ended{Ended: ended}}); err != nil {
+				return err
+			}
+		}
+		if err := s.Send(&archiverpb.WorkerNotice{Notice: &archiverpb.WorkerNotice_Publish{Publish: j}}); err != nil {
+			return err
+		}
+		select {
+		case <-o.next:
+		case <-s.Context().Done():
+			return nil
+		}
 	}
 	<-s.Context().Done()
 	return nil
 }
 
-func (f *fakeOrch) ReportResult(_ context.Context, r *archiverpb.JobResult) (*archiverpb.ReportAck, error) {
-	f.reports <- r
+func (o *seqOrch) ReportResult(_ context.Context, r *archiverpb.JobResult) (*archiverpb.ReportAck, error) {
+	o.reports <- r
 	return &archiverpb.ReportAck{}, nil
 }
 
@@ -65,7 +83,7 @@ func serveOrch(t *testing.T, orch archiverpb.ArchiverServiceServer) *grpc.Client
 // runJob has a worker uploading to st take job and returns its report.
 func runJob(t *testing.T, job *archiverpb.PublishJob, st worker.Uploader) *archiverpb.JobResult {
 	t.Helper()
-	orch := &fakeOrch{job: job, reports: make(chan *archiverpb.JobResult, 1)}
+	orch := &seqOrch{jobs: []*archiverpb.PublishJob{job}, reports: make(chan *archiverpb.JobResult, 1), next: make(chan struct{})}
 	w, err := worker.New(serveOrch(t, orch), st, worker.Config{ID: "w", Secret: "s", Capacity: 1})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())

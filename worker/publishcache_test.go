@@ -20,44 +20,6 @@ import (
 	"github.com/lpswarm/archiver/worker"
 )
 
-// seqOrch hands a registered worker its publish jobs one at a time, each
-// after the report of the one before.
-type seqOrch struct {
-	archiverpb.UnimplementedArchiverServiceServer
-	jobs    []*archiverpb.PublishJob
-	reports chan *archiverpb.JobResult
-	next    chan struct{}
-	// endedBefore sends a StreamEnded notice for the stream before the
-	// job of this index (0: never).
-	endedBefore int
-}
-
-func (o *seqOrch) RegisterArchiver(_ *archiverpb.RegisterRequest, s archiverpb.ArchiverService_RegisterArchiverServer) error {
-	for i, j := range o.jobs {
-		if i > 0 && i == o.endedBefore {
-			ended := &archiverpb.StreamEnded{ManifestId: j.GetManifestId()}
-			if err := s.Send(&archiverpb.WorkerNotice{Notice: &archiverpb.WorkerNotice_Ended{Ended: ended}}); err != nil {
-				return err
-			}
-		}
-		if err := s.Send(&archiverpb.WorkerNotice{Notice: &archiverpb.WorkerNotice_Publish{Publish: j}}); err != nil {
-			return err
-		}
-		select {
-		case <-o.next:
-		case <-s.Context().Done():
-			return nil
-		}
-	}
-	<-s.Context().Done()
-	return nil
-}
-
-func (o *seqOrch) ReportResult(_ context.Context, r *archiverpb.JobResult) (*archiverpb.ReportAck, error) {
-	o.reports <- r
-	return &archiverpb.ReportAck{}, nil
-}
-
 // streamPublish is the publish job of stream "m" with segments [0, n) in
 // three renditions.
 func streamPublish(t *testing.T, n int, final bool) *archiverpb.PublishJob {
