@@ -60,7 +60,8 @@ type Config struct {
 
 // Decorator wraps go-livepeer's orchestrator. It implements Orchestrator.
 type Decorator struct {
-	inner    Orchestrator
+	inner    Orchestrator // nil when built by Attach
+	ledger   Ledger
 	balances BalanceReader
 	archiver Archiver
 	cfg      Config
@@ -90,6 +91,23 @@ var _ Orchestrator = (*Decorator)(nil)
 // New wraps inner. balances reads the session balances the tickets credit
 // (go-livepeer's node.Balances).
 func New(inner Orchestrator, balances BalanceReader, archiver Archiver, cfg Config) (*Decorator, error) {
+	d, err := Attach(inner, balances, archiver, cfg)
+	if err != nil {
+		return nil, err
+	}
+	d.inner = inner
+	return d, nil
+}
+
+// Attach builds the decorator's archive side for a host that calls
+// go-livepeer's own orchestrator itself, on go-livepeer's types, and asks
+// the decorator only what archiving adds: Advertise, Requested and Strip
+// around the transcode, Transcoded after it, Paid after ProcessPayment.
+// Only the Orchestrator methods of a decorator built by New pass through.
+func Attach(ledger Ledger, balances BalanceReader, archiver Archiver, cfg Config) (*Decorator, error) {
+	if ledger == nil {
+		return nil, fmt.Errorf("orchestrator: no ledger")
+	}
 	if err := cfg.CapabilityID.Validate(); err != nil {
 		return nil, fmt.Errorf("orchestrator: %w", err)
 	}
@@ -109,7 +127,7 @@ func New(inner Orchestrator, balances BalanceReader, archiver Archiver, cfg Conf
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Decorator{
-		inner: inner, balances: balances, archiver: archiver, cfg: cfg,
+		ledger: ledger, balances: balances, archiver: archiver, cfg: cfg,
 		prices:   &payments.SessionPrices{},
 		sessions: make(map[ManifestID]*session),
 		hold: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -193,7 +211,23 @@ func (d *Decorator) session(id ManifestID) *session {
 
 // Capabilities advertises the Archive bit on top of go-livepeer's own.
 func (d *Decorator) Capabilities() *lpnet.Capabilities {
-	return capability.Advertise(d.inner.Capabilities(), d.cfg.CapabilityID)
+	return d.Advertise(d.inner.Capabilities())
+}
+
+// Advertise adds the Archive bit to go-livepeer's capabilities.
+func (d *Decorator) Advertise(caps *lpnet.Capabilities) *lpnet.Capabilities {
+	return capability.Advertise(caps, d.cfg.CapabilityID)
+}
+
+// Requested reports whether a segment's capabilities ask for archiving.
+func (d *Decorator) Requested(caps *lpnet.Capabilities) bool {
+	return capability.Requested(caps, d.cfg.CapabilityID)
+}
+
+// Strip removes the Archive bit: go-livepeer's remote transcoders refuse
+// bits they do not know.
+func (d *Decorator) Strip(caps *lpnet.Capabilities) *lpnet.Capabilities {
+	return capability.Strip(caps, d.cfg.CapabilityID)
 }
 
 // Offer is the archive offer for OrchestratorInfo (see archiverpb.SetOffer):
@@ -223,23 +257,30 @@ func (d *Decorator) ProcessPayment(ctx context.Context, payment *lpnet.Payment, 
 	if err := d.inner.ProcessPayment(ctx, payment, manifestID); err != nil {
 		return err
 	}
-	if len(payment.GetSender()) > 0 {
-		d.mu.Lock()
-		d.session(manifestID).sender = common.BytesToAddress(payment.GetSender())
-		d.mu.Unlock()
-	}
+	d.Paid(payment, manifestID)
 	return nil
+}
+
+// Paid remembers who pays for a session, once go-livepeer accepted the
+// payment: the archive fee is debited from that balance.
+func (d *Decorator) Paid(payment *lpnet.Payment, manifestID ManifestID) {
+	if len(payment.GetSender()) == 0 {
+		return
+	}
+	d.mu.Lock()
+	d.session(manifestID).sender = common.BytesToAddress(payment.GetSender())
+	d.mu.Unlock()
 }
 
 // SufficientBalance is go-livepeer's check, unchanged.
 func (d *Decorator) SufficientBalance(addr common.Address, manifestID ManifestID) bool {
-	return d.inner.SufficientBalance(addr, manifestID)
+	return d.ledger.SufficientBalance(addr, manifestID)
 }
 
 // DebitFees debits the transcode fee, unchanged. Archive fees are debited
 // when the archiver accepts a segment, not here.
 func (d *Decorator) DebitFees(addr common.Address, manifestID ManifestID, price *lpnet.PriceInfo, pixels int64) {
-	d.inner.DebitFees(addr, manifestID, price, pixels)
+	d.ledger.DebitFees(addr, manifestID, price, pixels)
 }
 
 // TranscodeSeg transcodes through go-livepeer with the Archive bit
@@ -247,14 +288,23 @@ func (d *Decorator) DebitFees(addr common.Address, manifestID ManifestID, price 
 // renditions to the archiver. The result is returned unchanged (its hashes
 // are signed); the archive outcome is collected with TakeReceipts.
 func (d *Decorator) TranscodeSeg(ctx context.Context, md *SegTranscodingMetadata, seg *HLSSegment) (*TranscodeResult, error) {
-	requested := capability.Requested(md.Caps, d.cfg.CapabilityID)
 	stripped := *md
-	stripped.Caps = capability.Strip(md.Caps, d.cfg.CapabilityID)
+	stripped.Caps = d.Strip(md.Caps)
 	res, err := d.inner.TranscodeSeg(ctx, &stripped, seg)
-	if requested && err == nil && res != nil && res.Err == nil && res.TranscodeData != nil {
-		start := time.Now()
-		d.archive(md, seg, res.TranscodeData)
-		d.hold.Observe(time.Since(start).Seconds())
+	if err == nil && res != nil && res.Err == nil {
+		d.Transcoded(md, seg, res.TranscodeData)
 	}
 	return res, err
+}
+
+// Transcoded hands a successfully transcoded segment to the archiver if its
+// capabilities (md.Caps, before Strip) asked for archiving; the outcome
+// rides on a later reply (TakeReceipts). It never waits for Swarm.
+func (d *Decorator) Transcoded(md *SegTranscodingMetadata, seg *HLSSegment, td *TranscodeData) {
+	if td == nil || !d.Requested(md.Caps) {
+		return
+	}
+	start := time.Now()
+	d.archive(md, seg, td)
+	d.hold.Observe(time.Since(start).Seconds())
 }

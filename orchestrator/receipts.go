@@ -109,7 +109,7 @@ func (d *Decorator) reserve(sender common.Address, id ManifestID, fee *big.Rat) 
 		if bal == nil || new(big.Rat).Sub(bal, s.reserved).Cmp(fee) < 0 {
 			return false
 		}
-	} else if !d.inner.SufficientBalance(sender, id) {
+	} else if !d.ledger.SufficientBalance(sender, id) {
 		return false
 	}
 	s.reserved.Add(s.reserved, fee)
@@ -124,7 +124,7 @@ func (d *Decorator) reserve(sender common.Address, id ManifestID, fee *big.Rat) 
 func (d *Decorator) decide(id ManifestID, r *archiverpb.ArchiveReceipt, sender common.Address, price *lpnet.PriceInfo, fee *big.Rat, o Outcome) {
 	switch {
 	case o.Err == nil:
-		d.inner.DebitFees(sender, id, price, int64(r.BytesCharged))
+		d.ledger.DebitFees(sender, id, price, int64(r.BytesCharged))
 		r.Status, r.FeeWei = archiverpb.ArchiveReceipt_ACCEPTED, fee.String()
 	case errors.Is(o.Err, ErrSpoolFull):
 		r.Status, r.Reason, r.Detail, r.BytesCharged = archiverpb.ArchiveReceipt_REFUSED, archiverpb.ArchiveReceipt_SPOOL_FULL, o.Err.Error(), 0

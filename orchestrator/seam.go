@@ -27,10 +27,17 @@ import (
 // *net.Payment, because go-livepeer passes a protobuf message by value and
 // go vet (copylocks) rejects that; the patch's adapter passes &payment.
 type Orchestrator interface {
+	Ledger
 	TranscodeSeg(ctx context.Context, md *SegTranscodingMetadata, seg *HLSSegment) (*TranscodeResult, error)
 	Capabilities() *lpnet.Capabilities
 	PriceInfo(sender common.Address, manifestID ManifestID) (*lpnet.PriceInfo, error)
 	ProcessPayment(ctx context.Context, payment *lpnet.Payment, manifestID ManifestID) error
+}
+
+// Ledger is the part of go-livepeer's orchestrator that keeps the session
+// balances the tickets credit: the archive fee is checked against it and
+// debited from it, exactly as the transcode fee is.
+type Ledger interface {
 	SufficientBalance(addr common.Address, manifestID ManifestID) bool
 	DebitFees(addr common.Address, manifestID ManifestID, price *lpnet.PriceInfo, pixels int64)
 }

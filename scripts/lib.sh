@@ -14,3 +14,20 @@ export ARCHIVER_CACHE BEE_BIN
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+
+# go-livepeer and the FFmpeg fork its lpms pins (scripts/build-livepeer.sh).
+LIVEPEER_VERSION=v0.7.9
+FFMPEG_COMMIT=d9751c73e714b01b363483db358b1ea8022c9bea
+FFMPEG_SHA256=7b82883c03d68a3f8a01e30d6841fb9a9bbacf47dd9043d1447ce2e35bb3163d
+FFMPEG_PREFIX=$ARCHIVER_CACHE/livepeer-ffmpeg-${FFMPEG_COMMIT:0:8}
+
+livepeer_patch_hash() { sha256sum "$ROOT/golivepeer/go-livepeer.patch" | cut -c1-12; }
+
+# livepeer_env: the environment for go build/vet/test in golivepeer/,
+# linking the cached FFmpeg. The cgo build gets its own GOCACHE because
+# Go's cache does not key on PKG_CONFIG_PATH or FFmpeg's headers.
+livepeer_env() {
+	export PKG_CONFIG_PATH="$FFMPEG_PREFIX/lib/pkgconfig"
+	export GOCACHE="$ARCHIVER_CACHE/go-build-livepeer-${FFMPEG_COMMIT:0:8}"
+	export CGO_ENABLED=1
+}

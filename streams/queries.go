@@ -62,22 +62,46 @@ func (q *Queries) GetArchiveStatus(_ context.Context, req *archiverpb.ArchiveSta
 			return nil, status.Error(codes.PermissionDenied, err.Error())
 		}
 	}
-	id := index.StreamID{ManifestID: string(req.GetManifestId()), Sender: sender}
-	info, err := q.ix.StreamInfo(id)
-	if errors.Is(err, index.ErrUnknownStream) {
+	out, err := q.Status(index.StreamID{ManifestID: string(req.GetManifestId()), Sender: sender})
+	switch {
+	case errors.Is(err, index.ErrUnknownStream):
 		return nil, status.Error(codes.NotFound, "no archive of this stream from this broadcaster")
-	}
-	if errors.Is(err, index.ErrInvalid) { // a manifest id no stream can have: the caller's error
+	case errors.Is(err, index.ErrInvalid): // a manifest id no stream can have: the caller's error
 		return nil, status.Error(codes.InvalidArgument, err.Error())
-	}
-	if err != nil {
+	case err != nil:
 		return nil, status.Error(codes.Internal, err.Error())
+	}
+	return out, nil
+}
+
+// Senders lists the broadcasters that have a stream under manifestID: the
+// operator's status page asks when it is not told which one.
+func (q *Queries) Senders(manifestID string) ([]common.Address, error) {
+	ids, err := q.ix.Streams()
+	if err != nil {
+		return nil, err
+	}
+	var out []common.Address
+	for _, id := range ids {
+		if id.ManifestID == manifestID {
+			out = append(out, id.Sender)
+		}
+	}
+	return out, nil
+}
+
+// Status is a stream's archive status, unchecked: for the operator's own
+// API. index.ErrUnknownStream reports a stream the index does not know.
+func (q *Queries) Status(id index.StreamID) (*archiverpb.ArchiveStatus, error) {
+	info, err := q.ix.StreamInfo(id)
+	if err != nil {
+		return nil, err
 	}
 	recs, err := q.ix.Records(id)
 	if err != nil {
-		return nil, status.Error(codes.Internal, err.Error())
+		return nil, err
 	}
-	out := &archiverpb.ArchiveStatus{ManifestId: req.GetManifestId(), State: info.State.String(),
+	out := &archiverpb.ArchiveStatus{ManifestId: []byte(id.ManifestID), State: info.State.String(),
 		Final: info.Published.Final}
 	if !info.Published.Reference.IsZero() {
 		out.ManifestReference = info.Published.Reference.Bytes()

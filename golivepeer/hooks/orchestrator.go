@@ -1,0 +1,96 @@
+package hooks
+
+import (
+	"context"
+
+	"github.com/livepeer/go-livepeer/core"
+	"github.com/livepeer/go-livepeer/net"
+	"github.com/livepeer/go-livepeer/server"
+	"github.com/livepeer/lpms/stream"
+
+	"github.com/lpswarm/archiver/orchestrator"
+	"github.com/lpswarm/archiver/plugin"
+)
+
+// orch is go-livepeer's orchestrator with the archiver around it. Every
+// method it does not define passes straight through; the ones it defines
+// call go-livepeer's with go-livepeer's own values, so nothing of
+// go-livepeer's is lost in a conversion, and give the archiver its view.
+type orch struct {
+	server.Orchestrator
+	a *plugin.Orchestrator
+}
+
+var _ server.Orchestrator = (*orch)(nil)
+
+// Capabilities advertises Archive beside go-livepeer's capabilities.
+func (o *orch) Capabilities() *net.Capabilities {
+	return o.a.Capabilities(o.Orchestrator.Capabilities())
+}
+
+// ProcessPayment credits the tickets as go-livepeer does, then tells the
+// archiver who pays for the session.
+//
+// go-livepeer's server.Orchestrator passes the payment, a protobuf message,
+// by value, which go vet's copylocks check reports; the signature is
+// go-livepeer's and cannot change here.
+func (o *orch) ProcessPayment(ctx context.Context, payment net.Payment, manifestID core.ManifestID) error {
+	if err := o.Orchestrator.ProcessPayment(ctx, payment, manifestID); err != nil {
+		return err
+	}
+	o.a.Paid(&payment, string(manifestID))
+	return nil
+}
+
+// TranscodeSeg transcodes through go-livepeer, with the Archive bit
+// stripped when the segment asked for archiving, and then hands the source
+// and renditions to the archiver without waiting for Swarm. go-livepeer's
+// result is returned as go-livepeer made it.
+func (o *orch) TranscodeSeg(ctx context.Context, md *core.SegTranscodingMetadata, seg *stream.HLSSegment) (*core.TranscodeResult, error) {
+	view := segMetadata(md)
+	if !o.a.Begin(view) {
+		return o.Orchestrator.TranscodeSeg(ctx, md, seg)
+	}
+	stripped := *md
+	stripped.Caps = core.CapabilitiesFromNetCapabilities(o.a.Strip(view.Caps))
+	res, err := o.Orchestrator.TranscodeSeg(ctx, &stripped, seg)
+	var td *orchestrator.TranscodeData
+	if err == nil && res != nil && res.Err == nil {
+		td = transcodeData(res.TranscodeData)
+	}
+	o.a.Transcoded(view, hlsSegment(seg), td)
+	return res, err
+}
+
+// segMetadata is the archiver's view of a segment's metadata.
+func segMetadata(md *core.SegTranscodingMetadata) *orchestrator.SegTranscodingMetadata {
+	out := &orchestrator.SegTranscodingMetadata{
+		ManifestID: orchestrator.ManifestID(md.ManifestID),
+		Seq:        md.Seq,
+		Hash:       md.Hash,
+		Duration:   md.Duration,
+		Caps:       md.Caps.ToNetCapabilities(),
+		AuthToken:  md.AuthToken,
+	}
+	for _, p := range md.Profiles {
+		out.Profiles = append(out.Profiles, p.Name)
+	}
+	return out
+}
+
+// hlsSegment is the archiver's view of the source segment.
+func hlsSegment(seg *stream.HLSSegment) *orchestrator.HLSSegment {
+	return &orchestrator.HLSSegment{SeqNo: seg.SeqNo, Name: seg.Name, Data: seg.Data, Duration: seg.Duration}
+}
+
+// transcodeData is the archiver's view of the renditions.
+func transcodeData(td *core.TranscodeData) *orchestrator.TranscodeData {
+	if td == nil {
+		return nil
+	}
+	out := &orchestrator.TranscodeData{Pixels: td.Pixels}
+	for _, s := range td.Segments {
+		out.Segments = append(out.Segments, &orchestrator.TranscodedSegmentData{Data: s.Data, PHash: s.PHash, Pixels: s.Pixels})
+	}
+	return out
+}
