@@ -1,0 +1,254 @@
+// Package realnode runs real go-livepeer nodes (livepeer-archiver, or a
+// stock livepeer) and archiver-node workers as processes on loopback, pushes
+// video into them with ffmpeg and records what a broadcaster serves. The
+// golivepeer module's end-to-end tests and the demo use it; it links nothing
+// of go-livepeer, so the main module builds it without FFmpeg.
+package realnode
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Node is one running process with its ports.
+type Node struct {
+	Name    string
+	Bin     string
+	Args    []string
+	LogPath string
+	// Loopback addresses go-livepeer binds (host:port); empty for workers.
+	CLI, HTTP, RTMP, Service string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// FreePort returns a loopback port nobody listens on now.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func freeAddr() (string, error) {
+	p, err := FreePort()
+	if err != nil {
+		return "", err
+	}
+	return "127.0.0.1:" + strconv.Itoa(p), nil
+}
+
+// Start runs bin with args, its output appended to logPath.
+func Start(name, bin, logPath string, args ...string) (*Node, error) {
+	n := &Node{Name: name, Bin: bin, Args: args, LogPath: logPath}
+	return n, n.start()
+}
+
+func (n *Node) start() error {
+	if err := os.MkdirAll(filepath.Dir(n.LogPath), 0o755); err != nil {
+		return err
+	}
+	logf, err := os.OpenFile(n.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(n.Bin, n.Args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own process group: a test that dies takes no orphan with it
+	// that Stop could not reach.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("%s: %w", n.Name, err)
+	}
+	done := make(chan struct{})
+	n.mu.Lock()
+	n.cmd, n.done, n.err = cmd, done, nil
+	n.mu.Unlock()
+	go func() {
+		err := cmd.Wait()
+		logf.Close()
+		n.mu.Lock()
+		n.err = err
+		n.mu.Unlock()
+		close(done)
+	}()
+	return nil
+}
+
+// Exited reports whether the process has ended, and how.
+func (n *Node) Exited() (bool, error) {
+	n.mu.Lock()
+	done := n.done
+	n.mu.Unlock()
+	select {
+	case <-done:
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return true, n.err
+	default:
+		return false, nil
+	}
+}
+
+// Kill sends SIGKILL and waits for the process to be gone.
+func (n *Node) Kill() {
+	n.signal(syscall.SIGKILL, 0)
+}
+
+// Stop sends SIGINT, then SIGKILL after grace.
+func (n *Node) Stop(grace time.Duration) {
+	n.signal(syscall.SIGINT, grace)
+}
+
+func (n *Node) signal(sig syscall.Signal, grace time.Duration) {
+	n.mu.Lock()
+	cmd, done := n.cmd, n.done
+	n.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, sig)
+	if grace > 0 {
+		select {
+		case <-done:
+			return
+		case <-time.After(grace):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+	}
+	<-done
+}
+
+// Restart starts the same command again (after Kill or Stop).
+func (n *Node) Restart() error { return n.start() }
+
+// Log returns what the process wrote so far.
+func (n *Node) Log() string {
+	b, _ := os.ReadFile(n.LogPath)
+	return string(b)
+}
+
+// WaitHTTP waits until GET url answers anything below 500, or the process
+// exits, or ctx ends.
+func (n *Node) WaitHTTP(ctx context.Context, url string) error {
+	for {
+		if exited, err := n.Exited(); exited {
+			return fmt.Errorf("%s exited before serving %s: %v; log:\n%s", n.Name, url, err, tail(n.Log(), 3000))
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode < 500 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: waiting for %s: %w; log:\n%s", n.Name, url, ctx.Err(), tail(n.Log(), 3000))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// WaitLog waits until the process's log contains s.
+func (n *Node) WaitLog(ctx context.Context, s string) error {
+	for {
+		if bytes.Contains([]byte(n.Log()), []byte(s)) {
+			return nil
+		}
+		if exited, err := n.Exited(); exited {
+			return fmt.Errorf("%s exited before logging %q: %v", n.Name, s, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: waiting for %q in its log: %w", n.Name, s, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// LivepeerConfig is a go-livepeer node to start offchain on loopback.
+type LivepeerConfig struct {
+	Name string
+	Bin  string // livepeer-archiver, or a stock livepeer
+	Dir  string // data directory; the log goes beside it
+	// Orchestrator makes an orchestrator+transcoder; otherwise a
+	// broadcaster of OrchAddr.
+	Orchestrator bool
+	OrchAddr     string
+	Args         []string
+}
+
+// StartLivepeer starts a go-livepeer node on free loopback ports and waits
+// until its CLI answers.
+func StartLivepeer(ctx context.Context, c LivepeerConfig) (*Node, error) {
+	var addrs [3]string
+	for i := range addrs {
+		a, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		addrs[i] = a
+	}
+	cli, httpAddr, rtmp := addrs[0], addrs[1], addrs[2]
+	args := []string{"-network", "offchain", "-dataDir", c.Dir, "-cliAddr", cli, "-httpAddr", httpAddr, "-rtmpAddr", rtmp, "-v", "4"}
+	if c.Orchestrator {
+		args = append(args, "-orchestrator", "-transcoder", "-serviceAddr", httpAddr)
+	} else {
+		args = append(args, "-broadcaster", "-orchAddr", c.OrchAddr)
+	}
+	args = append(args, c.Args...)
+	n, err := Start(c.Name, c.Bin, c.Dir+".log", args...)
+	if err != nil {
+		return nil, err
+	}
+	n.CLI, n.HTTP, n.RTMP = cli, httpAddr, rtmp
+	if c.Orchestrator {
+		n.Service = httpAddr
+	}
+	if err := n.WaitHTTP(ctx, "http://"+cli+"/status"); err != nil {
+		n.Kill()
+		return nil, err
+	}
+	return n, nil
+}
+
+// StartWorker starts an archiver-node worker of the orchestrator at
+// orchAddr, stamping with the Bee node's own batch.
+func StartWorker(ctx context.Context, bin, name, dir, orchAddr, secret, bee, batch string, capacity int) (*Node, error) {
+	n, err := Start(name, bin, dir+".log", "node", "-orchAddr", orchAddr, "-orchSecret", secret, "-orchInsecure",
+		"-bee", bee, "-postageBatch", batch, "-datadir", dir, "-capacity", strconv.Itoa(capacity), "-v")
+	if err != nil {
+		return nil, err
+	}
+	return n, n.WaitLog(ctx, "archiver worker starting")
+}
+
+// ErrNoFFmpeg: ffmpeg is not installed.
+var ErrNoFFmpeg = errors.New("ffmpeg not found")
