@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -160,40 +161,46 @@ func WaitFinal(ctx context.Context, cliAddr, manifestID string) (*plugin.Status,
 }
 
 // CheckArchive checks that every segment a broadcaster listed is in the
-// published manifest at beeURL, byte for byte, and that the manifest is
-// finished (ENDLIST in every media playlist) and holds nothing else.
-func CheckArchive(ctx context.Context, beeURL, reference string, listed []Segment) error {
+// published manifest at beeURL, byte for byte, and that every media
+// playlist is finished (ENDLIST). It returns what the manifest lists, as
+// "rendition/seq": the manifest may hold more than the broadcaster listed,
+// since go-livepeer stops serving a stream's playlists when it ends, before
+// its last segments come back transcoded.
+func CheckArchive(ctx context.Context, beeURL, reference string, listed []Segment) (map[string]bool, error) {
 	base := strings.TrimRight(beeURL, "/") + "/bzz/" + reference + "/"
-	want := map[string]map[int64]bool{}
 	var errs []error
-	for _, s := range listed {
-		if want[s.Rendition] == nil {
-			want[s.Rendition] = map[int64]bool{}
-		}
-		want[s.Rendition][s.Seq] = true
-		got, err := get(ctx, base+s.Rendition+"/"+strconv.FormatInt(s.Seq, 10)+".ts")
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("%s/%d: %w", s.Rendition, s.Seq, err))
-		case !bytes.Equal(got, s.Data):
-			errs = append(errs, fmt.Errorf("%s/%d: %d bytes archived, %d listed, not equal", s.Rendition, s.Seq, len(got), len(s.Data)))
-		}
+	manifest := map[string]bool{}
+	master, err := get(ctx, base+"index.m3u8")
+	if err != nil {
+		return nil, err
 	}
-	for rendition, seqs := range want {
-		pl, err := get(ctx, base+rendition+"/index.m3u8")
+	for _, u := range uris(master) {
+		rendition := path.Dir(u)
+		pl, err := get(ctx, base+u)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		if !bytes.Contains(pl, []byte("#EXT-X-ENDLIST")) {
-			errs = append(errs, fmt.Errorf("%s/index.m3u8 has no ENDLIST", rendition))
+			errs = append(errs, fmt.Errorf("%s has no ENDLIST", u))
 		}
-		for _, u := range uris(pl) {
-			seq, err := strconv.ParseInt(strings.TrimSuffix(u, ".ts"), 10, 64)
-			if err != nil || !seqs[seq] {
-				errs = append(errs, fmt.Errorf("%s/index.m3u8 lists %q, which the broadcaster never listed", rendition, u))
-			}
+		for _, seg := range uris(pl) {
+			manifest[rendition+"/"+strings.TrimSuffix(seg, ".ts")] = true
 		}
 	}
-	return errors.Join(errs...)
+	for _, s := range listed {
+		key := s.Rendition + "/" + strconv.FormatInt(s.Seq, 10)
+		if !manifest[key] {
+			errs = append(errs, fmt.Errorf("%s: listed by the broadcaster, not in the manifest", key))
+			continue
+		}
+		got, err := get(ctx, base+key+".ts")
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: %w", key, err))
+		case !bytes.Equal(got, s.Data):
+			errs = append(errs, fmt.Errorf("%s: %d bytes archived, %d listed, not equal", key, len(got), len(s.Data)))
+		}
+	}
+	return manifest, errors.Join(errs...)
 }

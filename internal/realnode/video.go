@@ -38,6 +38,16 @@ func Push(ctx context.Context, path, rtmpURL string) error {
 	return nil
 }
 
+// PushFor streams the first d of a video file, as Push does.
+func PushFor(ctx context.Context, path, rtmpURL string, d time.Duration) error {
+	out, err := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-i", path,
+		"-t", strconv.FormatFloat(d.Seconds(), 'f', 3, 64), "-c", "copy", "-f", "flv", rtmpURL).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ffmpeg push to %s: %w: %s", rtmpURL, err, out)
+	}
+	return nil
+}
+
 // Duration is what ffprobe reports for url (a file or an HLS playlist).
 func Duration(ctx context.Context, url string) (time.Duration, error) {
 	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-show_entries", "format=duration",
