@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -22,11 +23,9 @@ import (
 	"github.com/lpswarm/archiver/streams"
 )
 
-// Reasons a broadcaster records for segments that are not archived.
-const (
-	ReasonNotOffered = "no orchestrator offers archiving"
-	ReasonNoReply    = "the orchestrator's archive status is unavailable"
-)
+// ReasonNotOffered is the gap of a segment sent to an orchestrator that
+// does not offer archiving.
+const ReasonNotOffered = "no orchestrator offers archiving"
 
 // Broadcaster limits.
 const (
@@ -71,9 +70,9 @@ type bstream struct {
 
 // NewBroadcaster checks the flags for a broadcaster.
 func NewBroadcaster(f *Flags, env BroadcasterEnv) (*Broadcaster, error) {
-	id := capability.ID(f.CapabilityID)
-	if err := id.Validate(); err != nil {
-		return nil, fmt.Errorf("-archiverCapability: %w", err)
+	id, err := f.capabilityID()
+	if err != nil {
+		return nil, err
 	}
 	if env.Logger == nil {
 		env.Logger = slog.New(slog.DiscardHandler)
@@ -155,7 +154,11 @@ func (b *Broadcaster) Reply(manifestID string, tr *lpnet.TranscodeResult) {
 	for _, rc := range r.GetReceipts() {
 		switch rc.GetStatus() {
 		case archiverpb.ArchiveReceipt_REFUSED, archiverpb.ArchiveReceipt_FAILED:
-			s.gaps[rc.GetSeq()] = fmt.Sprintf("%s %s: %s", rc.GetStatus(), rc.GetReason(), rc.GetDetail())
+			why := rc.GetStatus().String()
+			if rc.GetReason() != archiverpb.ArchiveReceipt_REASON_UNSPECIFIED {
+				why += " " + rc.GetReason().String()
+			}
+			s.gaps[rc.GetSeq()] = why + ": " + rc.GetDetail()
 		}
 	}
 }
@@ -167,6 +170,9 @@ func (b *Broadcaster) StreamEnded(ctx context.Context, manifestID string) {
 	b.mu.Lock()
 	s := b.streams[manifestID]
 	if s == nil || s.ended {
+		if s == nil {
+			delete(b.wants, manifestID) // a stream that never archived
+		}
 		b.mu.Unlock()
 		return
 	}
@@ -195,7 +201,10 @@ func (b *Broadcaster) logFinal(ctx context.Context, manifestID string, wait time
 		st, err := b.Status(ctx, manifestID)
 		if err == nil {
 			last = st
-			if st.Final || st.Orchestrator == "" {
+			// Without orchestrators that took segments there is
+			// nothing to wait for; one that does not answer yet may
+			// be restarting.
+			if st.Final || !b.archivedAnywhere(manifestID) {
 				break
 			}
 		}
@@ -220,6 +229,15 @@ func (b *Broadcaster) logStatus(st *Status) {
 	}
 	b.log.Info("stream archived", "manifestID", st.ManifestID, "url", st.URL, "final", st.Final,
 		"segments", len(st.Segments), "gaps", len(st.Gaps), "feedUrl", st.FeedURL)
+}
+
+// archivedAnywhere reports whether any orchestrator took segments of the
+// stream with the Archive bit.
+func (b *Broadcaster) archivedAnywhere(manifestID string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.streams[manifestID]
+	return s != nil && len(s.orchs) > 0
 }
 
 // ErrUnknownStream: the broadcaster never archived a stream by that id.
@@ -263,7 +281,7 @@ func (b *Broadcaster) Status(ctx context.Context, manifestID string) (*Status, e
 	if out.Orchestrator == "" {
 		out.Gaps = gaps
 	}
-	slices.SortFunc(out.Gaps, func(a, b Gap) int { return int(a.Seq - b.Seq) })
+	slices.SortFunc(out.Gaps, func(a, b Gap) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out, nil
 }
 

@@ -89,6 +89,18 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Gateway, "archiveGateway", DefaultGateway, "Bee gateway that archive URLs in logs and /archive/status point at")
 }
 
+// capabilityID is -archiverCapability, checked.
+func (f *Flags) capabilityID() (capability.ID, error) {
+	if f.CapabilityID > math.MaxUint32 {
+		return 0, fmt.Errorf("-archiverCapability %d: %w", f.CapabilityID, capability.ErrIDTooLarge)
+	}
+	id := capability.ID(f.CapabilityID)
+	if err := id.Validate(); err != nil {
+		return 0, fmt.Errorf("-archiverCapability: %w", err)
+	}
+	return id, nil
+}
+
 // price is the archive price the flags set.
 func (f *Flags) price() *lpnet.PriceInfo {
 	return &lpnet.PriceInfo{PricePerUnit: f.PricePerUnit, PixelsPerUnit: f.BytesPerUnit}
@@ -102,12 +114,9 @@ func (f *Flags) orchestratorConfig(dataDir string, offchain bool) (host.Config, 
 	if f.Secret == "" {
 		return zero, orchestrator.Config{}, errors.New("-archiver needs -archiverSecret, the secret archiver-node workers register with")
 	}
-	if f.CapabilityID > math.MaxUint32 {
-		return zero, orchestrator.Config{}, fmt.Errorf("-archiverCapability %d: %w", f.CapabilityID, capability.ErrIDTooLarge)
-	}
-	id := capability.ID(f.CapabilityID)
-	if err := id.Validate(); err != nil {
-		return zero, orchestrator.Config{}, fmt.Errorf("-archiverCapability: %w", err)
+	id, err := f.capabilityID()
+	if err != nil {
+		return zero, orchestrator.Config{}, err
 	}
 	if _, err := payments.PerByte(f.price()); err != nil {
 		return zero, orchestrator.Config{}, fmt.Errorf("-archivePricePerUnit/-archiveBytesPerUnit: %w", err)
@@ -117,6 +126,9 @@ func (f *Flags) orchestratorConfig(dataDir string, offchain bool) (host.Config, 
 	}
 	if f.Redundancy > uint(redundancy.PARANOID) {
 		return zero, orchestrator.Config{}, fmt.Errorf("-archiveRedundancy %d: want 0 to %d", f.Redundancy, redundancy.PARANOID)
+	}
+	if f.MaxSegmentBytes < 0 {
+		return zero, orchestrator.Config{}, fmt.Errorf("-archiveMaxSegmentBytes %d: cannot be negative", f.MaxSegmentBytes)
 	}
 	if f.SpoolMaxBytes <= 0 {
 		return zero, orchestrator.Config{}, fmt.Errorf("-archiveSpoolMaxBytes %d: must be positive", f.SpoolMaxBytes)

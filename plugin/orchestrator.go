@@ -235,8 +235,8 @@ func (o *Orchestrator) AmendInfo(info *lpnet.OrchestratorInfo, sender common.Add
 // AmendReply attaches the session's archive receipts to a segment's reply.
 func (o *Orchestrator) AmendReply(tr *lpnet.TranscodeResult, session string) {
 	r := o.dec.TakeReceipts(orchestrator.ManifestID(session))
-	if len(r.GetReceipts()) == 0 && r.GetSessionFeeWei() == "" {
-		return
+	if len(r.GetReceipts()) == 0 && (r.GetSessionFeeWei() == "" || r.GetSessionFeeWei() == "0/1") {
+		return // nothing new: stock broadcasters' replies stay as go-livepeer made them
 	}
 	if err := archiverpb.SetReceipts(tr, r); err != nil {
 		o.log.Error("attaching archive receipts", "error", err)

@@ -28,6 +28,7 @@ func TestRealStreamArchived(t *testing.T) {
 	defer c.Close()
 	b, err := c.Broadcaster(ctx, "broadcaster", bins.archiver, "-archive")
 	require.NoError(t, err)
+	dumpOnFailure(t, b, c.Orch)
 
 	const id = "e2eStream"
 	rec, stop := realnode.Record(ctx, b.HTTP, id, 500*time.Millisecond)

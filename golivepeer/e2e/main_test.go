@@ -69,3 +69,19 @@ func setup(dir string) error {
 	defer cancel()
 	return realnode.MakeVideo(ctx, bins.video, 30)
 }
+
+// dumpOnFailure logs the end of each node's log when the test fails.
+func dumpOnFailure(t *testing.T, nodes ...*realnode.Node) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, n := range nodes {
+			log := n.Log()
+			if len(log) > 6000 {
+				log = "…" + log[len(log)-6000:]
+			}
+			t.Logf("%s log:\n%s", n.Name, log)
+		}
+	})
+}

@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lpswarm/archiver/internal/realnode"
+	"github.com/lpswarm/archiver/plugin"
+)
+
+// TestOrchestratorKilledMidStream: the orchestrator is SIGKILLed once it
+// has accepted at least 5 segments and restarted on the same data
+// directory while ffmpeg keeps pushing. Every segment it accepted, before
+// and after, is in one final manifest, and every segment the broadcaster
+// listed after the restart too.
+func TestOrchestratorKilledMidStream(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c, err := realnode.StartCluster(ctx, realnode.ClusterConfig{Dir: t.TempDir(), Livepeer: bins.archiver,
+		Worker: bins.worker, Archiver: true, Workers: 2})
+	require.NoError(t, err)
+	defer c.Close()
+	b, err := c.Broadcaster(ctx, "broadcaster", bins.archiver, "-archive")
+	require.NoError(t, err)
+	dumpOnFailure(t, b, c.Orch)
+
+	const id = "crashStream"
+	rec, stop := realnode.Record(ctx, b.HTTP, id, 500*time.Millisecond)
+	pushed := make(chan error, 1)
+	go func() { pushed <- realnode.Push(ctx, bins.video, "rtmp://"+b.RTMP+"/stream/"+id) }()
+
+	// What the orchestrator has accepted is what its index holds.
+	var before map[string]bool
+	for len(sources(before)) < 5 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("fewer than 5 segments accepted: %v", before)
+		case <-time.After(200 * time.Millisecond):
+		}
+		if st, _, err := realnode.Status(ctx, c.Orch.CLI, id); err == nil {
+			before = files(st.Segments)
+		}
+	}
+	c.Orch.Kill()
+	// The segments the index held at the kill may have grown after the
+	// last status read; read them again from the restarted node below.
+	require.NoError(t, c.Orch.Restart())
+	require.NoError(t, c.Orch.WaitHTTP(ctx, "http://"+c.Orch.CLI+"/status"))
+	st, _, err := realnode.Status(ctx, c.Orch.CLI, id)
+	require.NoError(t, err)
+	atRestart := files(st.Segments)
+	for k := range before {
+		assert.True(t, atRestart[k], "%s was accepted before the kill and is gone after it", k)
+	}
+	t.Logf("accepted before the kill: %d source segments (%d files)", len(sources(atRestart)), len(atRestart))
+
+	require.NoError(t, <-pushed)
+	final, err := realnode.WaitFinal(ctx, c.Orch.CLI, id)
+	stop()
+	require.NoError(t, err, "orchestrator log:\n%s", c.Orch.Log())
+	all := files(final.Segments)
+	after := len(sources(all)) - len(sources(atRestart))
+	assert.GreaterOrEqual(t, after, 5, "at least 5 segments accepted after the restart")
+	for k := range atRestart {
+		assert.True(t, all[k], "%s accepted before the kill is not in the final manifest", k)
+	}
+	assert.Empty(t, final.Gaps)
+
+	// Segments the broadcaster got back transcoded after the restart went
+	// to the restarted orchestrator, which archived them. (It lists a
+	// source segment before sending it, so one the kill interrupted is
+	// listed without renditions.)
+	transcoded := map[int64]bool{}
+	for _, s := range rec.Segments() {
+		if s.Rendition != "source" {
+			transcoded[s.Seq] = true
+		}
+	}
+	var since []realnode.Segment
+	firstAfter := maxSeq(atRestart) + 1
+	for _, s := range rec.Segments() {
+		if s.Seq >= firstAfter && transcoded[s.Seq] {
+			since = append(since, s)
+		}
+	}
+	require.NotEmpty(t, since)
+	manifest, err := realnode.CheckArchive(ctx, c.Bee.URL, final.Reference, since)
+	require.NoError(t, err)
+	for k := range all {
+		assert.True(t, manifest[k], "%s archived but not in the final manifest", k)
+	}
+}
+
+// files are a status's segments as "rendition/seq".
+func files(segs []plugin.SegmentStatus) map[string]bool {
+	out := map[string]bool{}
+	for _, s := range segs {
+		out[key(s.Rendition, s.Seq)] = true
+	}
+	return out
+}
+
+// sources are the source segments among files.
+func sources(files map[string]bool) []string {
+	var out []string
+	for k := range files {
+		if len(k) > 7 && k[:7] == "source/" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func maxSeq(files map[string]bool) int64 {
+	var m int64 = -1
+	for k := range files {
+		var r string
+		var seq int64
+		if _, err := fmt.Sscanf(strings.Replace(k, "/", " ", 1), "%s %d", &r, &seq); err == nil && seq > m {
+			m = seq
+		}
+	}
+	return m
+}
