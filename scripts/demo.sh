@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The main job, end to end on this machine: a Bee dev node, the testbed
-# orchestrator speaking go-livepeer's wire protocol with the archiver
-# plugged in, two archiver-node workers, a broadcaster streaming 60 s of
-# real video with the Archive bit and paying with PM tickets, and a stock
-# broadcaster next to it. Prints where to watch the archive and a summary.
-#   --keep   keep Bee running (until Ctrl-C) so the URL can be opened
+# The main job, end to end on this machine, on real go-livepeer: ffmpeg
+# pushes 30 s of video over RTMP into a livepeer-archiver broadcaster, a
+# livepeer-archiver orchestrator+transcoder hands every segment to two
+# archiver-node workers, which store it on a Bee dev node; then the paid
+# run (real PM tickets) on the testbed. Prints where to watch the archives.
+# In a terminal Bee keeps serving them until Ctrl-C; otherwise the demo
+# checks everything and exits, non-zero on any failure.
+# The first run builds Bee, Livepeer's FFmpeg and go-livepeer (about 10 min).
+#   --keep   keep Bee running even when stdout is not a terminal
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -13,7 +16,9 @@ args=()
 [ "${1:-}" = "--keep" ] && args+=(-keep)
 
 "$ROOT/scripts/install-deps.sh"
+livepeer=$("$ROOT/scripts/build-livepeer.sh" | tail -1)
 mkdir -p "$ROOT/.cache/bin"
 go build -o "$ROOT/.cache/bin/archiver-node" ./cmd/archiver-node
 go build -o "$ROOT/.cache/bin/archiver-demo" ./cmd/archiver-demo
-exec "$ROOT/.cache/bin/archiver-demo" -archiverNode "$ROOT/.cache/bin/archiver-node" -workdir "$ROOT/.cache/demo" "${args[@]}"
+exec "$ROOT/.cache/bin/archiver-demo" -livepeer "$livepeer" -archiverNode "$ROOT/.cache/bin/archiver-node" \
+	-workdir "$ROOT/.cache/demo" "${args[@]}"

@@ -1,8 +1,16 @@
-// Command archiver-demo runs the whole product on this machine: a Bee dev
-// node, the testbed orchestrator (go-livepeer's wire protocol) with the
-// archiver, two archiver-node workers, a broadcaster that archives a 60 s
-// stream and a stock broadcaster that does not, then prints where to watch
-// the archive and what it cost.
+// Command archiver-demo runs the whole product on this machine, twice:
+//
+//   - on real go-livepeer: ffmpeg pushes RTMP into a livepeer-archiver
+//     broadcaster, a livepeer-archiver orchestrator+transcoder hands every
+//     segment to two archiver-node workers, which store it on a Bee dev node.
+//     Offchain go-livepeer has no tickets, so this run is free.
+//   - paid, on the testbed (go-livepeer's wire protocol, imitated): the same
+//     workers and Bee, a broadcaster paying with real PM tickets, and a
+//     stock broadcaster beside it, until the on-chain run replaces it.
+//
+// It checks both end to end and prints where to watch the archives. In a
+// terminal Bee keeps serving them until Ctrl-C; otherwise it exits, non-zero
+// on any failure.
 package main
 
 import (
@@ -18,13 +26,17 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/lpswarm/archiver/integration/testbed"
 	"github.com/lpswarm/archiver/internal/beetest"
 )
 
 type config struct {
+	livepeer     string
 	archiverNode string
 	seconds      int
+	paidSeconds  int
 	workers      int
 	workDir      string
 	keep         bool
@@ -42,43 +54,35 @@ func main() {
 func run(ctx context.Context, args []string, out io.Writer) error {
 	var c config
 	fs := flag.NewFlagSet("archiver-demo", flag.ContinueOnError)
+	fs.StringVar(&c.livepeer, "livepeer", "livepeer-archiver", "livepeer-archiver binary (scripts/build-livepeer.sh)")
 	fs.StringVar(&c.archiverNode, "archiverNode", "archiver-node", "archiver-node binary for the workers")
-	fs.IntVar(&c.seconds, "seconds", 60, "length of the test stream")
+	fs.IntVar(&c.seconds, "seconds", 30, "length of the real-time RTMP stream")
+	fs.IntVar(&c.paidSeconds, "paidSeconds", 60, "length of the paid testbed stream")
 	fs.IntVar(&c.workers, "workers", 2, "archiver-node workers")
 	fs.StringVar(&c.workDir, "workdir", filepath.Join(os.TempDir(), "archiver-demo"), "scratch directory (wiped)")
-	fs.BoolVar(&c.keep, "keep", false, "keep Bee running until Ctrl-C so the URL can be opened")
+	fs.BoolVar(&c.keep, "keep", isTerminal(os.Stdout), "keep Bee serving the archives until Ctrl-C (default: when stdout is a terminal)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(c.workDir); err != nil {
 		return err
 	}
-	logFile, err := os.Create(filepath.Join(os.TempDir(), "archiver-demo-bee.log"))
+	sum, cluster, err := runReal(ctx, c, out)
 	if err != nil {
-		return err
+		return fmt.Errorf("real go-livepeer run: %w", err)
 	}
-	defer logFile.Close()
-	dev, err := beetest.StartDev(ctx, logFile)
+	defer cluster.Close()
+	reportReal(out, sum)
+	stopPaid, err := runPaid(ctx, c, out)
 	if err != nil {
-		return err
+		return fmt.Errorf("paid testbed run: %w", err)
 	}
-	defer dev.Close()
-	batch, err := dev.BuyBatch(ctx, 24)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "bee dev at %s, streaming %d s of video through the testbed orchestrator...\n", dev.URL, c.seconds)
-	sum, err := testbed.Run(ctx, testbed.RunConfig{Bee: dev.Client, Batch: batch, ArchiverNode: c.archiverNode,
-		Workers: c.workers, Seconds: c.seconds, WorkDir: c.workDir})
-	if err != nil {
-		return err
-	}
-	report(out, sum)
+	defer stopPaid()
 	if !c.keep {
-		fmt.Fprintln(out, "\nBee dev stops now (its storage is in memory); run with -keep to watch.")
+		fmt.Fprintln(out, "\nBee dev nodes stop now (their storage is in memory); run in a terminal, or with -keep, to watch.")
 		return nil
 	}
-	fmt.Fprintln(out, "\nBee keeps running; Ctrl-C to stop.")
+	fmt.Fprintf(out, "\nBee keeps serving the archives; Ctrl-C to stop.\n  %s\n", sum.URL)
 	<-ctx.Done()
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return nil
@@ -86,11 +90,49 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	return ctx.Err()
 }
 
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// runPaid is the paid run on the testbed, with a Bee dev node of its own,
+// returned running so that its archive stays watchable.
+func runPaid(ctx context.Context, c config, out io.Writer) (stop func(), err error) {
+	logFile, err := os.Create(filepath.Join(c.workDir, "paid-bee.log"))
+	if err != nil {
+		return nil, err
+	}
+	dev, err := beetest.StartDev(ctx, logFile)
+	if err != nil {
+		logFile.Close()
+		return nil, err
+	}
+	stop = func() { _ = dev.Close(); _ = logFile.Close() }
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
+	batch, err := dev.BuyBatch(ctx, 24)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "\npaid run: streaming %d s of video through the testbed orchestrator (go-livepeer's wire protocol, imitated; real PM tickets), Bee %s...\n", c.paidSeconds, dev.URL)
+	sum, err := testbed.Run(ctx, testbed.RunConfig{Bee: dev.Client, Batch: batch, ArchiverNode: c.archiverNode,
+		Workers: c.workers, Seconds: c.paidSeconds, WorkDir: filepath.Join(c.workDir, "paid")})
+	if err != nil {
+		return nil, err
+	}
+	report(out, sum)
+	return stop, nil
+}
+
 func report(out io.Writer, s *testbed.Summary) {
 	archiveFee := new(big.Rat).Sub(s.Archive.Credit, s.Archive.Mirror.Balance())
 	transcodeFee := new(big.Rat).Add(s.Archive.TranscodeFee, s.Stock.TranscodeFee)
 	fmt.Fprintf(out, `
-Archived to Swarm and checked end to end.
+Paid testbed run: archived to Swarm and checked end to end.
   watch:     ffplay '%s'
              (or any HLS player: Safari, an hls.js page)
   renditions %s

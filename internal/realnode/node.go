@@ -93,6 +93,16 @@ func (n *Node) start() error {
 	return nil
 }
 
+// Pid is the process id of the running process (0 before Start).
+func (n *Node) Pid() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cmd == nil || n.cmd.Process == nil {
+		return 0
+	}
+	return n.cmd.Process.Pid
+}
+
 // Exited reports whether the process has ended, and how.
 func (n *Node) Exited() (bool, error) {
 	n.mu.Lock()
