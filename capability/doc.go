@@ -24,11 +24,11 @@
 //     bit it does not itself advertise (server/ot_rpc.go:164, and the
 //     orchestrator's own transcoder selection, core/orchestrator.go:997).
 //
-// Compatible reimplements go-livepeer's compatibility rule so a testbed
-// orchestrator built on this package refuses exactly the segments a stock
-// go-livepeer orchestrator would. The broadcaster's segment signature does not
-// cover capabilities (core/streamdata.go:72-82), so adding or stripping the
-// bit never invalidates it.
+// The broadcaster's segment signature does not cover capabilities
+// (core/streamdata.go:72-82), so adding or stripping the bit never
+// invalidates it. This package's tests check each property against
+// go-livepeer's compatibility rule as internal/lpcaps reimplements it; the
+// golivepeer module checks that reimplementation against go-livepeer's own.
 //
 // Every function returns a fresh message and never modifies its arguments:
 // protobuf messages are routinely shared between goroutines (an

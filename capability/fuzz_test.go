@@ -1,6 +1,7 @@
 package capability
 
 import (
+	"github.com/lpswarm/archiver/internal/lpcaps"
 	"testing"
 
 	lpnet "github.com/livepeer/go-livepeer/net"
@@ -51,17 +52,17 @@ func FuzzSegmentCaps(f *testing.F) {
 		require.False(t, hasBit(stripped.GetMandatories(), id))
 		advertised := Advertise(&orch, id)
 		require.True(t, Offers(advertised, id))
-		if Compatible(advertised, &seg) {
-			require.True(t, Compatible(&orch, stripped), "the archiving orchestrator accepted a segment its own node refuses once stripped")
+		if lpcaps.Compatible(advertised, &seg) {
+			require.True(t, lpcaps.Compatible(&orch, stripped), "the archiving orchestrator accepted a segment its own node refuses once stripped")
 		}
 		if Requested(&seg, id) {
-			require.False(t, Compatible(&orch, &seg), "a stock node must refuse a segment asking for archiving")
+			require.False(t, lpcaps.Compatible(&orch, &seg), "a stock node must refuse a segment asking for archiving")
 		}
 		require.True(t, proto.Equal(segBefore, &seg), "segment capabilities modified")
 		require.True(t, proto.Equal(orchBefore, &orch), "orchestrator capabilities modified")
 
-		if _, ok := parseVersion(orch.Version); ok && orch.Version != "undefined" {
-			require.True(t, versionCompatible(orch.Version, orch.Version), "a version satisfies itself")
+		if _, ok := lpcaps.ParseVersion(orch.Version); ok && orch.Version != "undefined" {
+			require.True(t, lpcaps.VersionCompatible(orch.Version, orch.Version), "a version satisfies itself")
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package capability
 
 import (
+	"github.com/lpswarm/archiver/internal/lpcaps"
 	"slices"
 	"testing"
 	"testing/quick"
@@ -37,7 +38,7 @@ func stripOfRequestKeepsBits(t *testing.T, words []uint64, rawID uint8) bool {
 		return false
 	}
 	orch := &lpnet.Capabilities{Bitstring: x.Bitstring}
-	return !Compatible(orch, x) || Compatible(orch, got)
+	return !lpcaps.Compatible(orch, x) || lpcaps.Compatible(orch, got)
 }
 
 func TestStripOfRequestProperty(t *testing.T) {

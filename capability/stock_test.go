@@ -1,6 +1,7 @@
 package capability
 
 import (
+	"github.com/lpswarm/archiver/internal/lpcaps"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -32,7 +33,7 @@ func TestStripMakesSegmentAcceptableToStockTranscoder(t *testing.T) {
 	seg := up.stockSegment(t)
 	// Sanity: the stock segment is what stock transcoders accept, so any
 	// refusal below is caused by the archive bit alone.
-	require.True(t, Compatible(transcoder, seg))
+	require.True(t, lpcaps.Compatible(transcoder, seg))
 
 	tests := []struct {
 		name string
@@ -46,14 +47,14 @@ func TestStripMakesSegmentAcceptableToStockTranscoder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			requested := Request(seg, tt.id)
-			require.False(t, Compatible(transcoder, requested), "stock transcoder must refuse an unknown bit")
+			require.False(t, lpcaps.Compatible(transcoder, requested), "stock transcoder must refuse an unknown bit")
 			stripped := Strip(requested, tt.id)
-			require.True(t, Compatible(transcoder, stripped))
+			require.True(t, lpcaps.Compatible(transcoder, stripped))
 			require.Equal(t, seg.Bitstring, stripped.Bitstring)
 
 			archiving := Advertise(transcoder, tt.id)
-			require.True(t, Compatible(archiving, requested))
-			require.True(t, Compatible(archiving, seg), "archive bit must not be mandatory")
+			require.True(t, lpcaps.Compatible(archiving, requested))
+			require.True(t, lpcaps.Compatible(archiving, seg), "archive bit must not be mandatory")
 		})
 	}
 }

@@ -2,6 +2,7 @@ package capability
 
 import (
 	"encoding/base64"
+	"github.com/lpswarm/archiver/internal/lpcaps"
 	"net/http"
 	"testing"
 
@@ -65,6 +66,6 @@ func TestSegmentHeaderRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	var seg lpnet.SegData
 	require.NoError(t, proto.Unmarshal(buf, &seg))
-	require.True(t, Compatible(orch, seg.Capabilities))
-	require.False(t, Compatible(orch, tests[1].caps))
+	require.True(t, lpcaps.Compatible(orch, seg.Capabilities))
+	require.False(t, lpcaps.Compatible(orch, tests[1].caps))
 }

@@ -15,10 +15,13 @@ replace github.com/codahale/hdrhistogram => github.com/HdrHistogram/hdrhistogram
 require (
 	github.com/ethereum/go-ethereum v1.15.11
 	github.com/livepeer/go-livepeer v0.7.9
+	github.com/livepeer/go-tools v0.0.0-20220805063103-76df6beb6506
 	github.com/livepeer/lpms v0.0.0-20240909171057-fe5aff1fa6a2
 	github.com/lpswarm/archiver v0.0.0-00010101000000-000000000000
 	github.com/prometheus/client_golang v1.25.0
+	github.com/stretchr/testify v1.12.1
 	google.golang.org/grpc v1.85.0
+	google.golang.org/protobuf v1.36.12
 )
 
 require (
@@ -82,7 +85,6 @@ require (
 	github.com/klauspost/compress v1.20.1 // indirect
 	github.com/klauspost/cpuid/v2 v2.2.10 // indirect
 	github.com/klauspost/reedsolomon v1.11.8 // indirect
-	github.com/livepeer/go-tools v0.0.0-20220805063103-76df6beb6506 // indirect
 	github.com/livepeer/joy4 v0.1.2-0.20191121080656-b2fea45cbded // indirect
 	github.com/livepeer/livepeer-data v0.7.5-0.20231004073737-06f1f383fb18 // indirect
 	github.com/livepeer/m3u8 v0.11.1 // indirect
@@ -107,7 +109,6 @@ require (
 	github.com/shirou/gopsutil v3.21.5+incompatible // indirect
 	github.com/spiffe/go-spiffe/v2 v2.8.1 // indirect
 	github.com/stretchr/objx v0.5.3 // indirect
-	github.com/stretchr/testify v1.12.1 // indirect
 	github.com/supranational/blst v0.3.14 // indirect
 	github.com/tklauser/go-sysconf v0.3.12 // indirect
 	github.com/tklauser/numcpus v0.6.1 // indirect
@@ -138,7 +139,6 @@ require (
 	google.golang.org/genproto v0.0.0-20261012220534-4341edf3f941 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261012220534-4341edf3f941 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261104224025-d1e00e9f33ab // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 	howett.net/plist v1.0.0 // indirect
 )

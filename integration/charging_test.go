@@ -16,8 +16,8 @@ import (
 
 	"github.com/lpswarm/archiver/broadcaster"
 	"github.com/lpswarm/archiver/capability"
+	"github.com/lpswarm/archiver/internal/tickets"
 	"github.com/lpswarm/archiver/orchestrator"
-	"github.com/lpswarm/archiver/payments/tickets"
 	archiverpb "github.com/lpswarm/archiver/proto"
 )
 

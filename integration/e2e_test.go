@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/lpswarm/archiver/integration/testbed"
+	"github.com/lpswarm/archiver/internal/testbed"
 )
 
 // TestEndToEnd: a broadcaster streams 60 s of real video over go-livepeer's

@@ -20,7 +20,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
-	"github.com/lpswarm/archiver/integration/testbed"
+	"github.com/lpswarm/archiver/internal/testbed"
 	"github.com/lpswarm/archiver/orchestrator"
 	archiverpb "github.com/lpswarm/archiver/proto"
 	"github.com/lpswarm/archiver/streams"

@@ -39,7 +39,7 @@ import (
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/host"
 	"github.com/lpswarm/archiver/index"
-	"github.com/lpswarm/archiver/integration/testbed"
+	"github.com/lpswarm/archiver/internal/testbed"
 	"github.com/lpswarm/archiver/orchestrator"
 	archiverpb "github.com/lpswarm/archiver/proto"
 	"github.com/lpswarm/archiver/spool"

@@ -29,7 +29,7 @@ import (
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/chunker"
 	"github.com/lpswarm/archiver/index"
-	"github.com/lpswarm/archiver/integration/testbed"
+	"github.com/lpswarm/archiver/internal/testbed"
 	"github.com/lpswarm/archiver/payments"
 	archiverpb "github.com/lpswarm/archiver/proto"
 	"github.com/lpswarm/archiver/streams"

@@ -47,7 +47,7 @@ import (
 	"github.com/lpswarm/archiver/chunker"
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/host"
-	"github.com/lpswarm/archiver/integration/testbed"
+	"github.com/lpswarm/archiver/internal/testbed"
 	"github.com/lpswarm/archiver/orchestrator"
 	"github.com/lpswarm/archiver/spool"
 	"github.com/lpswarm/archiver/streams"

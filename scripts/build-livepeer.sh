@@ -53,29 +53,13 @@ build_ffmpeg() {
 		log "ffmpeg ${FFMPEG_COMMIT:0:8}: $FFMPEG_PREFIX (cached)"
 		return
 	fi
-	log "building Livepeer's FFmpeg ${FFMPEG_COMMIT:0:8} into $FFMPEG_PREFIX (2-3 minutes, once per machine)"
+	log "building Livepeer's FFmpeg ${FFMPEG_COMMIT:0:8} into $FFMPEG_PREFIX (about 3 minutes, once per machine)"
 	local src="$FFMPEG_PREFIX.src.$$"
 	rm -rf "$src" "$FFMPEG_PREFIX"
 	fetch_ffmpeg_source "$src"
 	(
 		cd "$src"
-		# The components lpms's install_ffmpeg.sh enables, minus the GPU and
-		# DNN ones a CPU build cannot have; no programs, nothing
-		# autodetected, so the build is the same on every machine.
-		./configure --prefix="$FFMPEG_PREFIX" --enable-static --disable-shared \
-			--disable-programs --disable-doc --disable-autodetect \
-			--disable-sdl2 --disable-iconv --disable-muxers --disable-demuxers --disable-parsers --disable-protocols \
-			--disable-encoders --disable-decoders --disable-filters --disable-bsfs --disable-postproc --disable-lzma \
-			--enable-libx264 --enable-gpl --enable-pthreads \
-			--enable-protocol=rtmp,file,pipe \
-			--enable-muxer=mp3,wav,flac,mpegts,hls,segment,mp4,hevc,matroska,webm,null \
-			--enable-demuxer=mp3,wav,flac,flv,mpegts,mp4,mov,webm,matroska,image2 \
-			--enable-bsf=h264_mp4toannexb,aac_adtstoasc,h264_metadata,h264_redundant_pps,hevc_mp4toannexb,extract_extradata \
-			--enable-parser=mpegaudio,vorbis,opus,flac,aac,aac_latm,h264,hevc,vp8,vp9,png \
-			--enable-filter=abuffer,buffer,abuffersink,buffersink,afifo,fifo,aformat,format \
-			--enable-filter=aresample,asetnsamples,fps,scale,hwdownload,select,signature \
-			--enable-encoder=mp3,vorbis,flac,aac,opus,libx264 \
-			--enable-decoder=mp3,vorbis,flac,aac,opus,h264,png >"$src.configure.log" 2>&1 ||
+		./configure --prefix="$FFMPEG_PREFIX" "${FFMPEG_CONFIGURE[@]}" >"$src.configure.log" 2>&1 ||
 			{ tail -40 "$src.configure.log" >&2; tail -60 ffbuild/config.log >&2; exit 1; }
 		make -j"$(nproc)" >"$src.make.log" 2>&1 || { tail -60 "$src.make.log" >&2; exit 1; }
 		# FFmpeg's .pc files embed the prefix, so it installs in place and

@@ -19,7 +19,24 @@ die() { log "error: $*"; exit 1; }
 LIVEPEER_VERSION=v0.7.9
 FFMPEG_COMMIT=d9751c73e714b01b363483db358b1ea8022c9bea
 FFMPEG_SHA256=7b82883c03d68a3f8a01e30d6841fb9a9bbacf47dd9043d1447ce2e35bb3163d
-FFMPEG_PREFIX=$ARCHIVER_CACHE/livepeer-ffmpeg-${FFMPEG_COMMIT:0:8}
+# The components lpms's install_ffmpeg.sh enables, minus the GPU and DNN ones
+# a CPU build cannot have; static, no programs, nothing autodetected, so the
+# build is the same on every machine. The install is keyed by these flags.
+FFMPEG_CONFIGURE=(--enable-static --disable-shared --disable-programs --disable-doc --disable-debug
+	--disable-autodetect --disable-avdevice
+	--disable-sdl2 --disable-iconv --disable-muxers --disable-demuxers --disable-parsers --disable-protocols
+	--disable-encoders --disable-decoders --disable-filters --disable-bsfs --disable-postproc --disable-lzma
+	--enable-libx264 --enable-gpl --enable-pthreads
+	--enable-protocol=rtmp,file,pipe
+	--enable-muxer=mp3,wav,flac,mpegts,hls,segment,mp4,hevc,matroska,webm,null
+	--enable-demuxer=mp3,wav,flac,flv,mpegts,mp4,mov,webm,matroska,image2
+	--enable-bsf=h264_mp4toannexb,aac_adtstoasc,h264_metadata,h264_redundant_pps,hevc_mp4toannexb,extract_extradata
+	--enable-parser=mpegaudio,vorbis,opus,flac,aac,aac_latm,h264,hevc,vp8,vp9,png
+	--enable-filter=abuffer,buffer,abuffersink,buffersink,afifo,fifo,aformat,format
+	--enable-filter=aresample,asetnsamples,fps,scale,hwdownload,select,signature
+	--enable-encoder=mp3,vorbis,flac,aac,opus,libx264
+	--enable-decoder=mp3,vorbis,flac,aac,opus,h264,png)
+FFMPEG_PREFIX=$ARCHIVER_CACHE/livepeer-ffmpeg-${FFMPEG_COMMIT:0:8}-$(printf '%s\n' "${FFMPEG_CONFIGURE[@]}" | sha256sum | cut -c1-8)
 
 livepeer_patch_hash() { sha256sum "$ROOT/golivepeer/go-livepeer.patch" | cut -c1-12; }
 
@@ -28,6 +45,6 @@ livepeer_patch_hash() { sha256sum "$ROOT/golivepeer/go-livepeer.patch" | cut -c1
 # Go's cache does not key on PKG_CONFIG_PATH or FFmpeg's headers.
 livepeer_env() {
 	export PKG_CONFIG_PATH="$FFMPEG_PREFIX/lib/pkgconfig"
-	export GOCACHE="$ARCHIVER_CACHE/go-build-livepeer-${FFMPEG_COMMIT:0:8}"
+	export GOCACHE="$ARCHIVER_CACHE/go-build-$(basename "$FFMPEG_PREFIX")"
 	export CGO_ENABLED=1
 }

@@ -28,8 +28,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/lpswarm/archiver/integration/testbed"
 	"github.com/lpswarm/archiver/internal/beetest"
+	"github.com/lpswarm/archiver/internal/testbed"
 )
 
 type config struct {

@@ -33,10 +33,18 @@ func TestRealStreamArchived(t *testing.T) {
 	const id = "e2eStream"
 	rec, stop := realnode.Record(ctx, b.HTTP, id, 500*time.Millisecond)
 	require.NoError(t, realnode.Push(ctx, bins.video, "rtmp://"+b.RTMP+"/stream/"+id))
+	pushed := time.Now()
 	bst, err := realnode.WaitFinal(ctx, b.CLI, id)
 	stop()
-	require.NoError(t, err, "broadcaster log:\n%s\norchestrator log:\n%s", b.Log(), c.Orch.Log())
+	require.NoError(t, err)
+	// The broadcaster's teardown tells the orchestrator: the final manifest
+	// comes well before the 60 s idle timeout, the fallback, could fire.
+	final := time.Since(pushed)
+	t.Logf("final manifest %.1f s after the push ended", final.Seconds())
+	assert.Less(t, final, 45*time.Second, "the end of the stream reached the orchestrator")
 	require.NoError(t, b.WaitLog(ctx, "stream archived"), "the broadcaster logs the archive's URL")
+	assert.Contains(t, b.Log(), bst.URL)
+	assert.Contains(t, c.Orch.Log(), "archiving offchain: free", "free offchain archiving says so")
 
 	listed := rec.Segments()
 	require.Empty(t, rec.Errors())
@@ -69,6 +77,11 @@ func TestRealStreamArchived(t *testing.T) {
 		archived[key(s.Rendition, s.Seq)] = true
 	}
 	assert.Equal(t, manifest, archived, "the status lists exactly what the manifest holds")
+
+	metrics, err := realnode.Get(ctx, "http://"+c.Orch.CLI+"/archive/metrics")
+	require.NoError(t, err)
+	assert.Contains(t, string(metrics), "archiver_orchestrator_reply_hold_seconds_count")
+	assert.Contains(t, string(metrics), "archiver_")
 
 	dur, err := realnode.Duration(ctx, bst.URL)
 	require.NoError(t, err)

@@ -51,14 +51,16 @@ func (o *orch) TranscodeSeg(ctx context.Context, md *core.SegTranscodingMetadata
 	if !o.a.Begin(view) {
 		return o.Orchestrator.TranscodeSeg(ctx, md, seg)
 	}
+	// Transcoded must follow Begin even if go-livepeer panics (net/http
+	// recovers it), or the session would wait for this segment forever.
+	var td *orchestrator.TranscodeData
+	defer func() { o.a.Transcoded(view, hlsSegment(seg), td) }()
 	stripped := *md
 	stripped.Caps = core.CapabilitiesFromNetCapabilities(o.a.Strip(view.Caps))
 	res, err := o.Orchestrator.TranscodeSeg(ctx, &stripped, seg)
-	var td *orchestrator.TranscodeData
 	if err == nil && res != nil && res.Err == nil {
 		td = transcodeData(res.TranscodeData)
 	}
-	o.a.Transcoded(view, hlsSegment(seg), td)
 	return res, err
 }
 

@@ -27,6 +27,7 @@ type Node struct {
 	Name    string
 	Bin     string
 	Args    []string
+	Env     []string // added to this process's environment
 	LogPath string
 	// Loopback addresses go-livepeer binds (host:port); empty for workers.
 	CLI, HTTP, RTMP, Service string
@@ -57,7 +58,12 @@ func freeAddr() (string, error) {
 
 // Start runs bin with args, its output appended to logPath.
 func Start(name, bin, logPath string, args ...string) (*Node, error) {
-	n := &Node{Name: name, Bin: bin, Args: args, LogPath: logPath}
+	return StartEnv(name, bin, logPath, nil, args...)
+}
+
+// StartEnv is Start with variables added to the environment.
+func StartEnv(name, bin, logPath string, env []string, args ...string) (*Node, error) {
+	n := &Node{Name: name, Bin: bin, Args: args, Env: env, LogPath: logPath}
 	return n, n.start()
 }
 
@@ -71,6 +77,7 @@ func (n *Node) start() error {
 	}
 	cmd := exec.Command(n.Bin, n.Args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(os.Environ(), n.Env...)
 	// Its own process group: a test that dies takes no orphan with it
 	// that Stop could not reach.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

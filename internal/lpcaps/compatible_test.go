@@ -1,7 +1,9 @@
-package capability
+package lpcaps
 
 import (
 	"testing"
+
+	"github.com/lpswarm/archiver/capability"
 
 	lpnet "github.com/livepeer/go-livepeer/net"
 	"github.com/stretchr/testify/require"
@@ -90,9 +92,9 @@ func TestCompatibleVersion(t *testing.T) {
 // both kinds.
 func TestArchiveBitMatrix(t *testing.T) {
 	stock := &lpnet.Capabilities{Bitstring: bits(0, 1, 12), Mandatories: bits(12), Version: "0.7.9"}
-	archiving := Advertise(stock, DefaultArchiveID)
+	archiving := capability.Advertise(stock, capability.DefaultArchiveID)
 	plain := &lpnet.Capabilities{Bitstring: bits(0, 1, 12)}
-	wantsArchive := Request(plain, DefaultArchiveID)
+	wantsArchive := capability.Request(plain, capability.DefaultArchiveID)
 	tests := []struct {
 		name      string
 		orch, seg *lpnet.Capabilities
@@ -103,11 +105,27 @@ func TestArchiveBitMatrix(t *testing.T) {
 		{"plain segment, archiving orch", archiving, plain, true},
 		{"plain segment, stock orch", stock, plain, true},
 		{"old broadcaster without caps, archiving orch", archiving, nil, false}, // AuthToken is mandatory
-		{"stripped segment, stock orch", stock, Strip(wantsArchive, DefaultArchiveID), true},
+		{"stripped segment, stock orch", stock, capability.Strip(wantsArchive, capability.DefaultArchiveID), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			require.Equal(t, tt.want, Compatible(tt.orch, tt.seg))
 		})
 	}
+}
+
+// bits is go-livepeer's NewCapabilityString (core/capabilities.go:205-214,
+// 495-503): negative ids are skipped, the string grows to the highest id.
+func bits(ids ...int64) []uint64 {
+	var words []uint64
+	for _, c := range ids {
+		if c < 0 {
+			continue
+		}
+		for int64(len(words)) <= c/64 {
+			words = append(words, 0)
+		}
+		words[c/64] |= 1 << (c % 64)
+	}
+	return words
 }

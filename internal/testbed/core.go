@@ -8,9 +8,9 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	lpnet "github.com/livepeer/go-livepeer/net"
 
+	"github.com/lpswarm/archiver/internal/tickets"
+	"github.com/lpswarm/archiver/internal/transcode"
 	"github.com/lpswarm/archiver/orchestrator"
-	"github.com/lpswarm/archiver/payments/tickets"
-	"github.com/lpswarm/archiver/transcode"
 )
 
 // core stands in for go-livepeer's core orchestrator: session balances

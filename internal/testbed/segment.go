@@ -12,8 +12,8 @@ import (
 	lpnet "github.com/livepeer/go-livepeer/net"
 
 	"github.com/lpswarm/archiver/capability"
-	"github.com/lpswarm/archiver/lpwire"
-	"github.com/lpswarm/archiver/payments/tickets"
+	"github.com/lpswarm/archiver/internal/lpwire"
+	"github.com/lpswarm/archiver/internal/tickets"
 	archiverpb "github.com/lpswarm/archiver/proto"
 )
 

@@ -29,12 +29,12 @@ import (
 	"github.com/lpswarm/archiver/capability"
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/host"
+	"github.com/lpswarm/archiver/internal/tickets"
+	"github.com/lpswarm/archiver/internal/transcode"
 	"github.com/lpswarm/archiver/orchestrator"
 	"github.com/lpswarm/archiver/payments"
-	"github.com/lpswarm/archiver/payments/tickets"
 	"github.com/lpswarm/archiver/spool"
 	"github.com/lpswarm/archiver/streams"
-	"github.com/lpswarm/archiver/transcode"
 )
 
 // OrchestratorConfig sets up the testbed orchestrator.

@@ -1,27 +1,27 @@
-package capability
+package lpcaps
 
 import (
 	"strconv"
 	"strings"
 )
 
-// versionCompatible is go-livepeer v0.7.9's LivepeerVersionCompatibleWith
+// VersionCompatible is go-livepeer v0.7.9's LivepeerVersionCompatibleWith
 // (core/capabilities.go:337-363) for a segment asking for minVersion and a
 // node reporting version. It is reimplemented rather than imported because
 // go-livepeer's core package needs cgo FFmpeg, and Masterminds/semver (which
 // go-livepeer uses) is not a dependency of this module.
-func versionCompatible(minVersion, version string) bool {
+func VersionCompatible(minVersion, version string) bool {
 	if minVersion == "" {
 		return true // no constraint (capabilities.go:338-341)
 	}
 	if version == "" || version == "undefined" {
 		return false // unversioned node (capabilities.go:342-345)
 	}
-	want, ok := parseVersion(minVersion)
+	want, ok := ParseVersion(minVersion)
 	if !ok {
 		return true // unparsable constraint is ignored (capabilities.go:347-351)
 	}
-	have, ok := parseVersion(version)
+	have, ok := ParseVersion(version)
 	if !ok {
 		return false // unparsable node version is refused (capabilities.go:352-356)
 	}
@@ -37,14 +37,14 @@ func versionCompatible(minVersion, version string) bool {
 	return true
 }
 
-// parseVersion accepts what Masterminds/semver/v3 (v3.2.1, go-livepeer's
+// ParseVersion accepts what Masterminds/semver/v3 (v3.2.1, go-livepeer's
 // pin) NewVersion accepts: an optional "v", one to three dot-separated
 // decimal numbers fitting uint64 (missing ones are 0, leading zeros allowed),
 // an optional "-prerelease" and an optional "+metadata", each a non-empty
 // dot-separated list of non-empty [0-9A-Za-z-] identifiers, where a
 // prerelease identifier made only of digits may not have a leading zero.
 // It returns major, minor and patch.
-func parseVersion(s string) ([3]uint64, bool) {
+func ParseVersion(s string) ([3]uint64, bool) {
 	var out [3]uint64
 	s = strings.TrimPrefix(s, "v")
 	if core, meta, found := strings.Cut(s, "+"); found {

@@ -21,8 +21,8 @@ import (
 
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/index"
-	"github.com/lpswarm/archiver/lpwire"
-	"github.com/lpswarm/archiver/payments/tickets"
+	"github.com/lpswarm/archiver/internal/lpwire"
+	"github.com/lpswarm/archiver/internal/tickets"
 	"github.com/lpswarm/archiver/streams"
 )
 

@@ -21,8 +21,8 @@ import (
 
 	"github.com/lpswarm/archiver/broadcaster"
 	"github.com/lpswarm/archiver/capability"
-	"github.com/lpswarm/archiver/lpwire"
-	"github.com/lpswarm/archiver/payments/tickets"
+	"github.com/lpswarm/archiver/internal/lpwire"
+	"github.com/lpswarm/archiver/internal/tickets"
 	archiverpb "github.com/lpswarm/archiver/proto"
 )
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/lpswarm/archiver/transcode"
+	"github.com/lpswarm/archiver/internal/transcode"
 )
 
 // source is a test clip cut into segments, with each segment's first

@@ -3,7 +3,7 @@ package transcode_test
 import (
 	"testing"
 
-	"github.com/lpswarm/archiver/transcode"
+	"github.com/lpswarm/archiver/internal/transcode"
 )
 
 // BenchmarkTranscode transcodes one 2 s 640x360 30 fps segment to both

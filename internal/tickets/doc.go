@@ -3,6 +3,9 @@
 // for archiving live streams exactly the way a Livepeer orchestrator is
 // paid for transcoding, without importing go-livepeer's core, server or eth
 // packages (core/server need a patched FFmpeg and eth pulls a chain client).
+// It stands in for go-livepeer's own payment path (core's ProcessPayment,
+// the broadcaster's Sender) in the testbed, until real go-livepeer nodes pay
+// each other on the local chain.
 //
 // The package has three parts:
 //

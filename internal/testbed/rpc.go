@@ -24,8 +24,8 @@ import (
 	lpnet "github.com/livepeer/go-livepeer/net"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/lpswarm/archiver/capability"
-	"github.com/lpswarm/archiver/lpwire"
+	"github.com/lpswarm/archiver/internal/lpcaps"
+	"github.com/lpswarm/archiver/internal/lpwire"
 	"github.com/lpswarm/archiver/orchestrator"
 	archiverpb "github.com/lpswarm/archiver/proto"
 )
@@ -185,7 +185,7 @@ func (o *Orchestrator) checkToken(t *lpnet.AuthToken) error {
 // as go-livepeer does (so the Archive bit only reaches an orchestrator
 // that offers it).
 func (o *Orchestrator) compatible(seg *lpnet.Capabilities) bool {
-	return capability.Compatible(o.dec.Capabilities(), seg)
+	return lpcaps.Compatible(o.dec.Capabilities(), seg)
 }
 
 // SelfSigned makes a TLS certificate for 127.0.0.1, as go-livepeer

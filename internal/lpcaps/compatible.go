@@ -1,4 +1,10 @@
-package capability
+// Package lpcaps is go-livepeer v0.7.9's capability compatibility rule
+// (core.Capabilities.CompatibleWith and its version check), reimplemented
+// because go-livepeer's core package needs cgo FFmpeg, which the main module
+// never links. It stands in for go-livepeer in the testbed orchestrator and
+// in capability's tests; a real go-livepeer (the golivepeer module) applies
+// its own rule, and golivepeer's tests check this one against it.
+package lpcaps
 
 import lpnet "github.com/livepeer/go-livepeer/net"
 
@@ -11,7 +17,7 @@ import lpnet "github.com/livepeer/go-livepeer/net"
 //     capability set with no version constraint (server/rpc.go:514-519), so
 //     it passes unless orch has mandatory bits.
 //  2. If seg asks for a minimum version, orch.Version must satisfy it
-//     (core/capabilities.go:337-363; see versionCompatible).
+//     (core/capabilities.go:337-363; see VersionCompatible).
 //  3. Every mandatory orch bit must be in seg's Bitstring, and orch's
 //     Mandatories must not have more words than seg's Bitstring
 //     (core/capabilities.go:385 with :216-227).
@@ -30,7 +36,7 @@ func Compatible(orch, seg *lpnet.Capabilities) bool {
 	if orch == nil {
 		return false
 	}
-	if !versionCompatible(seg.GetConstraints().GetMinVersion(), orch.Version) {
+	if !VersionCompatible(seg.GetConstraints().GetMinVersion(), orch.Version) {
 		return false
 	}
 	if !wordsCompatible(orch.Mandatories, seg.GetBitstring()) {

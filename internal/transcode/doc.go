@@ -1,7 +1,7 @@
 // Package transcode is a small ffmpeg-backed transcoder for the testbed
-// orchestrator. It stands in for go-livepeer's transcoder, whose LPMS
-// bindings need a patched FFmpeg, and uses the stock ffmpeg and ffprobe
-// binaries (5.1 or later) instead.
+// orchestrator. It stands in for go-livepeer's transcoder (LPMS, linked to
+// Livepeer's FFmpeg fork, which livepeer-archiver uses) in the testbed only,
+// and uses the stock ffmpeg and ffprobe binaries (5.1 or later) instead.
 //
 // One call takes one MPEG-TS segment (about 2 s of H.264 + AAC) and returns
 // one MPEG-TS rendition per Profile. The testbed presets P360p (640x360,

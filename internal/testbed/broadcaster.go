@@ -20,8 +20,8 @@ import (
 	"github.com/lpswarm/archiver/broadcaster"
 	"github.com/lpswarm/archiver/capability"
 	"github.com/lpswarm/archiver/chunker"
-	"github.com/lpswarm/archiver/lpwire"
-	"github.com/lpswarm/archiver/payments/tickets"
+	"github.com/lpswarm/archiver/internal/lpwire"
+	"github.com/lpswarm/archiver/internal/tickets"
 )
 
 // Broadcaster is the testbed broadcaster: go-livepeer's side of the wire,

@@ -1,7 +1,9 @@
 // Package lpwire is go-livepeer v0.7.9's broadcaster↔orchestrator segment
 // wire protocol, re-implemented without go-livepeer's cgo-bound core,
 // server and common packages so that the testbed broadcaster and
-// orchestrator can speak it byte for byte.
+// orchestrator can speak it byte for byte. It stands in for go-livepeer's
+// server package in the testbed only: livepeer-archiver speaks go-livepeer's
+// own.
 //
 // One segment round trip looks like this on the wire:
 //

@@ -17,7 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/lpswarm/archiver/transcode"
+	"github.com/lpswarm/archiver/internal/transcode"
 )
 
 // slowFFmpeg returns a wrapper that records its PID in pidFile and runs
