@@ -58,6 +58,11 @@ type Outcome struct {
 	Err error
 }
 
+// ErrEmptySegment: a segment whose source is 0 bytes. It is recorded as a
+// gap, never archived; a 0-byte rendition of a segment with a source is a
+// gap of that rendition alone.
+var ErrEmptySegment = errors.New("empty segment: 0 bytes")
+
 // ErrSpoolFull: the archiver's spool (or the sender's quota in it) has no
 // room; old work is kept, new work is refused.
 var ErrSpoolFull = errors.New("archive spool full")

@@ -55,6 +55,11 @@ func (in intake) Submit(job orchestrator.Job) <-chan orchestrator.Outcome {
 			out <- orchestrator.Outcome{Err: fmt.Errorf("streams: index refused %s seq %d: %w", job.ManifestID, job.Seq, err)}
 			return
 		}
+		job, ok := in.s.dropEmpty(job)
+		if !ok {
+			out <- orchestrator.Outcome{Err: fmt.Errorf("streams: %s seq %d: %w", job.ManifestID, job.Seq, orchestrator.ErrEmptySegment)}
+			return
+		}
 		o := <-in.next.Submit(job)
 		if o.Err != nil {
 			in.s.unspooled(job, o.Err)
@@ -62,6 +67,35 @@ func (in intake) Submit(job orchestrator.Job) <-chan orchestrator.Outcome {
 		out <- o
 	}()
 	return out
+}
+
+// dropEmpty records a job's 0-byte files as gaps, which nothing could play,
+// and returns the job without them. A job whose source is empty is a gap
+// in every rendition and is not archived at all (false).
+func (s *Streams) dropEmpty(job orchestrator.Job) (orchestrator.Job, bool) {
+	id := streamID(job)
+	gap := func(name string) {
+		if err := s.ix.Fail(context.Background(), id, name, uint64(job.Seq), orchestrator.ErrEmptySegment.Error(), true); err != nil {
+			s.log.Error("record empty segment", "stream", id.String(), "seq", job.Seq, "rendition", name, "error", err)
+		}
+		s.log.Warn("empty segment recorded as a gap", "stream", id.String(), "seq", job.Seq, "rendition", name)
+	}
+	if len(job.Source) == 0 {
+		for _, f := range files(job) {
+			gap(f.Name)
+		}
+		return job, false
+	}
+	kept := job.Renditions[:0:0]
+	for _, r := range job.Renditions {
+		if len(r.Data) == 0 {
+			gap(r.Name)
+			continue
+		}
+		kept = append(kept, r)
+	}
+	job.Renditions = kept
+	return job, true
 }
 
 // unspooled marks a job the spool turned away: never acknowledged, never
