@@ -112,6 +112,15 @@ func (h *Host) Start(ctx context.Context) error {
 		h.cancel()
 		return fmt.Errorf("host: %w", err)
 	}
+	// A crash between the index's record of a segment and the spool's
+	// write leaves a record no job will ever complete.
+	held := h.Spool.Held()
+	if err := h.Streams.Reconcile(ctx, func(id index.StreamID, seq int64) bool {
+		return held[spool.Segment{Sender: id.Sender, ManifestID: orchestrator.ManifestID(id.ManifestID), Seq: seq}]
+	}); err != nil {
+		h.cancel()
+		return fmt.Errorf("host: %w", err)
+	}
 	h.done = make(chan struct{})
 	go func() {
 		defer close(h.done)

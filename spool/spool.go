@@ -89,6 +89,26 @@ type Entry struct {
 	Attempts int
 }
 
+// Segment names the segment a spooled job archives.
+type Segment struct {
+	Sender     common.Address
+	ManifestID orchestrator.ManifestID
+	Seq        int64
+}
+
+// Held returns the segments of every durable job not yet Done. After a
+// crash it tells a segment the index recorded from one that is also safe
+// in the spool.
+func (s *Spool) Held() map[Segment]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[Segment]bool, len(s.records))
+	for _, r := range s.records {
+		out[Segment{Sender: r.sender, ManifestID: r.manifest, Seq: r.seq}] = true
+	}
+	return out
+}
+
 // Stats is a snapshot for metrics.
 type Stats struct {
 	// Jobs are durable and not yet Done, Leased ones included.

@@ -149,6 +149,42 @@ func (s *Streams) End(id index.StreamID) {
 	}
 }
 
+// ErrLostInCrash is the gap reason of a segment the index recorded but the
+// spool never stored: the orchestrator stopped between the two writes. It
+// was never acknowledged as accepted, so never charged.
+var ErrLostInCrash = errors.New("lost: the orchestrator stopped before the segment was spooled")
+
+// Reconcile runs once at start, before any segment arrives: every pending
+// record of a stream not yet finished whose job the spool does not hold
+// (held reports what it holds) becomes a gap. Without it such a record
+// would stay pending for good, and its stream would never be finished.
+func (s *Streams) Reconcile(ctx context.Context, held func(id index.StreamID, seq int64) bool) error {
+	ids, err := s.ix.Streams()
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		info, err := s.ix.StreamInfo(id)
+		if err != nil || info.Published.Final {
+			continue
+		}
+		pending, err := s.ix.Pending(id)
+		if err != nil {
+			return err
+		}
+		for _, r := range pending {
+			if held(id, int64(r.Seq)) {
+				continue
+			}
+			if err := s.ix.Fail(ctx, id, r.Rendition, r.Seq, ErrLostInCrash.Error(), true); err != nil {
+				return err
+			}
+			s.log.Warn("segment recorded but never spooled: a gap", "stream", id.String(), "rendition", r.Rendition, "seq", r.Seq)
+		}
+	}
+	return nil
+}
+
 // Run republishes at the interval, ends idle streams and finishes
 // teardowns until ctx ends. It first picks up live streams from the index,
 // so a restarted orchestrator continues them, and ended ones whose final
