@@ -80,9 +80,13 @@ patch_livepeer() {
 		src=$(cd "$ROOT/golivepeer" && go mod download -json "github.com/livepeer/go-livepeer@$LIVEPEER_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
 		[ -d "$src" ] || die "go mod download of go-livepeer $LIVEPEER_VERSION gave no source directory"
 		rm -rf "$dir.tmp"
+		mkdir -p "$ARCHIVER_CACHE"
 		cp -R "$src" "$dir.tmp"
 		chmod -R u+w "$dir.tmp" # the module cache is read-only
-		patch -s -p1 -d "$dir.tmp" <"$ROOT/golivepeer/go-livepeer.patch"
+		# git apply understands the patch's rename; a repository of its own
+		# keeps it from applying relative to any repository around the cache.
+		(cd "$dir.tmp" && git init -q && git apply --whitespace=nowarn "$ROOT/golivepeer/go-livepeer.patch" && rm -rf .git) ||
+			die "golivepeer/go-livepeer.patch does not apply to go-livepeer $LIVEPEER_VERSION"
 		touch "$dir.tmp/.patched"
 		rm -rf "$dir"
 		mv "$dir.tmp" "$dir"
