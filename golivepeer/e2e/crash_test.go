@@ -3,6 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -127,4 +130,63 @@ func maxSeq(files map[string]bool) int64 {
 		}
 	}
 	return m
+}
+
+// TestOrchestratorAndWorkerKilledTogether: while a stream runs, the
+// orchestrator and a worker are SIGKILLed together at random moments (the
+// seed is logged; E2E_SEED replays it) and restarted after a random pause,
+// twice. The stream still reaches its final manifest, with every segment
+// the orchestrator recorded either archived in it or a gap with a reason:
+// nothing stays pending, nothing is silently dropped.
+func TestOrchestratorAndWorkerKilledTogether(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("E2E_SEED"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		require.NoError(t, err)
+		seed = v
+	}
+	t.Logf("seed %d (E2E_SEED=%d replays it)", seed, seed)
+	rng := rand.New(rand.NewPCG(seed, 0))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c, err := realnode.StartCluster(ctx, realnode.ClusterConfig{Dir: t.TempDir(), Livepeer: bins.archiver,
+		Worker: bins.worker, Archiver: true, Workers: 2})
+	require.NoError(t, err)
+	defer c.Close()
+	b, err := c.Broadcaster(ctx, "broadcaster", bins.archiver, "-archive")
+	require.NoError(t, err)
+	dumpOnFailure(t, b, c.Orch, c.Workers[0])
+
+	const id = "killedTogether"
+	pushed := make(chan error, 1)
+	go func() { pushed <- realnode.Push(ctx, bins.video, "rtmp://"+b.RTMP+"/stream/"+id) }()
+	start := time.Now()
+	for round, at := range []time.Duration{4 * time.Second, 14 * time.Second} {
+		at += time.Duration(rng.Int64N(int64(4 * time.Second)))
+		pause := 200*time.Millisecond + time.Duration(rng.Int64N(int64(2*time.Second)))
+		time.Sleep(time.Until(start.Add(at)))
+		c.Orch.Kill()
+		c.Workers[0].Kill()
+		t.Logf("round %d: killed the orchestrator and worker1 at %.1f s, restarting after %s", round+1, at.Seconds(), pause)
+		time.Sleep(pause)
+		require.NoError(t, c.Orch.Restart())
+		require.NoError(t, c.Workers[0].Restart())
+		require.NoError(t, c.Orch.WaitHTTP(ctx, "http://"+c.Orch.CLI+"/status"))
+	}
+	require.NoError(t, <-pushed)
+
+	final, err := realnode.WaitFinal(ctx, c.Orch.CLI, id)
+	require.NoError(t, err, "the stream reaches its final manifest")
+	manifest, err := realnode.CheckArchive(ctx, c.Bee.URL, final.Reference, nil)
+	require.NoError(t, err)
+	for _, s := range final.Segments {
+		assert.Equal(t, "archived", s.State, "%s/%d", s.Rendition, s.Seq)
+		assert.True(t, manifest[key(s.Rendition, s.Seq)], "%s/%d archived but not in the final manifest", s.Rendition, s.Seq)
+	}
+	for _, g := range final.Gaps {
+		assert.NotEmpty(t, g.Reason, "gap %s/%d without a reason", g.Rendition, g.Seq)
+	}
+	t.Logf("final manifest: %d files archived, %d gaps", len(final.Segments), len(final.Gaps))
+	require.GreaterOrEqual(t, len(sources(files(final.Segments))), 5)
 }
