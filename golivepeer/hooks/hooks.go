@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
+	"os"
 
 	ethcommon "github.com/ethereum/go-ethereum/common"
 	"github.com/livepeer/go-livepeer/cmd/livepeer/cli"
@@ -43,6 +44,9 @@ func Install(f *plugin.Flags, log *slog.Logger) {
 				return startOrchestrator(ctx, f, n, log)
 			}
 		case core.BroadcasterNode:
+			if f.Archiver {
+				return errors.New("-archiver is for orchestrators; a broadcaster asks for archiving with -archive")
+			}
 			return startBroadcaster(ctx, f, n, log)
 		}
 		if f.Archiver {
@@ -82,13 +86,16 @@ func startOrchestrator(ctx context.Context, f *plugin.Flags, n *core.LivepeerNod
 	}
 	server.EndSessionHook = a.EndSession
 	starter.OrchestratorHook = func(inner server.Orchestrator) server.Orchestrator {
+		// The operator asked for -archiver: a node that cannot archive
+		// stops, as go-livepeer stops on its own configuration errors,
+		// rather than run without it.
 		if err := a.Attach(ledger{inner}); err != nil {
 			log.Error("archiver not attached", "error", err)
-			return inner
+			os.Exit(1)
 		}
 		if err := a.Start(ctx); err != nil {
 			log.Error("archiver not started", "error", err)
-			return inner
+			os.Exit(1)
 		}
 		for _, c := range a.Collectors() {
 			reg.MustRegister(c)
