@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
 	lpnet "github.com/livepeer/go-livepeer/net"
 
 	"github.com/lpswarm/archiver/capability"
@@ -17,8 +18,6 @@ import (
 	"github.com/lpswarm/archiver/payments"
 	"github.com/lpswarm/archiver/spool"
 	"github.com/lpswarm/archiver/streams"
-
-	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
 )
 
 // Defaults of the flags an operator is most likely to ask about.
