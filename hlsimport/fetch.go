@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,18 +19,27 @@ var (
 	// ErrTooLarge: a playlist or segment exceeds the configured limit.
 	ErrTooLarge = errors.New("too large")
 	// ErrForbiddenURI: a playlist points outside what the import may read
-	// (a local file outside the imported folder, or a local file from a
-	// remote playlist).
+	// (a local file outside the imported folder, directly or through a
+	// symbolic link, a local file from a remote playlist, or an http(s)
+	// origin neither the input's nor allowed by Config.AllowOrigins).
 	ErrForbiddenURI = errors.New("URI not allowed")
 	// ErrFetch: the source did not deliver a file.
 	ErrFetch = errors.New("fetch failed")
+	// ErrEmpty: the source delivered a 0-byte segment or init section:
+	// nothing a player could play, so it becomes a gap.
+	ErrEmpty = errors.New("empty file")
 )
 
 // fetcher reads playlists and segments from local files or HTTP(S), with
 // retries for transient failures.
 type fetcher struct {
-	http     *http.Client
-	root     string // local imports: files must stay below this folder
+	http *http.Client // redirects confined to origins
+	// root is the imported folder, symlinks resolved; file URLs name paths
+	// below it. dir, opened on it, is what files are read through: it
+	// refuses any path, symlinks included, that leads outside.
+	root     string
+	dir      *os.Root
+	origins  origins // http(s) origins that may be read
 	attempts int
 	backoff  time.Duration
 }
@@ -63,7 +73,8 @@ func (f *fetcher) fetch(ctx context.Context, u *url.URL, limit int64) ([]byte, e
 	var last error
 	for attempt := 1; attempt <= max(f.attempts, 1); attempt++ {
 		data, err := f.once(ctx, u, limit)
-		if err == nil || errors.Is(err, ErrTooLarge) || ctx.Err() != nil {
+		// A refusal or an oversized file is the same on every attempt.
+		if err == nil || errors.Is(err, ErrTooLarge) || errors.Is(err, ErrForbiddenURI) || ctx.Err() != nil {
 			return data, err
 		}
 		last = err
@@ -82,23 +93,15 @@ func (f *fetcher) fetch(ctx context.Context, u *url.URL, limit int64) ([]byte, e
 func (f *fetcher) once(ctx context.Context, u *url.URL, limit int64) ([]byte, error) {
 	var body io.ReadCloser
 	if u.Scheme == "file" {
-		file, err := os.Open(filepath.Clean(u.Path))
+		file, err := f.open(u)
 		if err != nil {
-			return nil, fmt.Errorf("hlsimport: %w: %w", ErrFetch, err)
+			return nil, err
 		}
 		body = file
 	} else {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		resp, err := f.get(ctx, u)
 		if err != nil {
-			return nil, fmt.Errorf("hlsimport: %w: %w", ErrFetch, err)
-		}
-		resp, err := f.http.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("hlsimport: %w: %w", ErrFetch, err)
-		}
-		if resp.StatusCode != http.StatusOK {
-			resp.Body.Close()
-			return nil, fmt.Errorf("hlsimport: %w: GET %s: %s", ErrFetch, redact(u), resp.Status)
+			return nil, err
 		}
 		body = resp.Body
 	}
@@ -111,6 +114,66 @@ func (f *fetcher) once(ctx context.Context, u *url.URL, limit int64) ([]byte, er
 		return nil, fmt.Errorf("hlsimport: %s: %w (limit %d bytes)", redact(u), ErrTooLarge, limit)
 	}
 	return data, nil
+}
+
+// open opens a local file through the imported folder's os.Root, so that
+// no symbolic link, of a file or of a folder on the way, leads outside it.
+func (f *fetcher) open(u *url.URL) (*os.File, error) {
+	if f.dir == nil {
+		return nil, fmt.Errorf("hlsimport: %s: %w: local file in a remote import", redact(u), ErrForbiddenURI)
+	}
+	rel, err := filepath.Rel(f.root, filepath.Clean(u.Path))
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return nil, fmt.Errorf("hlsimport: %s: %w: outside %s", redact(u), ErrForbiddenURI, f.root)
+	}
+	return openIn(f.dir, f.root, rel)
+}
+
+// openIn opens rel below the folder r is opened on (named root in errors).
+func openIn(r *os.Root, root, rel string) (*os.File, error) {
+	file, err := r.Open(rel)
+	if err != nil {
+		if escapes(err) {
+			return nil, fmt.Errorf("hlsimport: %s: %w: a symbolic link leads outside %s", rel, ErrForbiddenURI, root)
+		}
+		return nil, fmt.Errorf("hlsimport: %w: %w", ErrFetch, err)
+	}
+	return file, nil
+}
+
+// escapes reports os.Root's refusal of a path leading outside the root.
+// Its error value is unexported; the text has been stable since Go 1.24.
+// Misreading it would only turn the refusal into a retried ErrFetch: the
+// file is not read either way.
+func escapes(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe) && pe.Err != nil && pe.Err.Error() == "path escapes from parent"
+}
+
+// get requests an http(s) URL of an allowed origin; redirects are followed
+// only to allowed origins (see origins.confine).
+func (f *fetcher) get(ctx context.Context, u *url.URL) (*http.Response, error) {
+	if err := f.origins.check(u); err != nil {
+		return nil, fmt.Errorf("hlsimport: GET %s: %w", redact(u), err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("hlsimport: %w: %w", ErrFetch, err)
+	}
+	resp, err := f.http.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.Is(err, ErrForbiddenURI) && errors.As(err, &ue) {
+			// The refusal without url.Error's redirect URL, which may carry a token.
+			return nil, fmt.Errorf("hlsimport: GET %s: %w", redact(u), ue.Err)
+		}
+		return nil, fmt.Errorf("hlsimport: %w: %w", ErrFetch, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("hlsimport: %w: GET %s: %s", ErrFetch, redact(u), resp.Status)
+	}
+	return resp, nil
 }
 
 // redact drops query strings (often access tokens) from logged URLs.

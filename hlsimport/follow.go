@@ -63,7 +63,12 @@ func (im *importer) follow(ctx context.Context, t track) error {
 }
 
 func (im *importer) mediaPlaylist(ctx context.Context, u *url.URL) (*hls.Media, error) {
+	release, err := im.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
 	data, err := im.fetch.fetch(ctx, u, maxPlaylistBytes)
+	release()
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +82,12 @@ func (im *importer) mediaPlaylist(ctx context.Context, u *url.URL) (*hls.Media, 
 // archiveSegment fetches and archives one segment. What the source fails to
 // deliver becomes a gap; what Swarm fails to store after retries is an error.
 func (im *importer) archiveSegment(ctx context.Context, t track, s hls.Segment, inits map[string]string) error {
+	// The token is held until the bytes are stored: they are in memory until then.
+	release, err := im.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	seg := archive.Segment{Seq: s.Seq, Duration: s.Duration, Discontinuity: s.Discontinuity, Ext: hls.SegmentExt(s.URI)}
 	data, err := im.sourceSegment(ctx, t, s, &seg, inits)
 	if err != nil {
@@ -119,7 +130,11 @@ func (im *importer) sourceSegment(ctx context.Context, t track, s hls.Segment, s
 	if err != nil {
 		return nil, err
 	}
-	return im.fetch.fetch(ctx, u, im.cfg.MaxSegmentBytes)
+	data, err := im.fetch.fetch(ctx, u, im.cfg.MaxSegmentBytes)
+	if err == nil && len(data) == 0 {
+		err = fmt.Errorf("hlsimport: %s: %w", redact(u), ErrEmpty)
+	}
+	return data, err
 }
 
 func (im *importer) initSection(ctx context.Context, t track, uri string, inits map[string]string) (string, error) {
@@ -133,6 +148,9 @@ func (im *importer) initSection(ctx context.Context, t track, uri string, inits 
 	data, err := im.fetch.fetch(ctx, u, im.cfg.MaxSegmentBytes)
 	if err != nil {
 		return "", err
+	}
+	if len(data) == 0 {
+		return "", fmt.Errorf("hlsimport: %s: %w", redact(u), ErrEmpty)
 	}
 	name, err := im.arch.AddInit(ctx, t.name, data)
 	if err != nil {

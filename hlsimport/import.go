@@ -23,7 +23,11 @@ const (
 	DefaultPublishEvery    = 10
 	DefaultPublishInterval = 30 * time.Second
 	DefaultIdleTimeout     = 60 * time.Second
-	maxPlaylistBytes       = 8 << 20
+	// DefaultMaxConcurrentReads covers a usual ladder (audio and four or
+	// five video renditions) while keeping at most 4 × 64 MiB of segments
+	// in memory at the default segment limit.
+	DefaultMaxConcurrentReads = 4
+	maxPlaylistBytes          = 8 << 20
 )
 
 // Config tunes an import.
@@ -46,7 +50,19 @@ type Config struct {
 	IdleTimeout time.Duration
 	// MaxSegmentBytes refuses larger segments (they become gaps).
 	MaxSegmentBytes int64
-	// HTTPClient fetches remote playlists and segments.
+	// MaxConcurrentReads bounds the playlists and segments read (and held
+	// until archived) at once, all renditions together, so memory stays
+	// within MaxConcurrentReads × MaxSegmentBytes however many renditions a
+	// master lists. 0 means DefaultMaxConcurrentReads.
+	MaxConcurrentReads int
+	// AllowOrigins lists http(s) origins ("https://cdn.example:443") that
+	// may be read besides the input URL's own origin (before redirects).
+	// Absolute URIs and redirects to any other origin are refused: a segment
+	// becomes a gap, a media playlist an error. A local import reads no
+	// origin but these.
+	AllowOrigins []string
+	// HTTPClient fetches remote playlists and segments. Run uses a copy
+	// whose redirect policy also refuses origins not allowed.
 	HTTPClient *http.Client
 	// OnPublish is called after every publish with the manifest reference
 	// (e.g. to update the stream's feed); an error ends the import as a
@@ -68,8 +84,14 @@ func (c Config) withDefaults() Config {
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = DefaultIdleTimeout
 	}
+	if c.MaxConcurrentReads <= 0 {
+		c.MaxConcurrentReads = DefaultMaxConcurrentReads
+	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: 2 * time.Minute}
+		// Keep-alive connections for every concurrent read, not net/http's 2.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = c.MaxConcurrentReads
+		c.HTTPClient = &http.Client{Timeout: 2 * time.Minute, Transport: tr}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -94,6 +116,7 @@ type importer struct {
 	log   *slog.Logger
 
 	newSegments chan struct{} // one token per archived segment, for the publisher
+	reads       chan struct{} // one token per read in flight: Config.MaxConcurrentReads
 	stopOnce    sync.Once
 	stop        chan struct{} // closed on Config.Stop or idle timeout
 }
@@ -102,17 +125,29 @@ type importer struct {
 // http(s) playlist URL) into arch and publishes it as a VOD.
 func Run(ctx context.Context, arch *archive.Archive, input string, cfg Config) (Result, error) {
 	cfg = cfg.withDefaults()
-	top, root, err := locate(input)
+	src, err := locate(input)
+	if err != nil {
+		return Result{}, err
+	}
+	var typed *url.URL // the origin the operator typed; none for a local import
+	if src.dir != nil {
+		defer src.dir.Close()
+	} else {
+		typed = src.top
+	}
+	allowed, err := newOrigins(typed, cfg.AllowOrigins)
 	if err != nil {
 		return Result{}, err
 	}
 	im := &importer{
 		cfg: cfg, arch: arch, log: cfg.Logger,
-		fetch:       &fetcher{http: cfg.HTTPClient, root: root, attempts: 4, backoff: 250 * time.Millisecond},
+		fetch: &fetcher{http: allowed.confine(cfg.HTTPClient), root: src.root, dir: src.dir, origins: allowed,
+			attempts: 4, backoff: 250 * time.Millisecond},
 		newSegments: make(chan struct{}, 1024),
+		reads:       make(chan struct{}, cfg.MaxConcurrentReads),
 		stop:        make(chan struct{}),
 	}
-	tracks, err := im.tracks(ctx, top)
+	tracks, err := im.tracks(ctx, src.top, src.named)
 	if err != nil {
 		return Result{}, err
 	}
@@ -134,8 +169,9 @@ func Run(ctx context.Context, arch *archive.Archive, input string, cfg Config) (
 	return Result{Reference: ref, Stats: arch.Stats()}, nil
 }
 
-// tracks reads the top playlist and lists the renditions to archive.
-func (im *importer) tracks(ctx context.Context, top *url.URL) ([]track, error) {
+// tracks reads the top playlist and lists the renditions to archive; a lone
+// media playlist's is named after named, the path the operator gave.
+func (im *importer) tracks(ctx context.Context, top *url.URL, named string) ([]track, error) {
 	data, err := im.fetch.fetch(ctx, top, maxPlaylistBytes)
 	if err != nil {
 		return nil, err
@@ -147,7 +183,7 @@ func (im *importer) tracks(ctx context.Context, top *url.URL) ([]track, error) {
 	var n namer
 	master, ok := pl.(*hls.Master)
 	if !ok {
-		return []track{{name: n.name(top.Path, "stream"), url: top, listing: archive.Listing{Variants: []hls.Variant{{}}}}}, nil
+		return []track{{name: n.name(named, "stream"), url: top, listing: archive.Listing{Variants: []hls.Variant{{}}}}}, nil
 	}
 	// A media playlist listed several times (ffmpeg lists an audio track as
 	// EXT-X-MEDIA and as a variant) is archived once.
@@ -157,6 +193,13 @@ func (im *importer) tracks(ctx context.Context, top *url.URL) ([]track, error) {
 		u, err := im.fetch.resolve(top, uri)
 		if err != nil {
 			return nil, err
+		}
+		// Refused here, before anything is archived or published: a whole
+		// rendition missing is no gap a player would show.
+		if u.Scheme != "file" {
+			if err := im.fetch.origins.check(u); err != nil {
+				return nil, fmt.Errorf("hlsimport: media playlist %s: %w", redact(u), err)
+			}
 		}
 		if t, ok := byURL[u.String()]; ok {
 			return t, nil
@@ -203,7 +246,21 @@ func lowerType(t string) string {
 	return "media"
 }
 
+// acquire takes one of the MaxConcurrentReads read tokens; release it with
+// the returned func once what was read is archived.
+func (im *importer) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case im.reads <- struct{}{}:
+		return func() { <-im.reads }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // archiveAll runs one reader per track and, while following, the publisher.
+// Readers are cheap goroutines; what they read at once is bounded by
+// acquire, so that following live renditions all keep their place however
+// many there are.
 func (im *importer) archiveAll(ctx context.Context, tracks []track) error {
 	g, gctx := errgroup.WithContext(ctx)
 	var readers sync.WaitGroup

@@ -35,6 +35,9 @@ type importConfig struct {
 	publishInterval time.Duration
 	idleTimeout     time.Duration
 	maxSegmentBytes int64
+	maxReads        int
+	allowOrigins    string
+	origins         []string // allowOrigins, parsed
 	waitSynced      time.Duration
 	feed            bool
 	feedName        string
@@ -63,6 +66,10 @@ func importFlags(c *importConfig, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.publishInterval, "publish-interval", hlsimport.DefaultPublishInterval, "while following, republish at least this often when segments arrived")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", hlsimport.DefaultIdleTimeout, "while following, end when no segment arrived for this long")
 	fs.Int64Var(&c.maxSegmentBytes, "max-segment-bytes", hlsimport.DefaultMaxSegmentBytes, "refuse larger segments (they become gaps)")
+	fs.IntVar(&c.maxReads, "maxConcurrentReads", hlsimport.DefaultMaxConcurrentReads,
+		"playlists and segments read at once, all renditions together: memory stays within this times -max-segment-bytes")
+	fs.StringVar(&c.allowOrigins, "allowOrigins", "",
+		"comma-separated http(s) origins (scheme://host:port) read besides the input URL's own; absolute URIs and redirects to others are refused")
 	fs.DurationVar(&c.waitSynced, "wait-synced", 0, "after publishing, wait up to this long until Bee reports every chunk synced to the network (real networks; dev nodes never sync)")
 	fs.BoolVar(&c.feed, "feed", true, "with a key (-key), update the stream's feed after every publish: one stable URL that plays the latest archive")
 	fs.StringVar(&c.feedName, "feed-name", "", "names the stream's feed (default: the input, absolute for a local path, without query for a URL)")
@@ -90,6 +97,14 @@ func parseImport(args []string, stderr io.Writer) (importConfig, error) {
 	if !redundancy.Level(c.redundancy).Validate() {
 		return c, fmt.Errorf("%w: -redundancy must be 0-4", errUsage)
 	}
+	if c.maxReads < 1 {
+		return c, fmt.Errorf("%w: -maxConcurrentReads must be at least 1", errUsage)
+	}
+	origins, err := hlsimport.ParseOrigins(c.allowOrigins)
+	if err != nil {
+		return c, fmt.Errorf("%w: -allowOrigins: %w", errUsage, err)
+	}
+	c.origins = origins
 	return c, nil
 }
 
@@ -135,7 +150,7 @@ func runImport(ctx context.Context, stop <-chan struct{}, args []string, stdout,
 	res, err := hlsimport.Run(ctx, arch, c.input, hlsimport.Config{
 		Follow: c.follow, Stop: stop, Poll: c.poll,
 		PublishEvery: c.publishEvery, PublishInterval: c.publishInterval, IdleTimeout: c.idleTimeout,
-		MaxSegmentBytes: c.maxSegmentBytes, Logger: log,
+		MaxSegmentBytes: c.maxSegmentBytes, MaxConcurrentReads: c.maxReads, AllowOrigins: c.origins, Logger: log,
 		OnPublish: onPublish(client, fu, log),
 	})
 	if err != nil {
