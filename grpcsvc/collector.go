@@ -15,12 +15,18 @@ var (
 		"Connected archiver workers.", nil, nil)
 	descCapacity = prometheus.NewDesc("archiver_orchestrator_worker_capacity",
 		"Total capacity of the connected workers.", nil, nil)
+	descUnacked = prometheus.NewDesc("archiver_orchestrator_jobs_unacknowledged_total",
+		"Archive jobs taken back from a worker that did not acknowledge (fetch) them in time; also counted as redispatched.", nil, nil)
+	descStalled = prometheus.NewDesc("archiver_orchestrator_workers_stalled",
+		"Connected workers given no job until they acknowledge one: they did not fetch their jobs in time.", nil, nil)
 )
 
 func (collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descJobs
 	ch <- descWorkers
 	ch <- descCapacity
+	ch <- descUnacked
+	ch <- descStalled
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
@@ -32,4 +38,6 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	workers, capacity := c.s.workers.count()
 	ch <- prometheus.MustNewConstMetric(descWorkers, prometheus.GaugeValue, float64(workers))
 	ch <- prometheus.MustNewConstMetric(descCapacity, prometheus.GaugeValue, float64(capacity))
+	ch <- prometheus.MustNewConstMetric(descUnacked, prometheus.CounterValue, float64(m.Unacknowledged))
+	ch <- prometheus.MustNewConstMetric(descStalled, prometheus.GaugeValue, float64(c.s.workers.stalledCount()))
 }

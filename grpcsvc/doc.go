@@ -7,4 +7,12 @@
 // worker holding them disconnects, dies or misses its deadline, so a job is
 // re-dispatched, never dropped. A late report from a worker that lost its
 // job is harmless: results are recorded by content, idempotently.
+//
+// A worker acknowledges a job by fetching it (or reporting it), as workers
+// always have. The declared capacity bounds what a worker holds; what it
+// holds unacknowledged is bounded by Config.MaxUnacked whatever it
+// declared. A worker that does not acknowledge within Config.AckTimeout
+// loses its unacknowledged jobs to the queue at once and is given none
+// until it acknowledges one: a worker that never reads its stream cannot
+// keep jobs from the others for a deadline at a time.
 package grpcsvc

@@ -24,8 +24,15 @@ func files(j orchestrator.Job) []orchestrator.Rendition {
 	return append(out, j.Renditions...)
 }
 
-// assign hands a job to a worker (whose capacity pick reserved) and arms
-// its deadline.
+// revocation is a job taken back from a worker that did not acknowledge
+// it: if the worker asks for it later, it reads its stream after all.
+type revocation struct {
+	worker *worker
+	token  []byte
+}
+
+// assign hands a job to a worker (whose capacity pickJob reserved) and
+// arms its deadline, and its ack timeout when that comes first.
 func (s *Server) assign(qj QueuedJob, w *worker) {
 	a := &assignment{qj: qj, worker: w, token: newToken(), deadline: time.Now().Add(s.deadline(qj.Job))}
 	job := &archiverpb.ArchiveJob{JobId: qj.ID, Token: a.token, ManifestId: []byte(qj.Job.ManifestID),
@@ -39,6 +46,9 @@ func (s *Server) assign(qj QueuedJob, w *worker) {
 	s.assigned[qj.ID] = a
 	s.metrics.Dispatched++
 	a.timer = time.AfterFunc(time.Until(a.deadline), func() { s.expire(qj.ID, a) })
+	if s.cfg.AckTimeout < time.Until(a.deadline) {
+		a.ackTimer = time.AfterFunc(s.cfg.AckTimeout, func() { _ = s.unacknowledged(a, "job not acknowledged in time") })
+	}
 	s.mu.Unlock()
 	select {
 	case w.notices <- &archiverpb.WorkerNotice{Notice: &archiverpb.WorkerNotice_Job{Job: job}}:
@@ -48,7 +58,8 @@ func (s *Server) assign(qj QueuedJob, w *worker) {
 }
 
 // expire re-dispatches a job whose worker missed its deadline. The worker
-// may still report; its report is then refused as late.
+// may still report; its report is then refused as late. A job it has not
+// even acknowledged is taken back as at its ack timeout.
 func (s *Server) expire(id string, a *assignment) {
 	s.mu.Lock()
 	if s.missed[id] == nil {
@@ -56,7 +67,147 @@ func (s *Server) expire(id string, a *assignment) {
 	}
 	s.missed[id][a.worker] = true
 	s.mu.Unlock()
-	s.redispatch(id, a, "deadline passed")
+	if s.unacknowledged(a, "deadline passed, job not acknowledged") {
+		return
+	}
+	s.redispatch(id, a, "deadline passed") // acknowledged: late, not silent
+}
+
+// unacknowledged handles a job a's worker has not acknowledged in time: it
+// does not read its stream, or not in time to work on the job. The worker
+// is stalled, given no job until it acknowledges one, and every job it
+// has not acknowledged goes back to the queue now, not at its deadline. A
+// worker that only lagged acknowledges when it gets to the jobs (it asks
+// for one of them, see revived) and is given jobs again. It reports
+// whether it took a back; not when a was acknowledged, reported or
+// re-dispatched meanwhile, or its worker left.
+func (s *Server) unacknowledged(a *assignment, why string) bool {
+	w := a.worker
+	s.mu.Lock()
+	if s.assigned[a.qj.ID] != a || a.acked {
+		s.mu.Unlock()
+		return false
+	}
+	select {
+	case <-w.gone:
+		// Left: reclaim re-dispatches its jobs, after which it forgets
+		// what was taken back from it; nothing may be added since.
+		s.mu.Unlock()
+		return false
+	default:
+	}
+	already := s.workers.stall(w)
+	var mine []*assignment
+	for id, b := range s.assigned {
+		if b.worker != w || b.acked {
+			continue
+		}
+		// Not claimed either: a report acknowledges (claim).
+		delete(s.assigned, id)
+		b.timer.Stop()
+		if b.ackTimer != nil {
+			b.ackTimer.Stop()
+		}
+		s.revoked[id] = append(s.revoked[id], revocation{worker: w, token: b.token})
+		if s.missed[id] == nil {
+			s.missed[id] = map[*worker]bool{}
+		}
+		s.missed[id][w] = true
+		s.metrics.Redispatched++
+		s.metrics.Unacknowledged++
+		mine = append(mine, b)
+	}
+	s.mu.Unlock()
+	if !already {
+		s.log.Warn("worker does not acknowledge its jobs; taking them back and giving it none until it does",
+			"worker", w.id, "jobs", len(mine), "reason", why)
+	}
+	for _, b := range mine {
+		s.workers.releaseUnacked(w)
+		if err := s.queue.Release(b.qj.ID); err != nil {
+			s.log.Error("re-queue job", "job", b.qj.ID, "error", err)
+		}
+	}
+	return true
+}
+
+// acknowledge records that a's worker fetched or reported the job: it
+// reads its stream. A fetch of a job re-dispatched meanwhile says as much.
+func (s *Server) acknowledge(a *assignment) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.acknowledgeLocked(a)
+}
+
+// acknowledgeLocked is acknowledge with s.mu held.
+func (s *Server) acknowledgeLocked(a *assignment) {
+	if s.assigned[a.qj.ID] == a {
+		s.ackLocked(a)
+		return
+	}
+	s.unstallLocked(a.worker, false)
+}
+
+// ackLocked marks a acknowledged: it no longer counts against its worker's
+// bound on unacknowledged jobs, and a stalled worker gets jobs again. s.mu
+// must be held.
+func (s *Server) ackLocked(a *assignment) {
+	held := !a.acked
+	if held {
+		a.acked = true
+		if a.ackTimer != nil {
+			a.ackTimer.Stop()
+		}
+	}
+	s.unstallLocked(a.worker, held)
+}
+
+// unstallLocked records an acknowledgement by w, of a job it held
+// unacknowledged if held: a stalled w is given jobs again and what was
+// taken back from it is forgotten. s.mu must be held.
+func (s *Server) unstallLocked(w *worker, held bool) {
+	if s.workers.ack(w, held) {
+		s.forgetRevokedLocked(w)
+		s.log.Info("stalled worker acknowledges again; giving it jobs", "worker", w.id)
+	}
+}
+
+// revived wakes the stalled worker a job was taken back from, when it asks
+// for that job (FetchJob or ReportResult with its token): it reads its
+// stream after all, late. The job itself is someone else's now.
+func (s *Server) revived(id string, token []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.revoked[id] {
+		if subtle.ConstantTimeCompare(r.token, token) == 1 {
+			s.unstallLocked(r.worker, false)
+			return
+		}
+	}
+}
+
+// forgetRevoked drops what was taken back from w, once it left.
+func (s *Server) forgetRevoked(w *worker) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forgetRevokedLocked(w)
+}
+
+// forgetRevokedLocked drops what was taken back from w; s.mu must be held.
+func (s *Server) forgetRevokedLocked(w *worker) {
+	for id, rs := range s.revoked {
+		kept := rs[:0]
+		for _, r := range rs {
+			if r.worker != w {
+				kept = append(kept, r)
+			}
+		}
+		if len(kept) == 0 {
+			delete(s.revoked, id)
+		} else {
+			s.revoked[id] = kept
+		}
+	}
 }
 
 // reclaim re-dispatches every job of a worker that left.
@@ -85,9 +236,17 @@ func (s *Server) redispatch(id string, a *assignment, why string) {
 	}
 	delete(s.assigned, id)
 	a.timer.Stop()
+	if a.ackTimer != nil {
+		a.ackTimer.Stop()
+	}
 	s.metrics.Redispatched++
+	unacked := !a.acked
 	s.mu.Unlock()
-	s.workers.release(a.worker)
+	if unacked {
+		s.workers.releaseUnacked(a.worker)
+	} else {
+		s.workers.release(a.worker)
+	}
 	s.log.Warn("re-dispatching job", "job", id, "worker", a.worker.id, "reason", why)
 	if err := s.queue.Release(id); err != nil {
 		s.log.Error("re-queue job", "job", id, "error", err)
@@ -110,18 +269,21 @@ func (s *Server) lookup(id string, token []byte) (*assignment, error) {
 // cannot be handed to another worker (whose lease the report's Done would
 // then break, and whose report would record the job a second time) while
 // the report is checked and recorded. A report whose deadline already
-// fired is late.
+// fired is late. A report acknowledges the job, whatever its outcome.
 func (s *Server) claim(id string, token []byte) (*assignment, error) {
 	a, err := s.lookup(id, token)
 	if err != nil {
+		s.revived(id, token)
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.assigned[id] != a || a.claimed || !a.timer.Stop() {
+		s.acknowledgeLocked(a) // late or not, it reports: it reads its stream
 		return nil, status.Error(codes.NotFound, "no such job for this token (re-dispatched or finished)")
 	}
 	a.claimed = true
+	s.ackLocked(a)
 	return a, nil
 }
 
@@ -146,12 +308,15 @@ func (s *Server) unclaim(a *assignment) {
 	}
 }
 
-// FetchJob streams a job's files in chunks.
+// FetchJob streams a job's files in chunks. Asking for them acknowledges
+// the job: the worker reads its stream and works on the job.
 func (s *Server) FetchJob(req *archiverpb.FetchJobRequest, stream archiverpb.ArchiverService_FetchJobServer) error {
 	a, err := s.lookup(req.GetJobId(), req.GetToken())
 	if err != nil {
+		s.revived(req.GetJobId(), req.GetToken())
 		return err
 	}
+	s.acknowledge(a)
 	for i, f := range files(a.qj.Job) {
 		for off := 0; off < len(f.Data) || (off == 0 && len(f.Data) == 0); off += s.cfg.ChunkSize {
 			end := min(off+s.cfg.ChunkSize, len(f.Data))

@@ -72,6 +72,18 @@ type Config struct {
 	BaseTimeout   time.Duration
 	MinThroughput int64 // bytes per second
 	ChunkSize     int
+	// MaxUnacked bounds the jobs a worker holds that it has not
+	// acknowledged, whatever capacity it declares: a worker acknowledges a
+	// job by fetching it (FetchJob) or reporting it, as every worker does
+	// at once. A worker that declares a large capacity and never reads its
+	// stream so holds at most this many. Default DefaultMaxUnacked.
+	MaxUnacked int
+	// AckTimeout is how long a worker has to acknowledge a job. A worker
+	// that misses it loses every job it has not acknowledged to the queue
+	// and is given no more until it acknowledges one (it fetches, or
+	// reports, a job it was handed); a job whose deadline comes first is
+	// treated alike. Default DefaultAckTimeout.
+	AckTimeout time.Duration
 	// Leases, when set, shares one batch among workers with client-side
 	// stamping.
 	Leases *LeaseConfig
@@ -92,6 +104,15 @@ type Config struct {
 	Logger     *slog.Logger
 }
 
+// Defaults of Config.MaxUnacked and Config.AckTimeout. Two jobs in flight
+// on the registration stream keep an honest worker busy: it acknowledges a
+// job a round trip after it is sent. Five seconds is many round trips, and
+// half the shortest default deadline.
+const (
+	DefaultMaxUnacked = 2
+	DefaultAckTimeout = 5 * time.Second
+)
+
 func (c Config) withDefaults() Config {
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 5
@@ -104,6 +125,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ChunkSize <= 0 {
 		c.ChunkSize = 1 << 20
+	}
+	if c.MaxUnacked <= 0 {
+		c.MaxUnacked = DefaultMaxUnacked
+	}
+	if c.AckTimeout <= 0 {
+		c.AckTimeout = DefaultAckTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -122,11 +149,13 @@ type Server struct {
 	metrics Metrics
 	leases  *leaseTable
 
+	// mu may be held while taking workers.mu, never the other way round.
 	mu         sync.Mutex
 	assigned   map[string]*assignment      // job id → current assignment
 	missed     map[string]map[*worker]bool // job id → workers that missed its deadline
 	failures   map[string]int              // job id → failures reported by workers
 	publishing map[string]*publication     // publish job id → waiting publication
+	revoked    map[string][]revocation     // job id → takings back from stalled workers
 
 	// reporting is held for reading by every report being recorded and
 	// for writing by Close, which so waits for them; closed refuses later
@@ -153,12 +182,17 @@ type assignment struct {
 	token    []byte
 	deadline time.Time
 	timer    *time.Timer
-	claimed  bool // a report of it is being recorded; guarded by Server.mu
+	ackTimer *time.Timer // nil when the deadline comes first
+	claimed  bool        // a report of it is being recorded; guarded by Server.mu
+	acked    bool        // the worker fetched or reported it; guarded by Server.mu
 }
 
 // Metrics counts what happened; read with Server.Metrics.
 type Metrics struct {
 	Dispatched, Redispatched, Archived, Failed, LateReports int64
+	// Unacknowledged counts the re-dispatches of jobs taken back from a
+	// worker that did not acknowledge them (also in Redispatched).
+	Unacknowledged int64
 }
 
 var _ archiverpb.ArchiverServiceServer = (*Server)(nil)
@@ -176,9 +210,11 @@ func New(queue Queue, results Results, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	return &Server{cfg: cfg, queue: queue, results: results, workers: newRegistry(), log: cfg.Logger, leases: leases,
+	workers := newRegistry()
+	workers.maxUnacked = cfg.MaxUnacked
+	return &Server{cfg: cfg, queue: queue, results: results, workers: workers, log: cfg.Logger, leases: leases,
 		assigned: make(map[string]*assignment), missed: make(map[string]map[*worker]bool), failures: make(map[string]int),
-		publishing: make(map[string]*publication)}, nil
+		publishing: make(map[string]*publication), revoked: make(map[string][]revocation)}, nil
 }
 
 // SetResults sets where results go, for wiring that builds the results
@@ -217,6 +253,9 @@ type Held struct {
 	Publications int // publish jobs waiting for their report
 	Affinities   int // streams with a preferred worker
 	Workers      int // connected workers
+	// Revoked counts jobs taken back from stalled workers still
+	// connected, kept until the worker acknowledges or leaves.
+	Revoked int
 }
 
 // Held reports the sizes of the server's per-job and per-stream state, for
@@ -225,6 +264,9 @@ type Held struct {
 func (s *Server) Held() Held {
 	s.mu.Lock()
 	h := Held{Assigned: len(s.assigned), Missed: len(s.missed), Failed: len(s.failures), Publications: len(s.publishing)}
+	for _, rs := range s.revoked {
+		h.Revoked += len(rs)
+	}
 	s.mu.Unlock()
 	s.workers.mu.Lock()
 	h.Affinities, h.Workers = len(s.workers.affinity), len(s.workers.workers)
@@ -267,6 +309,7 @@ func (s *Server) RegisterArchiver(req *archiverpb.RegisterRequest, stream archiv
 		s.workers.remove(w)
 		close(w.gone)
 		s.reclaim(w)
+		s.forgetRevoked(w)
 		s.log.Info("worker left; its jobs are re-dispatched", "worker", w.id)
 	}()
 	if !leased { // the lease's message carried the headers already
@@ -325,7 +368,7 @@ func (s *Server) Run(ctx context.Context) error {
 		s.mu.Lock()
 		avoid := s.missed[qj.ID]
 		s.mu.Unlock()
-		w, err := s.workers.pick(ctx, string(qj.Job.ManifestID), avoid)
+		w, err := s.workers.pickJob(ctx, string(qj.Job.ManifestID), avoid)
 		if err != nil {
 			_ = s.queue.Release(qj.ID)
 			return nil

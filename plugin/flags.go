@@ -57,6 +57,8 @@ type Flags struct {
 	SpoolMinFreeBytes int64
 	IdleTimeout       time.Duration
 	EndGrace          time.Duration
+	WorkerMaxUnacked  int
+	WorkerAckTimeout  time.Duration
 
 	// Broadcaster.
 	Archive bool
@@ -84,6 +86,8 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.Int64Var(&f.SpoolMinFreeBytes, "archiveSpoolMinFreeBytes", 0, "Orchestrator: free space the spool leaves on its disk (0: 64 MiB or an eighth of the disk; -1: none)")
 	fs.DurationVar(&f.IdleTimeout, "archiveIdleTimeout", streams.DefaultIdleTimeout, "Orchestrator: a stream without segments for this long is ended and its final manifest published")
 	fs.DurationVar(&f.EndGrace, "archiveEndGrace", DefaultEndGrace, "Orchestrator: after a broadcaster ends a session, wait this long for its last segments before publishing the final manifest")
+	fs.IntVar(&f.WorkerMaxUnacked, "archiveWorkerMaxUnacked", grpcsvc.DefaultMaxUnacked, "Orchestrator: jobs a worker may hold before it fetches them, whatever capacity it declares")
+	fs.DurationVar(&f.WorkerAckTimeout, "archiveWorkerAckTimeout", grpcsvc.DefaultAckTimeout, "Orchestrator: a worker that does not fetch a job within this long loses its unfetched jobs and gets no more until it does")
 	fs.BoolVar(&f.Archive, "archive", false, "Broadcaster: ask orchestrators to archive every stream (the auth webhook's \"archive\" field decides per stream)")
 	fs.StringVar(&f.Gateway, "archiveGateway", DefaultGateway, "Bee gateway that archive URLs in logs and /archive/status point at")
 }
@@ -132,8 +136,11 @@ func (f *Flags) orchestratorConfig(dataDir string, offchain bool) (host.Config, 
 	if f.SpoolMaxBytes <= 0 {
 		return zero, orchestrator.Config{}, fmt.Errorf("-archiveSpoolMaxBytes %d: must be positive", f.SpoolMaxBytes)
 	}
-	if f.Retention < 0 || f.EndGrace < 0 || f.IdleTimeout < 0 {
-		return zero, orchestrator.Config{}, errors.New("-archiveRetention, -archiveEndGrace and -archiveIdleTimeout cannot be negative")
+	if f.Retention < 0 || f.EndGrace < 0 || f.IdleTimeout < 0 || f.WorkerAckTimeout < 0 {
+		return zero, orchestrator.Config{}, errors.New("-archiveRetention, -archiveEndGrace, -archiveIdleTimeout and -archiveWorkerAckTimeout cannot be negative")
+	}
+	if f.WorkerMaxUnacked < 1 {
+		return zero, orchestrator.Config{}, fmt.Errorf("-archiveWorkerMaxUnacked %d: at least 1", f.WorkerMaxUnacked)
 	}
 	policy, err := payments.ParsePolicy(f.Allow, f.Deny)
 	if err != nil {
@@ -152,7 +159,8 @@ func (f *Flags) orchestratorConfig(dataDir string, offchain bool) (host.Config, 
 	hc := host.Config{
 		DataDir: filepath.Join(dataDir, "archiver"),
 		Spool:   spool.Config{MaxBytes: f.SpoolMaxBytes, MinFreeBytes: f.SpoolMinFreeBytes},
-		Service: grpcsvc.Config{Secret: f.Secret, Redundancy: redundancy.Level(f.Redundancy), TrustReferences: f.TrustWorkers},
+		Service: grpcsvc.Config{Secret: f.Secret, Redundancy: redundancy.Level(f.Redundancy), TrustReferences: f.TrustWorkers,
+			MaxUnacked: f.WorkerMaxUnacked, AckTimeout: f.WorkerAckTimeout},
 		Streams: streams.Config{IdleTimeout: f.IdleTimeout, MaxIntakeBytes: f.IntakeMaxBytes},
 		// Offchain there are no keys to sign status queries with.
 		PublicStatus: offchain,

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lpswarm/archiver/capability"
+	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/payments"
 	"github.com/lpswarm/archiver/streams"
 )
@@ -36,6 +37,7 @@ var allFlags = []string{
 	"archiveMaxSegmentBytes", "archiveAcceptWait", "archiveAllow", "archiveDeny",
 	"archiveTrustWorkers", "archiveIntakeMaxBytes", "archiveSpoolMaxBytes",
 	"archiveSpoolMinFreeBytes", "archiveIdleTimeout", "archiveEndGrace",
+	"archiveWorkerMaxUnacked", "archiveWorkerAckTimeout",
 	"archive", "archiveGateway",
 }
 
@@ -72,16 +74,18 @@ func TestRegisterNames(t *testing.T) {
 func TestRegisterDefaults(t *testing.T) {
 	f := mustParseFlags(t)
 	assert.Equal(t, Flags{
-		CapabilityID:    uint(capability.DefaultArchiveID),
-		BytesPerUnit:    1,
-		Retention:       DefaultRetention,
-		Redundancy:      uint(redundancy.MEDIUM),
-		MaxSegmentBytes: DefaultMaxSegmentBytes,
-		IntakeMaxBytes:  streams.DefaultMaxIntakeBytes,
-		SpoolMaxBytes:   DefaultSpoolMaxBytes,
-		IdleTimeout:     streams.DefaultIdleTimeout,
-		EndGrace:        DefaultEndGrace,
-		Gateway:         DefaultGateway,
+		CapabilityID:     uint(capability.DefaultArchiveID),
+		BytesPerUnit:     1,
+		Retention:        DefaultRetention,
+		Redundancy:       uint(redundancy.MEDIUM),
+		MaxSegmentBytes:  DefaultMaxSegmentBytes,
+		IntakeMaxBytes:   streams.DefaultMaxIntakeBytes,
+		SpoolMaxBytes:    DefaultSpoolMaxBytes,
+		IdleTimeout:      streams.DefaultIdleTimeout,
+		EndGrace:         DefaultEndGrace,
+		WorkerMaxUnacked: grpcsvc.DefaultMaxUnacked,
+		WorkerAckTimeout: grpcsvc.DefaultAckTimeout,
+		Gateway:          DefaultGateway,
 	}, *f)
 
 	// The defaults only lack the secret.
@@ -120,6 +124,7 @@ func TestOrchestratorConfigCarriesFlags(t *testing.T) {
 		"-archiveTrustWorkers", "-archiveIntakeMaxBytes", "999",
 		"-archiveSpoolMaxBytes", "1048576", "-archiveSpoolMinFreeBytes", "-1",
 		"-archiveIdleTimeout", "42s", "-archiveEndGrace", "7s",
+		"-archiveWorkerMaxUnacked", "3", "-archiveWorkerAckTimeout", "9s",
 		"-archiveGateway", "http://bee:1633/",
 	)
 	assert.True(t, f.Archiver)
@@ -148,6 +153,8 @@ func TestOrchestratorConfigCarriesFlags(t *testing.T) {
 	assert.Equal(t, int64(-1), hc.Spool.MinFreeBytes)
 	assert.Equal(t, testSecret, hc.Service.Secret)
 	assert.Equal(t, redundancy.Level(3), hc.Service.Redundancy)
+	assert.Equal(t, 3, hc.Service.MaxUnacked)
+	assert.Equal(t, 9*time.Second, hc.Service.AckTimeout)
 	assert.True(t, hc.Service.TrustReferences)
 	assert.Equal(t, 42*time.Second, hc.Streams.IdleTimeout)
 	assert.Equal(t, int64(999), hc.Streams.MaxIntakeBytes)
@@ -175,6 +182,7 @@ func TestOrchestratorConfigErrors(t *testing.T) {
 		{name: "spool max 0", args: []string{"-archiveSpoolMaxBytes", "0"}, contains: "-archiveSpoolMaxBytes"},
 		{name: "spool max negative", args: []string{"-archiveSpoolMaxBytes", "-5"}, contains: "-archiveSpoolMaxBytes"},
 		{name: "negative end grace", args: []string{"-archiveEndGrace", "-1s"}, contains: "-archiveEndGrace"},
+		{name: "no unacknowledged job", args: []string{"-archiveWorkerMaxUnacked", "0"}, contains: "-archiveWorkerMaxUnacked"},
 		{name: "negative retention", args: []string{"-archiveRetention", "-1h"}, contains: "-archiveRetention"},
 		{name: "bad allow address", args: []string{"-archiveAllow", "0x1234"}, contains: "-archiveAllow"},
 		{name: "bad deny address", args: []string{"-archiveDeny", "nobody"}, contains: "-archiveDeny"},

@@ -1141,6 +1141,12 @@ func (x *PublishSegment) GetGap() string {
 }
 
 // ArchiveJob is one segment to archive. Its data is fetched with FetchJob.
+// The worker acknowledges the job by fetching it, or by reporting it,
+// soon after it arrives: the orchestrator leaves only a few jobs
+// unacknowledged with a worker, whatever its capacity, and takes back those
+// not acknowledged within its ack timeout (seconds, well before the
+// deadline), giving the worker no more until it acknowledges one. A worker
+// that fetches a job taken back gets NotFound, and jobs again.
 type ArchiveJob struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	JobId string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`

@@ -43,7 +43,8 @@ type ArchiverServiceClient interface {
 	RegisterArchiver(ctx context.Context, in *RegisterRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WorkerNotice], error)
 	// FetchJob streams the data of a job handed to the calling worker, in
 	// chunks: segments may exceed a gRPC message, and a worker that lost its
-	// connection can fetch again.
+	// connection can fetch again. Fetching a job (or reporting it)
+	// acknowledges it; see ArchiveJob.
 	FetchJob(ctx context.Context, in *FetchJobRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[JobChunk], error)
 	// ReportResult reports the Swarm references of a job, or its failure.
 	ReportResult(ctx context.Context, in *JobResult, opts ...grpc.CallOption) (*ReportAck, error)
@@ -118,7 +119,8 @@ type ArchiverServiceServer interface {
 	RegisterArchiver(*RegisterRequest, grpc.ServerStreamingServer[WorkerNotice]) error
 	// FetchJob streams the data of a job handed to the calling worker, in
 	// chunks: segments may exceed a gRPC message, and a worker that lost its
-	// connection can fetch again.
+	// connection can fetch again. Fetching a job (or reporting it)
+	// acknowledges it; see ArchiveJob.
 	FetchJob(*FetchJobRequest, grpc.ServerStreamingServer[JobChunk]) error
 	// ReportResult reports the Swarm references of a job, or its failure.
 	ReportResult(context.Context, *JobResult) (*ReportAck, error)
