@@ -89,7 +89,21 @@ type Client struct {
 	base  *url.URL
 	http  *http.Client
 	retry Retry
+	stall time.Duration // WithStallTimeout
 }
+
+// DefaultStallTimeout is how long a request may make no progress (no body
+// byte sent or received, no answer) before it ends with ErrNotAnswering.
+const DefaultStallTimeout = 60 * time.Second
+
+// ErrNotAnswering: Bee accepted a request and then made no progress for
+// the stall timeout. Not retried: a hung node would hold every attempt.
+var ErrNotAnswering = errors.New("Bee is not answering")
+
+// WithStallTimeout sets how long a request may make no progress before it
+// fails with ErrNotAnswering; it is no total deadline, so a large upload
+// takes as long as it keeps moving. 0 disables it.
+func WithStallTimeout(d time.Duration) Option { return func(c *Client) { c.stall = d } }
 
 // Option configures a Client.
 type Option func(*Client)
@@ -106,7 +120,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("bee: invalid API URL %q: want http(s)://host:port", baseURL)
 	}
-	c := &Client{base: u, http: &http.Client{Timeout: 5 * time.Minute}, retry: DefaultRetry()}
+	c := &Client{base: u, http: &http.Client{Timeout: 5 * time.Minute}, retry: DefaultRetry(), stall: DefaultStallTimeout}
 	for _, o := range opts {
 		o(c)
 	}
@@ -170,12 +184,25 @@ func neverSent(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
-func (c *Client) once(ctx context.Context, req request) (*http.Response, error) {
+func (c *Client) once(ctx context.Context, req request) (_ *http.Response, err error) {
+	// The request is cancelled when nothing moves for c.stall: no body byte
+	// taken by the connection, no answer, no answer byte read.
+	actx, cancel := context.WithCancelCause(ctx)
+	watch := newWatchdog(c.stall, func() { cancel(ErrNotAnswering) })
+	defer func() {
+		if err != nil {
+			watch.stop()
+			if errors.Is(context.Cause(actx), ErrNotAnswering) && ctx.Err() == nil {
+				err = fmt.Errorf("bee: %s %s: %w: no progress for %s", req.method, req.path, ErrNotAnswering, c.stall)
+			}
+			cancel(nil)
+		}
+	}()
 	var body io.Reader
 	if req.body != nil {
-		body = bytes.NewReader(req.body)
+		body = progressReader{bytes.NewReader(req.body), watch}
 	}
-	hr, err := http.NewRequestWithContext(ctx, req.method, c.URL(req.path), body)
+	hr, err := http.NewRequestWithContext(actx, req.method, c.URL(req.path), body)
 	if err != nil {
 		return nil, fmt.Errorf("bee: %s %s: %w", req.method, req.path, err)
 	}
@@ -193,14 +220,87 @@ func (c *Client) once(ctx context.Context, req request) (*http.Response, error) 
 		return nil, fmt.Errorf("bee: %s %s: %w: %w", req.method, req.path, ErrUnreachable, err)
 	}
 	if resp.StatusCode/100 == 2 {
+		resp.Body = &watchedBody{ReadCloser: resp.Body, watch: watch, done: func() { cancel(nil) }, cause: actx,
+			stall: c.stall, what: req.method + " " + req.path}
 		return resp, nil
 	}
 	defer resp.Body.Close()
 	return nil, &APIError{Method: req.method, Path: req.path, Status: resp.StatusCode, Message: readMessage(resp.Body)}
 }
 
+// watchdog calls fire once when it was not fed for d; d <= 0 disables it.
+type watchdog struct {
+	t *time.Timer
+	d time.Duration
+}
+
+func newWatchdog(d time.Duration, fire func()) watchdog {
+	if d <= 0 {
+		return watchdog{}
+	}
+	return watchdog{t: time.AfterFunc(d, fire), d: d}
+}
+
+func (w watchdog) feed() {
+	if w.t != nil {
+		w.t.Reset(w.d)
+	}
+}
+
+func (w watchdog) stop() {
+	if w.t != nil {
+		w.t.Stop()
+	}
+}
+
+// progressReader feeds its watchdog with every byte read.
+type progressReader struct {
+	r io.Reader
+	w watchdog
+}
+
+func (p progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.w.feed()
+	}
+	return n, err
+}
+
+// watchedBody is an answer whose reads feed the request's watchdog; Close
+// releases the request.
+type watchedBody struct {
+	io.ReadCloser
+	watch watchdog
+	done  func()
+	cause context.Context
+	stall time.Duration
+	what  string
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.watch.feed()
+	}
+	if err != nil && err != io.EOF && errors.Is(context.Cause(b.cause), ErrNotAnswering) {
+		err = fmt.Errorf("bee: %s: %w: no progress for %s", b.what, ErrNotAnswering, b.stall)
+	}
+	return n, err
+}
+
+func (b *watchedBody) Close() error {
+	b.watch.stop()
+	err := b.ReadCloser.Close()
+	b.done()
+	return err
+}
+
 // transient reports whether err is worth retrying.
 func transient(err error) bool {
+	if errors.Is(err, ErrNotAnswering) {
+		return false
+	}
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
 		return apiErr.Temporary()

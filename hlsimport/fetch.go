@@ -28,6 +28,12 @@ var (
 	// ErrEmpty: the source delivered a 0-byte segment or init section:
 	// nothing a player could play, so it becomes a gap.
 	ErrEmpty = errors.New("empty file")
+	// ErrSourceStalled: the source sent no byte for
+	// Config.SourceStallTimeout in the middle of a file; wraps into ErrFetch.
+	ErrSourceStalled = errors.New("source stalled")
+	// ErrStopped: a graceful stop (Config.Stop) cut a read or upload in
+	// flight; the segment is recorded as a gap.
+	ErrStopped = errors.New("stop requested")
 )
 
 // fetcher reads playlists and segments from local files or HTTP(S), with
@@ -42,6 +48,7 @@ type fetcher struct {
 	origins  origins // http(s) origins that may be read
 	attempts int
 	backoff  time.Duration
+	stall    time.Duration // Config.SourceStallTimeout
 }
 
 // resolve turns a playlist URI into an absolute URL and checks it may be read.
@@ -74,7 +81,10 @@ func (f *fetcher) fetch(ctx context.Context, u *url.URL, limit int64) ([]byte, e
 	for attempt := 1; attempt <= max(f.attempts, 1); attempt++ {
 		data, err := f.once(ctx, u, limit)
 		// A refusal or an oversized file is the same on every attempt.
-		if err == nil || errors.Is(err, ErrTooLarge) || errors.Is(err, ErrForbiddenURI) || ctx.Err() != nil {
+		// A stalled source is not retried: a live rendition would wait
+		// attempts × the stall timeout for one segment.
+		if err == nil || errors.Is(err, ErrTooLarge) || errors.Is(err, ErrForbiddenURI) || errors.Is(err, ErrSourceStalled) ||
+			ctx.Err() != nil {
 			return data, err
 		}
 		last = err
@@ -99,21 +109,85 @@ func (f *fetcher) once(ctx context.Context, u *url.URL, limit int64) ([]byte, er
 		}
 		body = file
 	} else {
-		resp, err := f.get(ctx, u)
+		// Cancelled when no byte arrives for f.stall: an idle timeout, not
+		// a deadline, so a large segment may take as long as it keeps coming.
+		rctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		watch := newWatchdog(f.stall, func() { cancel(ErrSourceStalled) })
+		defer watch.stop()
+		resp, err := f.get(rctx, u)
 		if err != nil {
-			return nil, err
+			return nil, f.stalled(rctx, u, err)
 		}
-		body = resp.Body
+		body = progressReader{resp.Body, watch}
+		data, err := io.ReadAll(io.LimitReader(body, limit+1))
+		body.Close()
+		if err != nil {
+			return nil, f.stalled(rctx, u, fmt.Errorf("hlsimport: %w: read %s: %w", ErrFetch, redact(u), err))
+		}
+		return checkLimit(u, data, limit)
 	}
 	defer body.Close()
 	data, err := io.ReadAll(io.LimitReader(body, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("hlsimport: %w: read %s: %w", ErrFetch, redact(u), err)
 	}
+	return checkLimit(u, data, limit)
+}
+
+// stalled replaces err by a clear ErrSourceStalled when the watchdog cut
+// the request.
+func (f *fetcher) stalled(rctx context.Context, u *url.URL, err error) error {
+	if errors.Is(context.Cause(rctx), ErrSourceStalled) {
+		return fmt.Errorf("hlsimport: %w: %w: GET %s: no data for %s", ErrFetch, ErrSourceStalled, redact(u), f.stall)
+	}
+	return err
+}
+
+func checkLimit(u *url.URL, data []byte, limit int64) ([]byte, error) {
 	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("hlsimport: %s: %w (limit %d bytes)", redact(u), ErrTooLarge, limit)
 	}
 	return data, nil
+}
+
+// watchdog calls fire once when it was not fed for d; d <= 0 disables it.
+type watchdog struct {
+	t *time.Timer
+	d time.Duration
+}
+
+func newWatchdog(d time.Duration, fire func()) watchdog {
+	if d <= 0 {
+		return watchdog{}
+	}
+	return watchdog{t: time.AfterFunc(d, fire), d: d}
+}
+
+func (w watchdog) feed() {
+	if w.t != nil {
+		w.t.Reset(w.d)
+	}
+}
+
+func (w watchdog) stop() {
+	if w.t != nil {
+		w.t.Stop()
+	}
+}
+
+// progressReader feeds its watchdog with every byte read.
+type progressReader struct {
+	io.ReadCloser
+	w watchdog
+}
+
+func (r progressReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if n > 0 {
+		r.w.feed()
+	}
+	return n, err
 }
 
 // open opens a local file through the imported folder's os.Root, so that

@@ -12,15 +12,48 @@ import (
 	"github.com/lpswarm/archiver/hls"
 )
 
+// position is where a track's reader is in its source. Archived sequence
+// numbers are the source's plus offset: after an encoder restart (the media
+// sequence going backwards) offset grows so that the new segments are
+// archived after the old ones, under names that cannot collide.
+type position struct {
+	started  bool
+	next     uint64            // next source sequence number to read
+	first    uint64            // first sequence number of the last playlist read
+	offset   uint64            // archived seq = source seq + offset (mod 2^64)
+	archNext uint64            // archived seq after the last one archived
+	restarts int               // encoder restarts seen
+	listed   map[uint64]string // source seq → URI and EXTINF of segments read, while listed
+}
+
+// listing identifies what a playlist lists under one sequence number.
+func listing(s hls.Segment) string { return s.URI + "\n" + s.Duration }
+
+// restarted reports a media sequence that went backwards, which RFC 8216
+// §6.2.1 forbids a running encoder: the source restarted.
+func (p *position) restarted(pl *hls.Media) bool {
+	if !p.started || len(pl.Segments) == 0 {
+		return false
+	}
+	first, last := pl.Segments[0].Seq, pl.Segments[len(pl.Segments)-1].Seq
+	return first < p.first || last+1 < p.next
+}
+
 // follow archives one track: every segment its playlist lists, and while
-// following, every segment it lists later, in sequence order.
+// following, every segment it lists later, in sequence order. ctx ends on
+// the stop signal too (cause ErrStopped): reads in flight are cut then.
 func (im *importer) follow(ctx context.Context, t track) error {
-	var next uint64
-	started := false
+	p := position{listed: make(map[uint64]string)}
 	inits := make(map[string]string) // init section URL → archived name
 	lastGrowth := time.Now()
 	for {
+		if stopped(ctx) {
+			return nil
+		}
 		pl, err := im.mediaPlaylist(ctx, t.url)
+		if stopped(ctx) {
+			return nil
+		}
 		if err != nil && (!im.cfg.Follow || !errors.Is(err, ErrFetch)) {
 			return err
 		}
@@ -28,38 +61,88 @@ func (im *importer) follow(ctx context.Context, t track) error {
 		if err != nil {
 			im.log.Warn("playlist reload failed; retrying", "rendition", t.name, "error", err)
 		} else {
-			for _, s := range pl.Segments {
-				if started && s.Seq < next {
-					continue
-				}
-				if started && s.Seq > next {
-					im.log.Warn("segments left the live window before they were read",
-						"rendition", t.name, "from", next, "to", s.Seq-1)
-				}
-				if err := im.archiveSegment(ctx, t, s, inits); err != nil {
-					return err
-				}
-				next, started, lastGrowth = s.Seq+1, true, time.Now()
+			grew, err := im.readPlaylist(ctx, t, pl, &p, inits)
+			if err != nil {
+				return err
 			}
-			if pl.EndList || !im.cfg.Follow {
+			if grew {
+				lastGrowth = time.Now()
+			}
+			if pl.EndList || !im.cfg.Follow || stopped(ctx) {
 				return nil
 			}
 			if poll <= 0 {
 				poll = max(time.Duration(pl.TargetDuration)*time.Second/2, 250*time.Millisecond)
 			}
 		}
-		if time.Since(lastGrowth) > im.cfg.IdleTimeout {
+		idle := time.Since(lastGrowth)
+		if idle > im.cfg.IdleTimeout {
 			im.log.Warn("no new segment within the idle timeout: ending", "rendition", t.name, "idle_timeout", im.cfg.IdleTimeout)
 			return nil
 		}
+		// The idle timeout holds whatever TARGETDURATION says: never wait past it.
+		wait := min(max(poll, 250*time.Millisecond), im.cfg.IdleTimeout-idle+time.Millisecond)
 		select {
 		case <-ctx.Done():
+			if stopped(ctx) {
+				return nil
+			}
 			return ctx.Err()
-		case <-im.stop:
-			return nil
-		case <-time.After(max(poll, 250*time.Millisecond)):
+		case <-time.After(wait):
 		}
 	}
+}
+
+// readPlaylist archives what pl lists that p has not read yet and reports
+// whether anything new was listed.
+func (im *importer) readPlaylist(ctx context.Context, t track, pl *hls.Media, p *position, inits map[string]string) (bool, error) {
+	restart := p.restarted(pl)
+	if restart {
+		p.restarts++
+		first := pl.Segments[0].Seq
+		im.log.Warn("media sequence went backwards (encoder restart): archiving the new segments after the old ones, as a discontinuity",
+			"rendition", t.name, "last_seq", p.next-1, "new_seq", first, "archived_as", p.archNext, "restarts", p.restarts)
+		p.offset, p.next = p.archNext-first, first
+		clear(p.listed)
+	}
+	if len(pl.Segments) > 0 {
+		p.first = pl.Segments[0].Seq
+	}
+	grew := false
+	for _, s := range pl.Segments {
+		if stopped(ctx) {
+			return grew, nil
+		}
+		if p.started && s.Seq < p.next {
+			// Read already; the archive is append-only, so a segment the
+			// source relists differently is kept as first read, but said.
+			if old, ok := p.listed[s.Seq]; ok && old != listing(s) {
+				im.log.Warn("source changed an archived segment; keeping the first version", "rendition", t.name,
+					"seq", s.Seq+p.offset, "source_seq", s.Seq, "uri", s.URI, "extinf", s.Duration)
+				p.listed[s.Seq] = listing(s) // warn once per change
+			}
+			continue
+		}
+		if p.started && s.Seq > p.next {
+			im.log.Warn("segments left the live window before they were read",
+				"rendition", t.name, "from", p.next+p.offset, "to", s.Seq-1+p.offset)
+		}
+		as := s
+		as.Seq = s.Seq + p.offset
+		as.Discontinuity = s.Discontinuity || restart
+		restart = false
+		if err := im.archiveSegment(ctx, t, as, inits); err != nil {
+			return grew, err
+		}
+		p.listed[s.Seq] = listing(s)
+		p.next, p.archNext, p.started, grew = s.Seq+1, as.Seq+1, true, true
+	}
+	for seq := range p.listed {
+		if seq < p.first {
+			delete(p.listed, seq) // left the window: bounded memory
+		}
+	}
+	return grew, nil
 }
 
 func (im *importer) mediaPlaylist(ctx context.Context, u *url.URL) (*hls.Media, error) {
@@ -85,6 +168,9 @@ func (im *importer) archiveSegment(ctx context.Context, t track, s hls.Segment, 
 	// The token is held until the bytes are stored: they are in memory until then.
 	release, err := im.acquire(ctx)
 	if err != nil {
+		if stopped(ctx) {
+			return nil // not begun: the archive ends before it
+		}
 		return err
 	}
 	defer release()
@@ -92,6 +178,9 @@ func (im *importer) archiveSegment(ctx context.Context, t track, s hls.Segment, 
 	data, err := im.sourceSegment(ctx, t, s, &seg, inits)
 	if err != nil {
 		var se storeError
+		if stopped(ctx) {
+			return im.stoppedGap(t, seg)
+		}
 		if ctx.Err() != nil || errors.As(err, &se) {
 			return err
 		}
@@ -104,6 +193,9 @@ func (im *importer) archiveSegment(ctx context.Context, t track, s hls.Segment, 
 		return nil
 	}
 	if err != nil {
+		if stopped(ctx) {
+			return im.stoppedGap(t, seg)
+		}
 		return err
 	}
 	im.log.Debug("archived", "rendition", t.name, "seq", s.Seq, "bytes", e.Bytes, "reference", e.Reference.String())
@@ -113,6 +205,16 @@ func (im *importer) archiveSegment(ctx context.Context, t track, s hls.Segment, 
 	}
 	return nil
 }
+
+// stoppedGap records the segment the stop signal cut while it was read or
+// stored: it stays listed, as a gap, rather than vanish silently.
+func (im *importer) stoppedGap(t track, seg archive.Segment) error {
+	im.log.Warn("stop requested while the segment was read or stored: recorded as a gap", "rendition", t.name, "seq", seg.Seq)
+	return im.arch.AddGap(t.name, seg, fmt.Errorf("hlsimport: %w before it was archived", ErrStopped))
+}
+
+// stopped reports whether ctx ended because a graceful stop was requested.
+func stopped(ctx context.Context) bool { return errors.Is(context.Cause(ctx), ErrStopped) }
 
 // sourceSegment reads a segment (and its fMP4 init section) from the source.
 func (im *importer) sourceSegment(ctx context.Context, t track, s hls.Segment, seg *archive.Segment, inits map[string]string) ([]byte, error) {

@@ -23,6 +23,9 @@ const (
 	DefaultPublishEvery    = 10
 	DefaultPublishInterval = 30 * time.Second
 	DefaultIdleTimeout     = 60 * time.Second
+	// DefaultSourceStallTimeout: a source that sends nothing for this long
+	// in the middle of a file is taken as gone for that file.
+	DefaultSourceStallTimeout = 30 * time.Second
 	// DefaultMaxConcurrentReads covers a usual ladder (audio and four or
 	// five video renditions) while keeping at most 4 × 64 MiB of segments
 	// in memory at the default segment limit.
@@ -48,6 +51,11 @@ type Config struct {
 	PublishInterval time.Duration
 	// IdleTimeout ends following when no playlist grew for this long.
 	IdleTimeout time.Duration
+	// SourceStallTimeout ends a read from the source that made no progress
+	// (no byte, headers included) for this long, with ErrSourceStalled; it
+	// is no total deadline: a large segment may take as long as it keeps
+	// coming. 0 means DefaultSourceStallTimeout.
+	SourceStallTimeout time.Duration
 	// MaxSegmentBytes refuses larger segments (they become gaps).
 	MaxSegmentBytes int64
 	// MaxConcurrentReads bounds the playlists and segments read (and held
@@ -84,6 +92,9 @@ func (c Config) withDefaults() Config {
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = DefaultIdleTimeout
 	}
+	if c.SourceStallTimeout <= 0 {
+		c.SourceStallTimeout = DefaultSourceStallTimeout
+	}
 	if c.MaxConcurrentReads <= 0 {
 		c.MaxConcurrentReads = DefaultMaxConcurrentReads
 	}
@@ -117,8 +128,6 @@ type importer struct {
 
 	newSegments chan struct{} // one token per archived segment, for the publisher
 	reads       chan struct{} // one token per read in flight: Config.MaxConcurrentReads
-	stopOnce    sync.Once
-	stop        chan struct{} // closed on Config.Stop or idle timeout
 }
 
 // Run archives the HLS stream at input (a folder, a playlist file or an
@@ -142,10 +151,9 @@ func Run(ctx context.Context, arch *archive.Archive, input string, cfg Config) (
 	im := &importer{
 		cfg: cfg, arch: arch, log: cfg.Logger,
 		fetch: &fetcher{http: allowed.confine(cfg.HTTPClient), root: src.root, dir: src.dir, origins: allowed,
-			attempts: 4, backoff: 250 * time.Millisecond},
+			attempts: 4, backoff: 250 * time.Millisecond, stall: cfg.SourceStallTimeout},
 		newSegments: make(chan struct{}, 1024),
 		reads:       make(chan struct{}, cfg.MaxConcurrentReads),
-		stop:        make(chan struct{}),
 	}
 	tracks, err := im.tracks(ctx, src.top, src.named)
 	if err != nil {
@@ -263,34 +271,37 @@ func (im *importer) acquire(ctx context.Context) (release func(), err error) {
 // many there are.
 func (im *importer) archiveAll(ctx context.Context, tracks []track) error {
 	g, gctx := errgroup.WithContext(ctx)
+	// Readers work under readCtx, which the stop signal ends (cause
+	// ErrStopped): a segment trickling in or an upload Bee does not answer
+	// must not hold up publishing what was archived.
+	readCtx, cancelReads := context.WithCancelCause(gctx)
+	defer cancelReads(nil)
 	var readers sync.WaitGroup
 	for _, t := range tracks {
 		readers.Add(1)
 		g.Go(func() error {
 			defer readers.Done()
-			return im.follow(gctx, t)
+			return im.follow(readCtx, t)
 		})
 	}
 	done := make(chan struct{})
 	go func() { readers.Wait(); close(done) }()
 	if im.cfg.Follow {
 		g.Go(func() error { return im.publishLoop(gctx, done, im.cfg.PublishEvery*len(tracks)) })
-		go im.watchStop(done)
+		go im.watchStop(done, cancelReads)
 	}
 	return g.Wait()
 }
 
 // watchStop turns Config.Stop into the importer's stop signal.
-func (im *importer) watchStop(done <-chan struct{}) {
+func (im *importer) watchStop(done <-chan struct{}, cancelReads context.CancelCauseFunc) {
 	select {
 	case <-im.cfg.Stop:
 		im.log.Info("stop requested: finishing the archive with what was archived so far")
-		im.stopNow()
+		cancelReads(ErrStopped)
 	case <-done:
 	}
 }
-
-func (im *importer) stopNow() { im.stopOnce.Do(func() { close(im.stop) }) }
 
 // publishLoop republishes the live archive at the configured cadence:
 // every segments new segments (all renditions together) or PublishInterval.

@@ -36,6 +36,8 @@ type importConfig struct {
 	idleTimeout     time.Duration
 	maxSegmentBytes int64
 	maxReads        int
+	sourceStall     time.Duration
+	beeStall        time.Duration
 	allowOrigins    string
 	origins         []string // allowOrigins, parsed
 	waitSynced      time.Duration
@@ -68,6 +70,10 @@ func importFlags(c *importConfig, stderr io.Writer) *flag.FlagSet {
 	fs.Int64Var(&c.maxSegmentBytes, "max-segment-bytes", hlsimport.DefaultMaxSegmentBytes, "refuse larger segments (they become gaps)")
 	fs.IntVar(&c.maxReads, "maxConcurrentReads", hlsimport.DefaultMaxConcurrentReads,
 		"playlists and segments read at once, all renditions together: memory stays within this times -max-segment-bytes")
+	fs.DurationVar(&c.sourceStall, "sourceStallTimeout", hlsimport.DefaultSourceStallTimeout,
+		"end a playlist or segment read after this long without a byte from the source (the segment becomes a gap); not a total deadline")
+	fs.DurationVar(&c.beeStall, "beeStallTimeout", bee.DefaultStallTimeout,
+		"fail with \"Bee is not answering\" after this long without progress on a Bee request; not a total deadline")
 	fs.StringVar(&c.allowOrigins, "allowOrigins", "",
 		"comma-separated http(s) origins (scheme://host:port) read besides the input URL's own; absolute URIs and redirects to others are refused")
 	fs.DurationVar(&c.waitSynced, "wait-synced", 0, "after publishing, wait up to this long until Bee reports every chunk synced to the network (real networks; dev nodes never sync)")
@@ -100,6 +106,9 @@ func parseImport(args []string, stderr io.Writer) (importConfig, error) {
 	if c.maxReads < 1 {
 		return c, fmt.Errorf("%w: -maxConcurrentReads must be at least 1", errUsage)
 	}
+	if c.sourceStall <= 0 || c.beeStall <= 0 {
+		return c, fmt.Errorf("%w: -sourceStallTimeout and -beeStallTimeout must be positive", errUsage)
+	}
 	origins, err := hlsimport.ParseOrigins(c.allowOrigins)
 	if err != nil {
 		return c, fmt.Errorf("%w: -allowOrigins: %w", errUsage, err)
@@ -122,7 +131,7 @@ func runImport(ctx context.Context, stop <-chan struct{}, args []string, stdout,
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	client, err := bee.New(c.beeURL)
+	client, err := bee.New(c.beeURL, bee.WithStallTimeout(c.beeStall))
 	if err != nil {
 		return err
 	}
@@ -151,7 +160,8 @@ func runImport(ctx context.Context, stop <-chan struct{}, args []string, stdout,
 		Follow: c.follow, Stop: stop, Poll: c.poll,
 		PublishEvery: c.publishEvery, PublishInterval: c.publishInterval, IdleTimeout: c.idleTimeout,
 		MaxSegmentBytes: c.maxSegmentBytes, MaxConcurrentReads: c.maxReads, AllowOrigins: c.origins, Logger: log,
-		OnPublish: onPublish(client, fu, log),
+		SourceStallTimeout: c.sourceStall,
+		OnPublish:          onPublish(client, fu, log),
 	})
 	if err != nil {
 		return err
