@@ -6,10 +6,13 @@
 // waiting for Swarm, and debits the archive fee on the same balance the PM
 // tickets credit.
 //
-// go-livepeer's core and server packages cannot be built here (they need a
-// patched FFmpeg), so this package mirrors the types it needs; seam_test.go
-// checks the mirror against go-livepeer v0.7.9's sources. docs/golivepeer.md
-// says where the patch wires it in.
+// go-livepeer's core and server packages need Livepeer's FFmpeg, which the
+// main module never links, so this package mirrors the types it needs as a
+// read-only view; seam_test.go checks the mirror against go-livepeer
+// v0.7.9's sources, and the golivepeer module's fields_test.go walks every
+// field of the real types through the conversion. In livepeer-archiver,
+// go-livepeer keeps transcoding on its own types and the decorator is built
+// with Attach (see package plugin and docs/golivepeer.md).
 package orchestrator
 
 import (
