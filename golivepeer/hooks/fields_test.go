@@ -3,11 +3,12 @@ package hooks
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"reflect"
+	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	ethcommon "github.com/ethereum/go-ethereum/common"
 	"github.com/livepeer/go-livepeer/core"
@@ -515,11 +516,13 @@ func (f *fakeOrch) DebitFees(ethcommon.Address, core.ManifestID, *net.PriceInfo,
 // offchain and free, in a temporary data directory.
 func newOrch(t *testing.T, lp server.Orchestrator) *orch {
 	t.Helper()
-	a, err := plugin.OpenOrchestrator(&plugin.Flags{
-		Archiver: true, Secret: "s", CapabilityID: uint(archiveBit), BytesPerUnit: 1,
-		Retention: time.Hour, Redundancy: 0, MaxSegmentBytes: 64 << 20, SpoolMaxBytes: 1 << 30,
-		IdleTimeout: time.Minute, EndGrace: time.Second, IntakeMaxBytes: 1 << 28,
-	}, plugin.OrchestratorEnv{DataDir: t.TempDir(), Offchain: true})
+	// The flags as an operator sets them, every other one at its default.
+	f := &plugin.Flags{}
+	fs := flag.NewFlagSet("livepeer", flag.ContinueOnError)
+	f.Register(fs)
+	require.NoError(t, fs.Parse([]string{"-archiver", "-archiverSecret", "s",
+		"-archiverCapability", strconv.Itoa(int(archiveBit)), "-archiveRedundancy", "0", "-archiveEndGrace", "1s"}))
+	a, err := plugin.OpenOrchestrator(f, plugin.OrchestratorEnv{DataDir: t.TempDir(), Offchain: true})
 	require.NoError(t, err)
 	require.NoError(t, a.Attach(ledger{lp}))
 	ctx, cancel := context.WithCancel(context.Background())
