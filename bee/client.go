@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/lpswarm/archiver/internal/watchdog"
 )
 
 // Header names of Bee's API used by this package.
@@ -188,10 +190,10 @@ func (c *Client) once(ctx context.Context, req request) (_ *http.Response, err e
 	// The request is cancelled when nothing moves for c.stall: no body byte
 	// taken by the connection, no answer, no answer byte read.
 	actx, cancel := context.WithCancelCause(ctx)
-	watch := newWatchdog(c.stall, func() { cancel(ErrNotAnswering) })
+	watch := watchdog.New(c.stall, func() { cancel(ErrNotAnswering) })
 	defer func() {
 		if err != nil {
-			watch.stop()
+			watch.Stop()
 			if errors.Is(context.Cause(actx), ErrNotAnswering) && ctx.Err() == nil {
 				err = fmt.Errorf("bee: %s %s: %w: no progress for %s", req.method, req.path, ErrNotAnswering, c.stall)
 			}
@@ -228,41 +230,16 @@ func (c *Client) once(ctx context.Context, req request) (_ *http.Response, err e
 	return nil, &APIError{Method: req.method, Path: req.path, Status: resp.StatusCode, Message: readMessage(resp.Body)}
 }
 
-// watchdog calls fire once when it was not fed for d; d <= 0 disables it.
-type watchdog struct {
-	t *time.Timer
-	d time.Duration
-}
-
-func newWatchdog(d time.Duration, fire func()) watchdog {
-	if d <= 0 {
-		return watchdog{}
-	}
-	return watchdog{t: time.AfterFunc(d, fire), d: d}
-}
-
-func (w watchdog) feed() {
-	if w.t != nil {
-		w.t.Reset(w.d)
-	}
-}
-
-func (w watchdog) stop() {
-	if w.t != nil {
-		w.t.Stop()
-	}
-}
-
 // progressReader feeds its watchdog with every byte read.
 type progressReader struct {
 	r io.Reader
-	w watchdog
+	w watchdog.Watchdog
 }
 
 func (p progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	if n > 0 {
-		p.w.feed()
+		p.w.Feed()
 	}
 	return n, err
 }
@@ -271,7 +248,7 @@ func (p progressReader) Read(b []byte) (int, error) {
 // releases the request.
 type watchedBody struct {
 	io.ReadCloser
-	watch watchdog
+	watch watchdog.Watchdog
 	done  func()
 	cause context.Context
 	stall time.Duration
@@ -281,7 +258,7 @@ type watchedBody struct {
 func (b *watchedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if n > 0 {
-		b.watch.feed()
+		b.watch.Feed()
 	}
 	if err != nil && err != io.EOF && errors.Is(context.Cause(b.cause), ErrNotAnswering) {
 		err = fmt.Errorf("bee: %s: %w: no progress for %s", b.what, ErrNotAnswering, b.stall)
@@ -290,7 +267,7 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 }
 
 func (b *watchedBody) Close() error {
-	b.watch.stop()
+	b.watch.Stop()
 	err := b.ReadCloser.Close()
 	b.done()
 	return err

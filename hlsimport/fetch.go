@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/lpswarm/archiver/internal/watchdog"
 )
 
 // Sentinel errors callers can test with errors.Is.
@@ -113,8 +115,8 @@ func (f *fetcher) once(ctx context.Context, u *url.URL, limit int64) ([]byte, er
 		// a deadline, so a large segment may take as long as it keeps coming.
 		rctx, cancel := context.WithCancelCause(ctx)
 		defer cancel(nil)
-		watch := newWatchdog(f.stall, func() { cancel(ErrSourceStalled) })
-		defer watch.stop()
+		watch := watchdog.New(f.stall, func() { cancel(ErrSourceStalled) })
+		defer watch.Stop()
 		resp, err := f.get(rctx, u)
 		if err != nil {
 			return nil, f.stalled(rctx, u, err)
@@ -151,41 +153,16 @@ func checkLimit(u *url.URL, data []byte, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// watchdog calls fire once when it was not fed for d; d <= 0 disables it.
-type watchdog struct {
-	t *time.Timer
-	d time.Duration
-}
-
-func newWatchdog(d time.Duration, fire func()) watchdog {
-	if d <= 0 {
-		return watchdog{}
-	}
-	return watchdog{t: time.AfterFunc(d, fire), d: d}
-}
-
-func (w watchdog) feed() {
-	if w.t != nil {
-		w.t.Reset(w.d)
-	}
-}
-
-func (w watchdog) stop() {
-	if w.t != nil {
-		w.t.Stop()
-	}
-}
-
 // progressReader feeds its watchdog with every byte read.
 type progressReader struct {
 	io.ReadCloser
-	w watchdog
+	w watchdog.Watchdog
 }
 
 func (r progressReader) Read(p []byte) (int, error) {
 	n, err := r.ReadCloser.Read(p)
 	if n > 0 {
-		r.w.feed()
+		r.w.Feed()
 	}
 	return n, err
 }
