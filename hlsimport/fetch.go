@@ -2,6 +2,7 @@ package hlsimport
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -78,63 +79,117 @@ func (f *fetcher) resolve(base *url.URL, ref string) (*url.URL, error) {
 
 // fetch reads u completely, at most limit bytes, retrying transient errors.
 func (f *fetcher) fetch(ctx context.Context, u *url.URL, limit int64) ([]byte, error) {
+	r, err := f.read(ctx, u, limit, "")
+	return r.data, err
+}
+
+// version identifies what a read returned, so that a later read can tell
+// whether the file changed without keeping its bytes.
+type version struct {
+	digest [sha256.Size]byte
+	etag   string    // http(s): the strong ETag, "" if the server sent none
+	size   int64     // local file
+	mtime  time.Time // local file
+}
+
+// readResult is one read: the bytes and their version, or, for a
+// conditional request (ifNoneMatch), that the server has them unchanged.
+type readResult struct {
+	data      []byte
+	v         version
+	unchanged bool
+}
+
+// read is fetch with the file's version, and with If-None-Match when
+// ifNoneMatch is set.
+func (f *fetcher) read(ctx context.Context, u *url.URL, limit int64, ifNoneMatch string) (readResult, error) {
 	backoff := f.backoff
 	var last error
 	for attempt := 1; attempt <= max(f.attempts, 1); attempt++ {
-		data, err := f.once(ctx, u, limit)
+		r, err := f.once(ctx, u, limit, ifNoneMatch)
 		// A refusal or an oversized file is the same on every attempt.
 		// A stalled source is not retried: a live rendition would wait
 		// attempts × the stall timeout for one segment.
 		if err == nil || errors.Is(err, ErrTooLarge) || errors.Is(err, ErrForbiddenURI) || errors.Is(err, ErrSourceStalled) ||
 			ctx.Err() != nil {
-			return data, err
+			return r, err
 		}
 		last = err
 		if attempt < f.attempts {
 			select {
 			case <-ctx.Done():
-				return nil, ctx.Err()
+				return readResult{}, ctx.Err()
 			case <-time.After(backoff):
 			}
 			backoff *= 2
 		}
 	}
-	return nil, last
+	return readResult{}, last
 }
 
-func (f *fetcher) once(ctx context.Context, u *url.URL, limit int64) ([]byte, error) {
-	var body io.ReadCloser
+func (f *fetcher) once(ctx context.Context, u *url.URL, limit int64, ifNoneMatch string) (readResult, error) {
 	if u.Scheme == "file" {
 		file, err := f.open(u)
 		if err != nil {
-			return nil, err
+			return readResult{}, err
 		}
-		body = file
-	} else {
-		// Cancelled when no byte arrives for f.stall: an idle timeout, not
-		// a deadline, so a large segment may take as long as it keeps coming.
-		rctx, cancel := context.WithCancelCause(ctx)
-		defer cancel(nil)
-		watch := watchdog.New(f.stall, func() { cancel(ErrSourceStalled) })
-		defer watch.Stop()
-		resp, err := f.get(rctx, u)
+		defer file.Close()
+		var r readResult
+		if st, err := file.Stat(); err == nil {
+			r.v.size, r.v.mtime = st.Size(), st.ModTime()
+		}
+		data, err := io.ReadAll(io.LimitReader(file, limit+1))
 		if err != nil {
-			return nil, f.stalled(rctx, u, err)
+			return readResult{}, fmt.Errorf("hlsimport: %w: read %s: %w", ErrFetch, redact(u), err)
 		}
-		body = progressReader{resp.Body, watch}
-		data, err := io.ReadAll(io.LimitReader(body, limit+1))
-		body.Close()
-		if err != nil {
-			return nil, f.stalled(rctx, u, fmt.Errorf("hlsimport: %w: read %s: %w", ErrFetch, redact(u), err))
-		}
-		return checkLimit(u, data, limit)
+		r.data, err = checkLimit(u, data, limit)
+		r.v.digest = sha256.Sum256(r.data)
+		return r, err
 	}
-	defer body.Close()
-	data, err := io.ReadAll(io.LimitReader(body, limit+1))
+	// Cancelled when no byte arrives for f.stall: an idle timeout, not
+	// a deadline, so a large segment may take as long as it keeps coming.
+	rctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	watch := watchdog.New(f.stall, func() { cancel(ErrSourceStalled) })
+	defer watch.Stop()
+	resp, err := f.get(rctx, u, ifNoneMatch)
 	if err != nil {
-		return nil, fmt.Errorf("hlsimport: %w: read %s: %w", ErrFetch, redact(u), err)
+		return readResult{}, f.stalled(rctx, u, err)
 	}
-	return checkLimit(u, data, limit)
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotModified {
+		return readResult{unchanged: true, v: version{etag: ifNoneMatch}}, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(progressReader{resp.Body, watch}, limit+1))
+	if err != nil {
+		return readResult{}, f.stalled(rctx, u, fmt.Errorf("hlsimport: %w: read %s: %w", ErrFetch, redact(u), err))
+	}
+	r := readResult{}
+	if etag := resp.Header.Get("ETag"); etag != "" && !strings.HasPrefix(etag, "W/") {
+		r.v.etag = etag // a weak ETag promises equivalence, not the same bytes
+	}
+	r.data, err = checkLimit(u, data, limit)
+	r.v.digest = sha256.Sum256(r.data)
+	return r, err
+}
+
+// changed re-reads u and reports whether its bytes differ from old. A local
+// file whose size and modification time are unchanged is not re-read; an
+// http(s) file with a strong ETag is asked for with If-None-Match.
+func (f *fetcher) changed(ctx context.Context, u *url.URL, old version, limit int64) (bool, version, error) {
+	if u.Scheme == "file" && !old.mtime.IsZero() {
+		rel, err := filepath.Rel(f.root, filepath.Clean(u.Path))
+		if err == nil && f.dir != nil {
+			if st, err := f.dir.Stat(rel); err == nil && st.Size() == old.size && st.ModTime().Equal(old.mtime) {
+				return false, old, nil
+			}
+		}
+	}
+	r, err := f.read(ctx, u, limit, old.etag)
+	if err != nil || r.unchanged {
+		return false, old, err
+	}
+	return r.v.digest != old.digest, r.v, nil
 }
 
 // stalled replaces err by a clear ErrSourceStalled when the watchdog cut
@@ -203,13 +258,16 @@ func escapes(err error) bool {
 
 // get requests an http(s) URL of an allowed origin; redirects are followed
 // only to allowed origins (see origins.confine).
-func (f *fetcher) get(ctx context.Context, u *url.URL) (*http.Response, error) {
+func (f *fetcher) get(ctx context.Context, u *url.URL, ifNoneMatch string) (*http.Response, error) {
 	if err := f.origins.check(u); err != nil {
 		return nil, fmt.Errorf("hlsimport: GET %s: %w", redact(u), err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("hlsimport: %w: %w", ErrFetch, err)
+	}
+	if ifNoneMatch != "" {
+		req.Header.Set("If-None-Match", ifNoneMatch)
 	}
 	resp, err := f.http.Do(req)
 	if err != nil {
@@ -220,7 +278,7 @@ func (f *fetcher) get(ctx context.Context, u *url.URL) (*http.Response, error) {
 		}
 		return nil, fmt.Errorf("hlsimport: %w: %w", ErrFetch, err)
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode != http.StatusOK && (ifNoneMatch == "" || resp.StatusCode != http.StatusNotModified) {
 		resp.Body.Close()
 		return nil, fmt.Errorf("hlsimport: %w: GET %s: %s", ErrFetch, redact(u), resp.Status)
 	}

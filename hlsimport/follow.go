@@ -18,12 +18,19 @@ import (
 // archived after the old ones, under names that cannot collide.
 type position struct {
 	started  bool
-	next     uint64            // next source sequence number to read
-	first    uint64            // first sequence number of the last playlist read
-	offset   uint64            // archived seq = source seq + offset (mod 2^64)
-	archNext uint64            // archived seq after the last one archived
-	restarts int               // encoder restarts seen
-	listed   map[uint64]string // source seq → URI and EXTINF of segments read, while listed
+	next     uint64              // next source sequence number to read
+	first    uint64              // first sequence number of the last playlist read
+	offset   uint64              // archived seq = source seq + offset (mod 2^64)
+	archNext uint64              // archived seq after the last one archived
+	restarts int                 // encoder restarts seen
+	listed   map[uint64]*readSeg // source seq → segments read, while listed
+}
+
+// readSeg is a segment read while the source still lists it.
+type readSeg struct {
+	listing  string  // URI and EXTINF
+	v        version // the bytes archived; zero for a gap
+	rechecks int
 }
 
 // listing identifies what a playlist lists under one sequence number.
@@ -43,7 +50,7 @@ func (p *position) restarted(pl *hls.Media) bool {
 // following, every segment it lists later, in sequence order. ctx ends on
 // the stop signal too (cause ErrStopped): reads in flight are cut then.
 func (im *importer) follow(ctx context.Context, t track) error {
-	p := position{listed: make(map[uint64]string)}
+	p := position{listed: make(map[uint64]*readSeg)}
 	inits := make(map[string]string) // init section URL → archived name
 	lastGrowth := time.Now()
 	for {
@@ -116,10 +123,8 @@ func (im *importer) readPlaylist(ctx context.Context, t track, pl *hls.Media, p 
 		if p.started && s.Seq < p.next {
 			// Read already; the archive is append-only, so a segment the
 			// source relists differently is kept as first read, but said.
-			if old, ok := p.listed[s.Seq]; ok && old != listing(s) {
-				im.log.Warn("source changed an archived segment; keeping the first version", "rendition", t.name,
-					"seq", s.Seq+p.offset, "source_seq", s.Seq, "uri", s.URI, "extinf", s.Duration)
-				p.listed[s.Seq] = listing(s) // warn once per change
+			if old, ok := p.listed[s.Seq]; ok {
+				im.relisted(ctx, t, s, p.offset, old)
 			}
 			continue
 		}
@@ -131,10 +136,11 @@ func (im *importer) readPlaylist(ctx context.Context, t track, pl *hls.Media, p 
 		as.Seq = s.Seq + p.offset
 		as.Discontinuity = s.Discontinuity || restart
 		restart = false
-		if err := im.archiveSegment(ctx, t, as, inits); err != nil {
+		v, err := im.archiveSegment(ctx, t, as, inits)
+		if err != nil {
 			return grew, err
 		}
-		p.listed[s.Seq] = listing(s)
+		p.listed[s.Seq] = &readSeg{listing: listing(s), v: v}
 		p.next, p.archNext, p.started, grew = s.Seq+1, as.Seq+1, true, true
 	}
 	for seq := range p.listed {
@@ -143,6 +149,47 @@ func (im *importer) readPlaylist(ctx context.Context, t track, pl *hls.Media, p 
 		}
 	}
 	return grew, nil
+}
+
+// relisted warns when a segment read already is listed again with another
+// URI or EXTINF, or with other bytes under the same URI. Bytes are compared
+// by re-reading: a local file only when its size or modification time
+// moved, an http(s) file with If-None-Match when it had a strong ETag (on
+// every relisting, as a 304 costs nothing) and otherwise once, on its first
+// relisting, so that source traffic at most doubles.
+func (im *importer) relisted(ctx context.Context, t track, s hls.Segment, offset uint64, old *readSeg) {
+	reason := ""
+	if old.listing != listing(s) {
+		reason, old.listing = "listed with another URI or duration", listing(s) // warn once per change
+	} else if old.v != (version{}) && (old.v.etag != "" || old.v.size > 0 || old.rechecks == 0) {
+		old.rechecks++
+		changed, v, err := im.recheck(ctx, t, s, old.v)
+		if err != nil {
+			im.log.Debug("could not re-read an archived segment to compare it", "rendition", t.name, "source_seq", s.Seq, "error", err)
+			return
+		}
+		if changed {
+			reason = "its bytes changed under the same URI"
+		}
+		old.v = v
+	}
+	if reason != "" {
+		im.log.Warn("source changed an archived segment; keeping the first version", "rendition", t.name,
+			"seq", s.Seq+offset, "source_seq", s.Seq, "uri", s.URI, "extinf", s.Duration, "change", reason)
+	}
+}
+
+func (im *importer) recheck(ctx context.Context, t track, s hls.Segment, old version) (bool, version, error) {
+	u, err := im.fetch.resolve(t.url, s.URI)
+	if err != nil {
+		return false, old, err
+	}
+	release, err := im.acquire(ctx)
+	if err != nil {
+		return false, old, err
+	}
+	defer release()
+	return im.fetch.changed(ctx, u, old, im.cfg.MaxSegmentBytes)
 }
 
 func (im *importer) mediaPlaylist(ctx context.Context, u *url.URL) (*hls.Media, error) {
@@ -164,46 +211,46 @@ func (im *importer) mediaPlaylist(ctx context.Context, u *url.URL) (*hls.Media, 
 
 // archiveSegment fetches and archives one segment. What the source fails to
 // deliver becomes a gap; what Swarm fails to store after retries is an error.
-func (im *importer) archiveSegment(ctx context.Context, t track, s hls.Segment, inits map[string]string) error {
+func (im *importer) archiveSegment(ctx context.Context, t track, s hls.Segment, inits map[string]string) (version, error) {
 	// The token is held until the bytes are stored: they are in memory until then.
 	release, err := im.acquire(ctx)
 	if err != nil {
 		if stopped(ctx) {
-			return nil // not begun: the archive ends before it
+			return version{}, nil // not begun: the archive ends before it
 		}
-		return err
+		return version{}, err
 	}
 	defer release()
 	seg := archive.Segment{Seq: s.Seq, Duration: s.Duration, Discontinuity: s.Discontinuity, Ext: hls.SegmentExt(s.URI)}
-	data, err := im.sourceSegment(ctx, t, s, &seg, inits)
+	r, err := im.sourceSegment(ctx, t, s, &seg, inits)
 	if err != nil {
 		var se storeError
 		if stopped(ctx) {
-			return im.stoppedGap(t, seg)
+			return version{}, im.stoppedGap(t, seg)
 		}
 		if ctx.Err() != nil || errors.As(err, &se) {
-			return err
+			return version{}, err
 		}
 		im.log.Warn("segment not archived: recorded as a gap", "rendition", t.name, "seq", s.Seq, "error", err)
-		return im.arch.AddGap(t.name, seg, err)
+		return version{}, im.arch.AddGap(t.name, seg, err)
 	}
-	e, err := im.arch.AddSegment(ctx, t.name, seg, data)
+	e, err := im.arch.AddSegment(ctx, t.name, seg, r.data)
 	if errors.Is(err, archive.ErrConflict) {
 		im.log.Warn("source changed an archived segment; keeping the first version", "rendition", t.name, "seq", s.Seq)
-		return nil
+		return version{}, nil
 	}
 	if err != nil {
 		if stopped(ctx) {
-			return im.stoppedGap(t, seg)
+			return version{}, im.stoppedGap(t, seg)
 		}
-		return err
+		return version{}, err
 	}
 	im.log.Debug("archived", "rendition", t.name, "seq", s.Seq, "bytes", e.Bytes, "reference", e.Reference.String())
 	select {
 	case im.newSegments <- struct{}{}:
 	default: // the publisher is behind or absent; it publishes at the end anyway
 	}
-	return nil
+	return r.v, nil
 }
 
 // stoppedGap records the segment the stop signal cut while it was read or
@@ -217,26 +264,26 @@ func (im *importer) stoppedGap(t track, seg archive.Segment) error {
 func stopped(ctx context.Context) bool { return errors.Is(context.Cause(ctx), ErrStopped) }
 
 // sourceSegment reads a segment (and its fMP4 init section) from the source.
-func (im *importer) sourceSegment(ctx context.Context, t track, s hls.Segment, seg *archive.Segment, inits map[string]string) ([]byte, error) {
+func (im *importer) sourceSegment(ctx context.Context, t track, s hls.Segment, seg *archive.Segment, inits map[string]string) (readResult, error) {
 	if s.Gap {
-		return nil, errors.New("the source marked it EXT-X-GAP")
+		return readResult{}, errors.New("the source marked it EXT-X-GAP")
 	}
 	if s.Map != nil {
 		name, err := im.initSection(ctx, t, s.Map.URI, inits)
 		if err != nil {
-			return nil, fmt.Errorf("init section: %w", err)
+			return readResult{}, fmt.Errorf("init section: %w", err)
 		}
 		seg.Init = name
 	}
 	u, err := im.fetch.resolve(t.url, s.URI)
 	if err != nil {
-		return nil, err
+		return readResult{}, err
 	}
-	data, err := im.fetch.fetch(ctx, u, im.cfg.MaxSegmentBytes)
-	if err == nil && len(data) == 0 {
+	r, err := im.fetch.read(ctx, u, im.cfg.MaxSegmentBytes, "")
+	if err == nil && len(r.data) == 0 {
 		err = fmt.Errorf("hlsimport: %s: %w", redact(u), ErrEmpty)
 	}
-	return data, err
+	return r, err
 }
 
 func (im *importer) initSection(ctx context.Context, t track, uri string, inits map[string]string) (string, error) {
