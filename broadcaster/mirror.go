@@ -229,6 +229,13 @@ func (s *Session) Balance() *big.Rat {
 	return new(big.Rat).Set(s.balance)
 }
 
+// Charged is the archive fees mirrored so far, in wei.
+func (s *Session) Charged() *big.Rat {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return new(big.Rat).Set(s.charged)
+}
+
 // Status is the session's archive status.
 type Status struct {
 	Archived []int64

@@ -63,9 +63,10 @@ type Broadcaster struct {
 
 // bstream is one stream's archive on the broadcaster.
 type bstream struct {
-	orchs map[string]bool  // service URIs of orchestrators that took segments with the bit
-	gaps  map[int64]string // segments not archived, and why
-	ended bool
+	orchs    map[string]bool  // service URIs of orchestrators that took segments with the bit
+	gaps     map[int64]string // segments not archived, and why
+	sessions map[string]*bsession
+	ended    bool
 }
 
 // NewBroadcaster checks the flags for a broadcaster.
@@ -107,7 +108,7 @@ func (b *Broadcaster) wanted(manifestID string) bool {
 func (b *Broadcaster) stream(manifestID string) *bstream {
 	s := b.streams[manifestID]
 	if s == nil {
-		s = &bstream{orchs: map[string]bool{}, gaps: map[int64]string{}}
+		s = &bstream{orchs: map[string]bool{}, gaps: map[int64]string{}, sessions: map[string]*bsession{}}
 		b.streams[manifestID] = s
 	}
 	return s
@@ -135,8 +136,9 @@ func (b *Broadcaster) SegmentCaps(manifestID string, info *lpnet.OrchestratorInf
 }
 
 // Reply reads the archive receipts an orchestrator's reply carries: the
-// ones that refuse or fail a segment become its gap.
-func (b *Broadcaster) Reply(manifestID string, tr *lpnet.TranscodeResult) {
+// ones that refuse or fail a segment become its gap, and the session's
+// mirror debits the accepted ones.
+func (b *Broadcaster) Reply(manifestID, sessionID string, tr *lpnet.TranscodeResult) {
 	r, ok, err := archiverpb.GetReceipts(tr)
 	if err != nil {
 		b.log.Warn("unreadable archive receipts", "manifestID", manifestID, "error", err)
@@ -160,6 +162,9 @@ func (b *Broadcaster) Reply(manifestID string, tr *lpnet.TranscodeResult) {
 			}
 			s.gaps[rc.GetSeq()] = why + ": " + rc.GetDetail()
 		}
+	}
+	if bs := s.sessions[sessionID]; bs != nil {
+		bs.receipts(r)
 	}
 }
 
@@ -219,6 +224,10 @@ func (b *Broadcaster) logFinal(ctx context.Context, manifestID string, wait time
 		case <-tick.C:
 		}
 	}
+	b.settle(ctx, manifestID)
+	if st, err := b.Status(ctx, manifestID); err == nil {
+		last = st
+	}
 	b.logStatus(last)
 }
 
@@ -260,6 +269,7 @@ func (b *Broadcaster) Status(ctx context.Context, manifestID string) (*Status, e
 	for seq, why := range s.gaps {
 		gaps = append(gaps, Gap{Seq: seq, Reason: why})
 	}
+	accounts := s.accounts()
 	b.mu.Unlock()
 	slices.Sort(orchs)
 
@@ -281,6 +291,11 @@ func (b *Broadcaster) Status(ctx context.Context, manifestID string) (*Status, e
 	if out.Orchestrator == "" {
 		out.Gaps = gaps
 	}
+	for i := range accounts {
+		accounts[i].Sender = out.Sender
+	}
+	slices.SortFunc(accounts, func(a, b SessionAccount) int { return cmp.Compare(a.Session, b.Session) })
+	out.Sessions = accounts
 	slices.SortFunc(out.Gaps, func(a, b Gap) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out, nil
 }

@@ -324,22 +324,22 @@ func TestReply(t *testing.T) {
 	for seq := range int64(6) {
 		b.SegmentCaps("s1", orchInfo(uri, true), seq, stockCaps())
 	}
-	b.Reply("s1", withReceipts(t,
+	b.Reply("s1", "", withReceipts(t,
 		&archiverpb.ArchiveReceipt{Seq: 0, Status: archiverpb.ArchiveReceipt_ACCEPTED},
 		&archiverpb.ArchiveReceipt{Seq: 1, Status: archiverpb.ArchiveReceipt_PENDING},
 		&archiverpb.ArchiveReceipt{Seq: 2, Status: archiverpb.ArchiveReceipt_REFUSED, Reason: archiverpb.ArchiveReceipt_SPOOL_FULL, Detail: "spool full"},
 		&archiverpb.ArchiveReceipt{Seq: 3, Status: archiverpb.ArchiveReceipt_FAILED, Detail: "index broke"},
 	))
-	b.Reply("s1", withReceipts(t,
+	b.Reply("s1", "", withReceipts(t,
 		&archiverpb.ArchiveReceipt{Seq: 1, Status: archiverpb.ArchiveReceipt_ACCEPTED}, // the late outcome
 		&archiverpb.ArchiveReceipt{Seq: 4, Status: archiverpb.ArchiveReceipt_REFUSED, Reason: archiverpb.ArchiveReceipt_NOT_ALLOWED, Detail: "deny list"},
 	))
-	b.Reply("s1", &lpnet.TranscodeResult{}) // a stock reply
+	b.Reply("s1", "", &lpnet.TranscodeResult{}) // a stock reply
 
 	// A malformed extension is ignored.
 	bad := &lpnet.TranscodeResult{}
 	bad.ProtoReflect().SetUnknown(protowire.AppendVarint(protowire.AppendTag(nil, archiverpb.ReceiptsField, protowire.VarintType), 1))
-	b.Reply("s1", bad)
+	b.Reply("s1", "", bad)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -362,7 +362,7 @@ func TestReply(t *testing.T) {
 	}
 
 	// Receipts of a stream the broadcaster does not archive are ignored.
-	b.Reply("other", withReceipts(t, &archiverpb.ArchiveReceipt{Seq: 0, Status: archiverpb.ArchiveReceipt_FAILED}))
+	b.Reply("other", "", withReceipts(t, &archiverpb.ArchiveReceipt{Seq: 0, Status: archiverpb.ArchiveReceipt_FAILED}))
 	_, err = b.Status(ctx, "other")
 	require.ErrorIs(t, err, ErrUnknownStream)
 }
@@ -439,7 +439,7 @@ func TestStatusFromOrchestrator(t *testing.T) {
 	b.SegmentCaps("s1", orchInfo(missingURI, true), 4, stockCaps())
 	b.SegmentCaps("s1", orchInfo(closedURI(t), true), 6, stockCaps())
 	b.SegmentCaps("s1", orchInfo(fullURI, false), 3, stockCaps())
-	b.Reply("s1", withReceipts(t, &archiverpb.ArchiveReceipt{Seq: 7, Status: archiverpb.ArchiveReceipt_REFUSED,
+	b.Reply("s1", "", withReceipts(t, &archiverpb.ArchiveReceipt{Seq: 7, Status: archiverpb.ArchiveReceipt_REFUSED,
 		Reason: archiverpb.ArchiveReceipt_TOO_LARGE, Detail: "big"}))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -542,7 +542,7 @@ func TestStatusAgainstOrchestrator(t *testing.T) {
 	require.NoError(t, err)
 	tr = &lpnet.TranscodeResult{}
 	require.NoError(t, proto.Unmarshal(wire, tr))
-	b.Reply("s1", tr)
+	b.Reply("s1", "", tr)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -1,11 +1,13 @@
 package plugin
 
 import (
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"math"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
@@ -16,6 +18,7 @@ import (
 	"github.com/lpswarm/archiver/host"
 	"github.com/lpswarm/archiver/orchestrator"
 	"github.com/lpswarm/archiver/payments"
+	"github.com/lpswarm/archiver/postage"
 	"github.com/lpswarm/archiver/spool"
 	"github.com/lpswarm/archiver/streams"
 )
@@ -59,6 +62,12 @@ type Flags struct {
 	EndGrace          time.Duration
 	WorkerMaxUnacked  int
 	WorkerAckTimeout  time.Duration
+	// PostageBatch and PostageDepth name the operator's batch that workers
+	// stamping client-side share: each gets its own range of every
+	// bucket's counters (LeaseSlot of them; 0: a quarter).
+	PostageBatch string
+	PostageDepth uint
+	LeaseSlot    uint
 
 	// Broadcaster.
 	Archive bool
@@ -88,6 +97,9 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.EndGrace, "archiveEndGrace", DefaultEndGrace, "Orchestrator: after a broadcaster ends a session, wait this long for its last segments before publishing the final manifest")
 	fs.IntVar(&f.WorkerMaxUnacked, "archiveWorkerMaxUnacked", grpcsvc.DefaultMaxUnacked, "Orchestrator: jobs a worker may hold before it fetches them, whatever capacity it declares")
 	fs.DurationVar(&f.WorkerAckTimeout, "archiveWorkerAckTimeout", grpcsvc.DefaultAckTimeout, "Orchestrator: a worker that does not fetch a job within this long loses its unfetched jobs and gets no more until it does")
+	fs.StringVar(&f.PostageBatch, "archivePostageBatch", "", "Orchestrator: postage batch id (hex) that workers stamping client-side share, each with a range of counters of its own (empty: workers stamp with their own batches)")
+	fs.UintVar(&f.PostageDepth, "archivePostageDepth", 0, "Orchestrator: depth of -archivePostageBatch")
+	fs.UintVar(&f.LeaseSlot, "archiveLeaseSlot", 0, "Orchestrator: counters of each bucket of -archivePostageBatch leased to one worker (0: a quarter of the bucket)")
 	fs.BoolVar(&f.Archive, "archive", false, "Broadcaster: ask orchestrators to archive every stream (the auth webhook's \"archive\" field decides per stream)")
 	fs.StringVar(&f.Gateway, "archiveGateway", DefaultGateway, "Bee gateway that archive URLs in logs and /archive/status point at")
 }
@@ -165,5 +177,31 @@ func (f *Flags) orchestratorConfig(dataDir string, offchain bool) (host.Config, 
 		// Offchain there are no keys to sign status queries with.
 		PublicStatus: offchain,
 	}
+	if hc.Service.Leases, err = f.leases(hc.DataDir); err != nil {
+		return zero, orchestrator.Config{}, err
+	}
 	return hc, oc, nil
+}
+
+// leases is -archivePostageBatch's lease table, nil without a batch.
+func (f *Flags) leases(dataDir string) (*grpcsvc.LeaseConfig, error) {
+	if f.PostageBatch == "" {
+		return nil, nil
+	}
+	id, err := hex.DecodeString(strings.TrimPrefix(f.PostageBatch, "0x"))
+	if err != nil || len(id) != 32 {
+		return nil, fmt.Errorf("-archivePostageBatch %q: want 32 bytes in hex", f.PostageBatch)
+	}
+	if f.PostageDepth <= postage.MainnetBucketDepth || f.PostageDepth > postage.MainnetBucketDepth+31 {
+		return nil, fmt.Errorf("-archivePostageDepth %d: the batch's depth, %d to %d", f.PostageDepth, postage.MainnetBucketDepth+1, postage.MainnetBucketDepth+31)
+	}
+	capacity := uint32(1) << (f.PostageDepth - postage.MainnetBucketDepth)
+	slot := uint32(f.LeaseSlot)
+	if slot == 0 {
+		slot = max(capacity/4, 1)
+	}
+	if f.LeaseSlot > uint(capacity) {
+		return nil, fmt.Errorf("-archiveLeaseSlot %d: a bucket of depth %d has %d counters", f.LeaseSlot, f.PostageDepth, capacity)
+	}
+	return &grpcsvc.LeaseConfig{Batch: [32]byte(id), BucketCapacity: capacity, Slot: slot, Path: filepath.Join(dataDir, "leases.json")}, nil
 }

@@ -38,6 +38,7 @@ var allFlags = []string{
 	"archiveTrustWorkers", "archiveIntakeMaxBytes", "archiveSpoolMaxBytes",
 	"archiveSpoolMinFreeBytes", "archiveIdleTimeout", "archiveEndGrace",
 	"archiveWorkerMaxUnacked", "archiveWorkerAckTimeout",
+	"archivePostageBatch", "archivePostageDepth", "archiveLeaseSlot",
 	"archive", "archiveGateway",
 }
 
@@ -187,6 +188,11 @@ func TestOrchestratorConfigErrors(t *testing.T) {
 		{name: "bad allow address", args: []string{"-archiveAllow", "0x1234"}, contains: "-archiveAllow"},
 		{name: "bad deny address", args: []string{"-archiveDeny", "nobody"}, contains: "-archiveDeny"},
 		{name: "paid offchain", args: []string{"-archivePricePerUnit", "1"}, offchain: true, is: ErrPaidOffchain, contains: "-archivePricePerUnit"},
+		{name: "batch not hex", args: []string{"-archivePostageBatch", "xyz", "-archivePostageDepth", "20"}, contains: "-archivePostageBatch"},
+		{name: "batch short", args: []string{"-archivePostageBatch", "abcd", "-archivePostageDepth", "20"}, contains: "-archivePostageBatch"},
+		{name: "batch without depth", args: []string{"-archivePostageBatch", "abababababababababababababababababababababababababababababababab"}, contains: "-archivePostageDepth"},
+		{name: "batch depth of a bucket", args: []string{"-archivePostageBatch", "abababababababababababababababababababababababababababababababab", "-archivePostageDepth", "16"}, contains: "-archivePostageDepth"},
+		{name: "lease slot above the bucket", args: []string{"-archivePostageBatch", "abababababababababababababababababababababababababababababababab", "-archivePostageDepth", "18", "-archiveLeaseSlot", "5"}, contains: "-archiveLeaseSlot"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -225,6 +231,7 @@ func TestOrchestratorConfigAccepted(t *testing.T) {
 		{name: "redundancy 0", args: []string{"-archiveRedundancy", "0"}, offchain: true},
 		{name: "redundancy 4", args: []string{"-archiveRedundancy", "4"}, offchain: true},
 		{name: "zero durations", args: []string{"-archiveEndGrace", "0", "-archiveRetention", "0"}, offchain: true},
+		{name: "shared batch", args: []string{"-archivePostageBatch", "abababababababababababababababababababababababababababababababab", "-archivePostageDepth", "20"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -234,6 +241,13 @@ func TestOrchestratorConfigAccepted(t *testing.T) {
 			assert.Equal(t, tc.offchain, hc.PublicStatus)
 			assert.Equal(t, f.PricePerUnit, oc.Price().PricePerUnit)
 			assert.Equal(t, capability.ID(f.CapabilityID), oc.CapabilityID)
+			if f.PostageBatch != "" {
+				require.NotNil(t, hc.Service.Leases)
+				assert.Equal(t, uint32(16), hc.Service.Leases.BucketCapacity, "2^(20-16)")
+				assert.Equal(t, uint32(4), hc.Service.Leases.Slot, "a quarter by default")
+			} else {
+				assert.Nil(t, hc.Service.Leases)
+			}
 		})
 	}
 }

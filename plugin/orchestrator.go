@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
+	"github.com/lpswarm/archiver/feed"
 	"github.com/lpswarm/archiver/host"
 	"github.com/lpswarm/archiver/index"
 	"github.com/lpswarm/archiver/orchestrator"
@@ -30,7 +31,11 @@ type OrchestratorEnv struct {
 	Offchain bool
 	// Balances is go-livepeer's node.Balances (nil offchain).
 	Balances orchestrator.BalanceReader
-	Logger   *slog.Logger
+	// Account is the node's Ethereum account (nil offchain): it signs
+	// every stream's feed, so that one key receives the tickets, owns the
+	// postage batch and owns the feeds.
+	Account feed.Signer
+	Logger  *slog.Logger
 }
 
 // Orchestrator is the archiver inside a go-livepeer orchestrator: one value
@@ -53,6 +58,7 @@ type Orchestrator struct {
 
 	mu       sync.Mutex
 	sessions map[string]*liveSession // by go-livepeer session id
+	accounts feeBook
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -85,6 +91,9 @@ func OpenOrchestrator(f *Flags, env OrchestratorEnv) (*Orchestrator, error) {
 	o.cfg = oc
 	hc.Logger = env.Logger
 	hc.Offer = o.defaultOffer
+	if env.Account != nil {
+		hc.FeedSigner = env.Account
+	}
 	if o.host, err = host.Open(hc); err != nil {
 		return nil, err
 	}
@@ -97,7 +106,10 @@ func OpenOrchestrator(f *Flags, env OrchestratorEnv) (*Orchestrator, error) {
 // Attach builds the decorator over go-livepeer's ledger (its orchestrator's
 // SufficientBalance and DebitFees). It must run before the first segment.
 func (o *Orchestrator) Attach(ledger orchestrator.Ledger) error {
-	dec, err := orchestrator.Attach(ledger, o.balances, o.host.Archiver(), o.cfg)
+	if ledger == nil {
+		return errors.New("plugin: no ledger")
+	}
+	dec, err := orchestrator.Attach(feeLedger{ledger, o}, o.balances, o.host.Archiver(), o.cfg)
 	if err != nil {
 		return err
 	}
@@ -207,6 +219,7 @@ func (o *Orchestrator) Begin(md *orchestrator.SegTranscodingMetadata) bool {
 	s := o.session(string(md.Session()))
 	s.manifestID, s.archiving = string(md.ManifestID), true
 	s.inflight++
+	o.accounts.open(string(md.Session()), s.manifestID)
 	return true
 }
 
@@ -343,6 +356,7 @@ func (o *Orchestrator) StatusHandler() http.Handler {
 		}
 		out := statusFrom(st, o.flags.Gateway)
 		out.Sender = senders[0].Hex()
+		out.Sessions = o.sessionAccounts(id, senders[0])
 		writeJSON(w, http.StatusOK, out)
 	})
 }

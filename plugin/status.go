@@ -31,6 +31,9 @@ type Status struct {
 	ArchivedBytes uint64          `json:"archivedBytes"`
 	Segments      []SegmentStatus `json:"segments"`
 	Gaps          []Gap           `json:"gaps"`
+	// Sessions are the go-livepeer sessions that carried the stream and
+	// what each paid for archiving (on chain; empty offchain).
+	Sessions []SessionAccount `json:"sessions,omitempty"`
 }
 
 // SegmentStatus is one archived file: a segment of one rendition ("source"

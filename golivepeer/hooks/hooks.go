@@ -16,6 +16,7 @@ import (
 	"github.com/livepeer/go-livepeer/cmd/livepeer/cli"
 	"github.com/livepeer/go-livepeer/cmd/livepeer/starter"
 	"github.com/livepeer/go-livepeer/core"
+	"github.com/livepeer/go-livepeer/eth"
 	"github.com/livepeer/go-livepeer/net"
 	"github.com/livepeer/go-livepeer/server"
 	"github.com/livepeer/lpms/stream"
@@ -63,6 +64,9 @@ func startOrchestrator(ctx context.Context, f *plugin.Flags, n *core.LivepeerNod
 	env := plugin.OrchestratorEnv{DataDir: n.WorkDir, Offchain: n.Eth == nil, Logger: log}
 	if n.Balances != nil {
 		env.Balances = balances{n.Balances}
+	}
+	if n.Eth != nil {
+		env.Account = account{n.Eth}
 	}
 	a, err := plugin.OpenOrchestrator(f, env)
 	if err != nil {
@@ -124,15 +128,51 @@ func startBroadcaster(ctx context.Context, f *plugin.Flags, n *core.LivepeerNode
 	}
 	server.CliHandlersHook = func(mux *http.ServeMux) { mux.Handle(StatusPath, b.StatusHandler()) }
 	server.AuthWebhookHook = func(mid core.ManifestID, body []byte) { b.WebhookAnswer(string(mid), body) }
-	server.SegDataHook = func(sess *server.BroadcastSession, _ *stream.HLSSegment, sd *net.SegData) {
-		sd.Capabilities = b.SegmentCaps(string(sess.Params.ManifestID), sess.OrchestratorInfo, sd.Seq, sd.Capabilities)
+	server.SegDataHook = func(sess *server.BroadcastSession, seg *stream.HLSSegment, sd *net.SegData) {
+		sd.Capabilities = b.Segment(string(sess.Params.ManifestID), session(sess), sd.Seq, len(seg.Data), sd.Capabilities)
 	}
 	server.SegmentResultHook = func(_ context.Context, sess *server.BroadcastSession, _ *stream.HLSSegment, tr *net.TranscodeResult) {
-		b.Reply(string(sess.Params.ManifestID), tr)
+		b.Reply(string(sess.Params.ManifestID), sessionID(sess), tr)
+	}
+	server.RenditionsHook = func(_ context.Context, sess *server.BroadcastSession, seg *stream.HLSSegment, data [][]byte) {
+		b.Downloaded(string(sess.Params.ManifestID), sessionID(sess), int64(seg.SeqNo), data)
 	}
 	server.StreamEndHook = func(mid core.ManifestID) { b.StreamEnded(ctx, string(mid)) }
 	return nil
 }
+
+// sessionID is the orchestrator's id of a broadcaster's session: the key of
+// both sides' balances.
+func sessionID(sess *server.BroadcastSession) string {
+	return sess.OrchestratorInfo.GetAuthToken().GetSessionId()
+}
+
+// session is the archiver's view of a broadcaster's session.
+func session(sess *server.BroadcastSession) plugin.Session {
+	out := plugin.Session{ID: sessionID(sess), Info: sess.OrchestratorInfo}
+	if sess.Balance != nil && sess.Balances != nil {
+		out.Ledger = sessionLedger{sess}
+	}
+	return out
+}
+
+// sessionLedger is go-livepeer's balance of a broadcaster's session.
+type sessionLedger struct{ sess *server.BroadcastSession }
+
+func (l sessionLedger) Credit(amount *big.Rat) { l.sess.Balance.Credit(amount) }
+
+func (l sessionLedger) Balance() *big.Rat {
+	recipient := ethcommon.BytesToAddress(l.sess.OrchestratorInfo.GetTicketParams().GetRecipient())
+	return l.sess.Balances.Balance(recipient, core.ManifestID(sessionID(l.sess)))
+}
+
+// account is the node's Ethereum account as the archiver's feed signer:
+// go-livepeer signs EIP-191 messages with v = 27 or 28, as Swarm's single
+// owner chunks want.
+type account struct{ eth eth.LivepeerEthClient }
+
+func (a account) Address() ethcommon.Address      { return a.eth.Account().Address }
+func (a account) Sign(msg []byte) ([]byte, error) { return a.eth.Sign(msg) }
 
 // balances reads go-livepeer's session balances.
 type balances struct{ b *core.AddressBalances }

@@ -8,6 +8,7 @@ package realnode
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ethereum/go-ethereum/accounts/keystore"
 )
 
 // Node is one running process with its ports.
@@ -219,7 +222,42 @@ type LivepeerConfig struct {
 	// broadcaster of OrchAddr.
 	Orchestrator bool
 	OrchAddr     string
-	Args         []string
+	// Chain, when set, runs the node on chain instead of offchain.
+	Chain *Chain
+	Args  []string
+}
+
+// Chain is where an on-chain go-livepeer node finds the Livepeer protocol
+// and its own account.
+type Chain struct {
+	EthURL     string
+	Controller string // the Livepeer Controller's address, hex
+	Keystore   string // the account's keystore file (WriteKeystore)
+	Password   string // a file holding its password
+}
+
+// args are go-livepeer's flags for the chain: -network devenv is any
+// network go-livepeer has no preset for; blocks are polled every second as
+// the dev chain mines them.
+func (c *Chain) args() []string {
+	return []string{"-network", "devenv", "-ethUrl", c.EthURL, "-ethController", c.Controller,
+		"-ethKeystorePath", c.Keystore, "-ethPassword", c.Password, "-blockPollingInterval", "1"}
+}
+
+// WriteKeystore writes key into dir as a go-ethereum keystore file
+// encrypted with password (light scrypt: these are test keys), with the
+// password in a file beside it, and returns both paths.
+func WriteKeystore(dir string, key *ecdsa.PrivateKey, password string) (keyFile, passwordFile string, err error) {
+	ks := keystore.NewKeyStore(dir, keystore.LightScryptN, keystore.LightScryptP)
+	acct, err := ks.ImportECDSA(key, password)
+	if err != nil {
+		return "", "", fmt.Errorf("realnode: keystore: %w", err)
+	}
+	passwordFile = filepath.Join(filepath.Dir(dir), filepath.Base(dir)+".password")
+	if err := os.WriteFile(passwordFile, []byte(password), 0o600); err != nil {
+		return "", "", fmt.Errorf("realnode: %w", err)
+	}
+	return acct.URL.Path, passwordFile, nil
 }
 
 // StartLivepeer starts a go-livepeer node on free loopback ports and waits
@@ -234,7 +272,12 @@ func StartLivepeer(ctx context.Context, c LivepeerConfig) (*Node, error) {
 		addrs[i] = a
 	}
 	cli, httpAddr, rtmp := addrs[0], addrs[1], addrs[2]
-	args := []string{"-network", "offchain", "-dataDir", c.Dir, "-cliAddr", cli, "-httpAddr", httpAddr, "-rtmpAddr", rtmp, "-v", "4"}
+	args := []string{"-dataDir", c.Dir, "-cliAddr", cli, "-httpAddr", httpAddr, "-rtmpAddr", rtmp, "-v", "4"}
+	if c.Chain != nil {
+		args = append(args, c.Chain.args()...)
+	} else {
+		args = append(args, "-network", "offchain")
+	}
 	if c.Orchestrator {
 		args = append(args, "-orchestrator", "-transcoder", "-serviceAddr", httpAddr)
 	} else {
