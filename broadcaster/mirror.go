@@ -229,6 +229,14 @@ func (s *Session) Balance() *big.Rat {
 	return new(big.Rat).Set(s.balance)
 }
 
+// Price is the pinned archive price in wei per byte (0 without an offer).
+func (s *Session) Price() *big.Rat {
+	if s.weiPerByte == nil {
+		return new(big.Rat)
+	}
+	return new(big.Rat).Set(s.weiPerByte)
+}
+
 // Charged is the archive fees mirrored so far, in wei.
 func (s *Session) Charged() *big.Rat {
 	s.mu.Lock()

@@ -14,6 +14,7 @@ replace github.com/codahale/hdrhistogram => github.com/HdrHistogram/hdrhistogram
 
 require (
 	github.com/ethereum/go-ethereum v1.15.11
+	github.com/ethersphere/bee/v2 v2.7.0
 	github.com/livepeer/go-livepeer v0.7.9
 	github.com/livepeer/go-tools v0.0.0-20220805063103-76df6beb6506
 	github.com/livepeer/lpms v0.0.0-20240909171057-fe5aff1fa6a2
@@ -56,7 +57,7 @@ require (
 	github.com/envoyproxy/protoc-gen-validate v1.3.3 // indirect
 	github.com/ethereum/c-kzg-4844/v2 v2.1.0 // indirect
 	github.com/ethereum/go-verkle v0.2.2 // indirect
-	github.com/ethersphere/bee/v2 v2.7.0 // indirect
+	github.com/ethersphere/go-storage-incentives-abi v0.9.4 // indirect
 	github.com/felixge/httpsnoop v1.1.0 // indirect
 	github.com/fsnotify/fsnotify v1.9.0 // indirect
 	github.com/ghodss/yaml v1.0.0 // indirect

@@ -38,6 +38,11 @@ type Config struct {
 	MaxSegmentBytes int64
 	// Policy restricts which broadcasters may archive.
 	Policy *payments.Policy
+	// MinDeposit, when positive, refuses archiving (INSUFFICIENT_DEPOSIT)
+	// to broadcasters whose TicketBroker deposit, as Deposits reports it,
+	// is below it, or not known. Transcoding is not affected.
+	MinDeposit *big.Int
+	Deposits   DepositReader
 	// AcceptWait is how long a reply may wait for the archiver's durable
 	// write (index commit, spool file and directory fsyncs). Zero, the
 	// default, never waits: acceptance is off the live path, the reply

@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"errors"
+	"fmt"
 	"math/big"
 	"time"
 
@@ -32,9 +33,12 @@ func (d *Decorator) archive(md *SegTranscodingMetadata, seg *HLSSegment, td *Tra
 	}
 	bytes := job.Bytes()
 	fee, err := payments.Fee(price, bytes)
-	var denied, badName error
+	var denied, badName, lowDeposit error
 	if d.cfg.Policy != nil {
 		denied = d.cfg.Policy.Check(job.Sender)
+	}
+	if d.cfg.MinDeposit != nil && d.cfg.MinDeposit.Sign() > 0 {
+		lowDeposit = d.checkDeposit(job.Sender)
 	}
 	if c, ok := d.archiver.(Checker); ok {
 		badName = c.Check(job)
@@ -48,6 +52,9 @@ func (d *Decorator) archive(md *SegTranscodingMetadata, seg *HLSSegment, td *Tra
 		return
 	case badName != nil:
 		d.refuse(session, r, archiverpb.ArchiveReceipt_INVALID_NAME, badName.Error())
+		return
+	case lowDeposit != nil:
+		d.refuse(session, r, archiverpb.ArchiveReceipt_INSUFFICIENT_DEPOSIT, lowDeposit.Error())
 		return
 	case d.cfg.MaxSegmentBytes > 0 && bytes > d.cfg.MaxSegmentBytes:
 		d.refuse(session, r, archiverpb.ArchiveReceipt_TOO_LARGE, "segment larger than the offer's limit")
@@ -78,6 +85,25 @@ func (d *Decorator) archive(md *SegTranscodingMetadata, seg *HLSSegment, td *Tra
 	r.Status = archiverpb.ArchiveReceipt_PENDING
 	d.deliver(session, r)
 	go func() { d.decide(session, late, job.Sender, price, fee, <-outcome) }()
+}
+
+// ErrLowDeposit: the broadcaster's deposit is below Config.MinDeposit.
+var ErrLowDeposit = errors.New("deposit below the orchestrator's minimum for archiving")
+
+// checkDeposit holds the sender's deposit against Config.MinDeposit.
+func (d *Decorator) checkDeposit(sender common.Address) error {
+	var dep *big.Int
+	ok := false
+	if d.cfg.Deposits != nil {
+		dep, ok = d.cfg.Deposits.Deposit(sender)
+	}
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: %s wei; the deposit of %s is not known", ErrLowDeposit, d.cfg.MinDeposit, sender.Hex())
+	case dep.Cmp(d.cfg.MinDeposit) < 0:
+		return fmt.Errorf("%w: %s has %s wei, the minimum is %s wei", ErrLowDeposit, sender.Hex(), dep, d.cfg.MinDeposit)
+	}
+	return nil
 }
 
 // job collects the source and the renditions, named by profile.

@@ -52,6 +52,13 @@ type BalanceReader interface {
 	Balance(addr common.Address, manifestID ManifestID) *big.Rat
 }
 
+// DepositReader reports a broadcaster's TicketBroker deposit in wei, as
+// last read from the chain (false: not read yet). It does no I/O: the
+// decision to archive is taken without any.
+type DepositReader interface {
+	Deposit(addr common.Address) (*big.Int, bool)
+}
+
 // ManifestID mirrors core.ManifestID. go-livepeer keys balances by the
 // session id (SegData.AuthToken.SessionId) passed as a ManifestID.
 type ManifestID string

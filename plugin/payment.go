@@ -2,7 +2,9 @@ package plugin
 
 import (
 	"context"
+	"maps"
 	"math/big"
+	"slices"
 
 	lpnet "github.com/livepeer/go-livepeer/net"
 
@@ -39,7 +41,23 @@ type bsession struct {
 	ledger       SessionLedger
 	source       map[int64]int                 // source bytes of segments sent, until their renditions are in
 	early        []*archiverpb.ArchiveReceipts // receipts that came before the renditions they are due on
+	// held is what each segment's archive fee is estimated at, debited
+	// from go-livepeer's balance when the segment is sent and given back
+	// once its outcome is known (when the mirror debits the exact fee).
+	// The orchestrator debits the fee as soon as it accepts the segment,
+	// before its reply: without the estimate the broadcaster would learn
+	// of the fee a segment late, pay too few tickets for the next one, and
+	// go-livepeer would refuse it for insufficient balance.
+	held map[int64]*big.Rat
+	// ratio is the largest renditions/source byte ratio seen: the estimate
+	// counts the renditions at 5/4 of it.
+	ratio *big.Rat
 }
+
+// initialRatio is the renditions/source ratio estimates assume before a
+// segment of the session is counted: generous, since too high an estimate
+// only sends a ticket early, and too low one gets a segment refused.
+var initialRatio = big.NewRat(2, 1)
 
 // Segment is SegmentCaps for a segment about to be sent on sess: when it
 // asks for archiving, its source bytes count towards the fee the
@@ -69,10 +87,39 @@ func (b *Broadcaster) Sending(manifestID string, sess Session, seq int64, source
 			b.log.Warn("unusable archive offer: archive fees are not mirrored", "manifestID", manifestID, "error", err)
 			m, _ = broadcaster.NewSession(nil)
 		}
-		bs = &bsession{orchestrator: sess.Info.GetTranscoder(), mirror: m, ledger: sess.Ledger, source: map[int64]int{}}
+		bs = &bsession{orchestrator: sess.Info.GetTranscoder(), mirror: m, ledger: sess.Ledger, source: map[int64]int{},
+			held: map[int64]*big.Rat{}, ratio: initialRatio}
 		s.sessions[sess.ID] = bs
 	}
 	bs.source[seq] = sourceBytes
+	bs.hold(seq, sourceBytes)
+}
+
+// hold debits a segment's estimated archive fee.
+func (bs *bsession) hold(seq int64, sourceBytes int) {
+	if bs.ledger == nil || !bs.mirror.Archiving() || bs.held[seq] != nil {
+		return
+	}
+	// source × (1 + 5/4 ratio) bytes at the pinned price
+	factor := new(big.Rat).Add(big.NewRat(1, 1), new(big.Rat).Mul(big.NewRat(5, 4), bs.ratio))
+	est := new(big.Rat).Mul(bs.mirror.Price(), new(big.Rat).Mul(big.NewRat(int64(sourceBytes), 1), factor))
+	if est.Sign() <= 0 {
+		return
+	}
+	bs.held[seq] = est
+	bs.ledger.Credit(new(big.Rat).Neg(est))
+}
+
+// release gives back the estimates of segments whose outcome is known.
+func (bs *bsession) release(seqs ...int64) {
+	for _, seq := range seqs {
+		if est := bs.held[seq]; est != nil {
+			delete(bs.held, seq)
+			if bs.ledger != nil {
+				bs.ledger.Credit(est)
+			}
+		}
+	}
 }
 
 // Downloaded records the renditions the broadcaster downloaded for a
@@ -102,6 +149,15 @@ func (b *Broadcaster) Downloaded(manifestID, sessionID string, seq int64, rendit
 		sizes = append(sizes, len(r))
 	}
 	bs.mirror.Counted(seq, source, sizes...)
+	if source > 0 {
+		total := 0
+		for _, n := range sizes {
+			total += n
+		}
+		if r := big.NewRat(int64(total), int64(source)); r.Cmp(bs.ratio) > 0 || bs.ratio == initialRatio {
+			bs.ratio = r
+		}
+	}
 	bs.flush()
 }
 
@@ -146,6 +202,13 @@ func (bs *bsession) apply(rs ...*archiverpb.ArchiveReceipts) {
 		bs.mirror.Reply(r)
 	}
 	bs.debit(before)
+	for _, r := range rs {
+		for _, rc := range r.GetReceipts() {
+			if rc.GetStatus() != archiverpb.ArchiveReceipt_PENDING {
+				bs.release(rc.GetSeq())
+			}
+		}
+	}
 }
 
 // debit debits go-livepeer's balance by what the mirror charged since
@@ -201,6 +264,14 @@ func (b *Broadcaster) settle(ctx context.Context, manifestID string) {
 		p.bs.mirror.Settle(st)
 		p.bs.debit(before)
 		b.mu.Unlock()
+	}
+	// Whatever has no outcome now never reached the orchestrator's
+	// archive (its segment was refused before transcoding, or failed):
+	// its estimate is given back.
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, bs := range s.sessions {
+		bs.release(slices.Collect(maps.Keys(bs.held))...)
 	}
 }
 

@@ -99,6 +99,11 @@ const (
 	// an archive: empty, too long, a path separator, "..", a control
 	// character. Refused before anything is recorded; detail says which.
 	ArchiveReceipt_INVALID_NAME ArchiveReceipt_Reason = 6
+	// The broadcaster's TicketBroker deposit is below the orchestrator's
+	// minimum for archiving: postage is paid at once and cannot be taken
+	// back, so an orchestrator may want more security than transcoding
+	// needs. Transcoding goes on; detail gives both amounts.
+	ArchiveReceipt_INSUFFICIENT_DEPOSIT ArchiveReceipt_Reason = 7
 )
 
 // Enum value maps for ArchiveReceipt_Reason.
@@ -111,6 +116,7 @@ var (
 		4: "NOT_OFFERED",
 		5: "NOT_ALLOWED",
 		6: "INVALID_NAME",
+		7: "INSUFFICIENT_DEPOSIT",
 	}
 	ArchiveReceipt_Reason_value = map[string]int32{
 		"REASON_UNSPECIFIED":   0,
@@ -120,6 +126,7 @@ var (
 		"NOT_OFFERED":          4,
 		"NOT_ALLOWED":          5,
 		"INVALID_NAME":         6,
+		"INSUFFICIENT_DEPOSIT": 7,
 	}
 )
 
@@ -2008,7 +2015,7 @@ const file_archiver_proto_rawDesc = "" +
 	"\x11max_segment_bytes\x18\x05 \x01(\x04R\x0fmaxSegmentBytes\":\n" +
 	"\x0eRenditionBytes\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05bytes\x18\x02 \x01(\x04R\x05bytes\"\xa1\x05\n" +
+	"\x05bytes\x18\x02 \x01(\x04R\x05bytes\"\xbb\x05\n" +
 	"\x0eArchiveReceipt\x12\x1f\n" +
 	"\vmanifest_id\x18\x01 \x01(\fR\n" +
 	"manifestId\x12\x10\n" +
@@ -2030,7 +2037,7 @@ const file_archiver_proto_rawDesc = "" +
 	"\aREFUSED\x10\x02\x12\n" +
 	"\n" +
 	"\x06FAILED\x10\x03\x12\v\n" +
-	"\aPENDING\x10\x04\"\x8d\x01\n" +
+	"\aPENDING\x10\x04\"\xa7\x01\n" +
 	"\x06Reason\x12\x16\n" +
 	"\x12REASON_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14INSUFFICIENT_BALANCE\x10\x01\x12\x0e\n" +
@@ -2039,7 +2046,8 @@ const file_archiver_proto_rawDesc = "" +
 	"\tTOO_LARGE\x10\x03\x12\x0f\n" +
 	"\vNOT_OFFERED\x10\x04\x12\x0f\n" +
 	"\vNOT_ALLOWED\x10\x05\x12\x10\n" +
-	"\fINVALID_NAME\x10\x06\"z\n" +
+	"\fINVALID_NAME\x10\x06\x12\x18\n" +
+	"\x14INSUFFICIENT_DEPOSIT\x10\a\"z\n" +
 	"\x0fArchiveReceipts\x12?\n" +
 	"\breceipts\x18\x01 \x03(\v2#.lpswarm.archiver.v1.ArchiveReceiptR\breceipts\x12&\n" +
 	"\x0fsession_fee_wei\x18\x02 \x01(\tR\rsessionFeeWei\"\xc9\x01\n" +

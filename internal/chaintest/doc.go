@@ -21,7 +21,22 @@
 // throttled to roughly 15 chunks a second. A node that uploaded more than
 // that serves what it has already pushed away slowly until it catches up.
 //
+// DeployLivepeer puts the Livepeer protocol (Controller, LivepeerToken,
+// Minter, BondingManager, TicketBroker, RoundsManager, ServiceRegistry,
+// faucet; bytecode from the npm package @livepeer/sdk) on the same chain,
+// in about 2 s, for go-livepeer v0.7.9 nodes run with -network=devenv
+// -ethUrl RPCURL() -ethController Livepeer.Controller. Rounds follow the
+// blocks (20 by default, so 20 s). ActivateOrchestrator, FundBroadcaster
+// and NextRound give a node an on-chain identity to start with. A
+// go-livepeer orchestrator must then run with -initializeRoundMaxDelay=0s:
+// its default random delay of up to 30 s outlasts a round, and winning
+// tickets fail to redeem ("current round is not initialized", then "ticket
+// is expired"). In v0.7.9 -ethKeystorePath must name a directory (given a
+// key file, the node still looks in <datadir>/keystore), with -ethAcctAddr.
+//
 // The geth and Bee binaries are built once per machine by
 // scripts/install-deps.sh into a cache outside the repository (GETH_BIN and
-// BEE_BIN override them); without them Start fails, it never skips.
+// BEE_BIN override them), which also installs the protocol's artifacts
+// (LIVEPEER_SDK_DIR overrides them); without them Start and DeployLivepeer
+// fail, they never skip.
 package chaintest

@@ -170,13 +170,13 @@ func CheckArchive(ctx context.Context, beeURL, reference string, listed []Segmen
 	base := strings.TrimRight(beeURL, "/") + "/bzz/" + reference + "/"
 	var errs []error
 	manifest := map[string]bool{}
-	master, err := get(ctx, base+"index.m3u8")
+	master, err := getWithin(ctx, base+"index.m3u8", time.Minute)
 	if err != nil {
 		return nil, err
 	}
 	for _, u := range uris(master) {
 		rendition := path.Dir(u)
-		pl, err := get(ctx, base+u)
+		pl, err := getWithin(ctx, base+u, time.Minute)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -194,7 +194,9 @@ func CheckArchive(ctx context.Context, beeURL, reference string, listed []Segmen
 			errs = append(errs, fmt.Errorf("%s: listed by the broadcaster, not in the manifest", key))
 			continue
 		}
-		got, err := get(ctx, base+key+".ts")
+		// A minute a file: on a network of Bee nodes a file's chunks may
+		// have been pushed to a peer that serves them back slowly.
+		got, err := getWithin(ctx, base+key+".ts", time.Minute)
 		switch {
 		case err != nil:
 			errs = append(errs, fmt.Errorf("%s: %w", key, err))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"path"
 	"slices"
 	"strconv"
@@ -151,8 +152,11 @@ func extinfs(pl []byte) []float64 {
 }
 
 // get fetches url, bounded to 64 MiB and 10 s.
-func get(ctx context.Context, url string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+func get(ctx context.Context, url string) ([]byte, error) { return getWithin(ctx, url, 10*time.Second) }
+
+// getWithin fetches url, bounded to 64 MiB and d.
+func getWithin(ctx context.Context, url string, d time.Duration) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -171,3 +175,28 @@ func get(ctx context.Context, url string) ([]byte, error) {
 
 // Get fetches url (a playlist or a segment from Bee or a node).
 func Get(ctx context.Context, url string) ([]byte, error) { return get(ctx, url) }
+
+// Post sends a form to url (a go-livepeer CLI endpoint, as livepeer_cli
+// does), bounded to 30 s: on chain the endpoint waits for its transaction.
+func Post(ctx context.Context, url string, form neturl.Values) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("POST %s: %s: %s", url, resp.Status, body)
+	}
+	return body, nil
+}

@@ -222,6 +222,10 @@ type LivepeerConfig struct {
 	// broadcaster of OrchAddr.
 	Orchestrator bool
 	OrchAddr     string
+	// HTTPAddr is the media (and, on an orchestrator, service) address to
+	// bind; empty picks a free one. An orchestrator registered on chain
+	// needs it before it starts.
+	HTTPAddr string
 	// Chain, when set, runs the node on chain instead of offchain.
 	Chain *Chain
 	Args  []string
@@ -232,7 +236,7 @@ type LivepeerConfig struct {
 type Chain struct {
 	EthURL     string
 	Controller string // the Livepeer Controller's address, hex
-	Keystore   string // the account's keystore file (WriteKeystore)
+	Keystore   string // the folder holding the account's keystore file, and only it (WriteKeystore)
 	Password   string // a file holding its password
 }
 
@@ -272,6 +276,9 @@ func StartLivepeer(ctx context.Context, c LivepeerConfig) (*Node, error) {
 		addrs[i] = a
 	}
 	cli, httpAddr, rtmp := addrs[0], addrs[1], addrs[2]
+	if c.HTTPAddr != "" {
+		httpAddr = c.HTTPAddr
+	}
 	args := []string{"-dataDir", c.Dir, "-cliAddr", cli, "-httpAddr", httpAddr, "-rtmpAddr", rtmp, "-v", "4"}
 	if c.Chain != nil {
 		args = append(args, c.Chain.args()...)
@@ -302,8 +309,21 @@ func StartLivepeer(ctx context.Context, c LivepeerConfig) (*Node, error) {
 // StartWorker starts an archiver-node worker of the orchestrator at
 // orchAddr, stamping with the Bee node's own batch.
 func StartWorker(ctx context.Context, bin, name, dir, orchAddr, secret, bee, batch string, capacity int) (*Node, error) {
-	n, err := Start(name, bin, dir+".log", "node", "-orchAddr", orchAddr, "-orchSecret", secret, "-orchInsecure",
-		"-bee", bee, "-postageBatch", batch, "-datadir", dir, "-capacity", strconv.Itoa(capacity), "-v")
+	return startWorker(ctx, bin, name, dir, orchAddr, secret, bee, capacity, "-postageBatch", batch)
+}
+
+// StartClientWorker starts an archiver-node worker that stamps client-side
+// with the key in keyFile, on the range of the batch its orchestrator
+// leases it (-archivePostageBatch).
+func StartClientWorker(ctx context.Context, bin, name, dir, orchAddr, secret, bee, keyFile, passwordFile string, capacity int) (*Node, error) {
+	return startWorker(ctx, bin, name, dir, orchAddr, secret, bee, capacity,
+		"-stamping", "client", "-ethKeystorePath", keyFile, "-ethPassword", passwordFile)
+}
+
+func startWorker(ctx context.Context, bin, name, dir, orchAddr, secret, bee string, capacity int, stamping ...string) (*Node, error) {
+	args := append([]string{"node", "-orchAddr", orchAddr, "-orchSecret", secret, "-orchInsecure",
+		"-bee", bee, "-datadir", dir, "-capacity", strconv.Itoa(capacity), "-v"}, stamping...)
+	n, err := Start(name, bin, dir+".log", args...)
 	if err != nil {
 		return nil, err
 	}

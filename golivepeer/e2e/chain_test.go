@@ -1,0 +1,319 @@
+package e2e
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/accounts/abi/bind"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethersphere/bee/v2/pkg/cac"
+	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
+	"github.com/livepeer/go-livepeer/eth/contracts"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lpswarm/archiver/bee"
+	"github.com/lpswarm/archiver/feed"
+	"github.com/lpswarm/archiver/internal/chaintest"
+	"github.com/lpswarm/archiver/internal/realnode"
+	"github.com/lpswarm/archiver/plugin"
+)
+
+// The loop's prices, in wei. Ticket parameters are chosen so that several
+// tickets win in a 30 s stream: the orchestrator's ticket EV is about one
+// segment's transcoding fee, and -maxFaceValue caps the face value at
+// twice the EV, so each ticket wins with probability 1/2 (go-livepeer's
+// default face value, 100 × EV, would make a win a rare event). The face
+// value stays above the redemption's gas cost at up to 1.4 gwei a gas
+// (350,000 gas), what the dev chain charges.
+const (
+	ticketEV        = 250_000_000_000_000 // 2.5e14
+	maxFaceValue    = 2 * ticketEV
+	pricePerPixel   = 30_000_000  // about one EV for a 2 s segment in two small renditions
+	archivePerByte  = 500_000_000 // a segment's archive fee is about half its transcoding fee
+	batchDepth      = 20
+	chainStreamName = "chainStream"
+)
+
+// TestOnChainLoop: the whole loop on one chain. The Livepeer protocol and
+// Swarm's contracts run on the same geth dev chain; a real livepeer-archiver
+// broadcaster and orchestrator stream 30 s with real tickets; two
+// archiver-node workers stamp client-side with the orchestrator's own key
+// on the batch that key bought; two real Bee nodes store the archive.
+// Afterwards, to the wei:
+//   - the broadcaster's deposit fell by the face value of the winning
+//     tickets the orchestrator redeemed, and the orchestrator's ETH rose by
+//     that much (withdrawn) less the gas of all its transactions;
+//   - both sides' archive fees equal price × the bytes of the final archive,
+//     and their session balances agree;
+//   - one address receives the tickets, owns the batch (Bee accepted every
+//     chunk stamped with it, and Bee accepts only the batch owner's
+//     stamps) and owns the feed, which the other Bee node resolves to the
+//     final archive.
+func TestOnChainLoop(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	start := time.Now()
+	net, err := chaintest.Start(ctx, chaintest.Options{})
+	require.NoError(t, err)
+	defer net.Close()
+	lp, err := net.DeployLivepeer(ctx, chaintest.LivepeerOptions{})
+	require.NoError(t, err)
+	t.Logf("chain, two Bee nodes and the Livepeer protocol up in %.1f s", time.Since(start).Seconds())
+
+	oKey, oAddr := newKey(t)
+	bKey, bAddr := newKey(t)
+	eth := big.NewInt(1e18)
+	require.NoError(t, net.Fund(ctx, oAddr, new(big.Int).Mul(eth, big.NewInt(10)), nil))
+	require.NoError(t, net.Fund(ctx, bAddr, new(big.Int).Mul(eth, big.NewInt(10)), nil))
+	batch, err := net.BuyBatch(ctx, oKey, batchDepth, big.NewInt(500_000_000), true)
+	require.NoError(t, err)
+
+	serviceAddr := freeAddr(t)
+	require.NoError(t, lp.MintLPT(ctx, oAddr, new(big.Int).Mul(eth, big.NewInt(1000))))
+	// Fee share 0: the orchestrator keeps every fee as its commission, so
+	// what it withdraws is exactly what its tickets won.
+	require.NoError(t, lp.ActivateOrchestrator(ctx, oKey, new(big.Int).Mul(eth, big.NewInt(1000)), 0, 0, "https://"+serviceAddr))
+	require.NoError(t, lp.FundBroadcaster(ctx, bKey, eth, eth))
+	_, err = lp.NextRound(ctx)
+	require.NoError(t, err)
+	active, err := lp.IsActiveTranscoder(ctx, oAddr)
+	require.NoError(t, err)
+	require.True(t, active, "the orchestrator is in the active set")
+	t.Logf("orchestrator %s active, broadcaster %s funded, %.1f s in", oAddr.Hex(), bAddr.Hex(), time.Since(start).Seconds())
+
+	oChain, oKeyFile := keystore(t, dir, "orchestrator", oKey, net.RPCURL(), lp.Controller)
+	bChain, _ := keystore(t, dir, "broadcaster", bKey, net.RPCURL(), lp.Controller)
+	gateway := net.Nodes()[0]
+	const secret = "chain-secret"
+	orch, err := realnode.StartLivepeer(ctx, realnode.LivepeerConfig{Name: "orchestrator", Bin: bins.archiver,
+		Dir: filepath.Join(dir, "orchestrator"), Orchestrator: true, HTTPAddr: serviceAddr, Chain: oChain, Args: []string{
+			"-pricePerUnit", strconv.Itoa(pricePerPixel), "-pixelsPerUnit", "1",
+			"-ticketEV", strconv.Itoa(ticketEV), "-maxFaceValue", strconv.Itoa(maxFaceValue),
+			// Rounds last 20 s here: the orchestrator initializes each at once,
+			// not after go-livepeer's random delay (up to 30 s), or its
+			// winning tickets could not be redeemed in time.
+			"-initializeRound", "-initializeRoundMaxDelay", "0s",
+			"-archiver", "-archiverSecret", secret, "-archiveGateway", gateway,
+			"-archivePricePerUnit", strconv.Itoa(archivePerByte),
+			"-archivePostageBatch", hex.EncodeToString(batch[:]), "-archivePostageDepth", strconv.Itoa(batchDepth),
+		}})
+	require.NoError(t, err)
+	nodes := []*realnode.Node{orch}
+	defer func() {
+		for _, n := range nodes {
+			n.Stop(5 * time.Second)
+		}
+	}()
+	for i := range 2 {
+		name := fmt.Sprintf("worker%d", i+1)
+		w, err := realnode.StartClientWorker(ctx, bins.worker, name, filepath.Join(dir, name), orch.Service, secret,
+			gateway, oKeyFile, oChain.Password, 2)
+		require.NoError(t, err)
+		nodes = append(nodes, w)
+		require.NoError(t, orch.WaitLog(ctx, "worker registered"))
+	}
+	b, err := realnode.StartLivepeer(ctx, realnode.LivepeerConfig{Name: "broadcaster", Bin: bins.archiver,
+		Dir: filepath.Join(dir, "broadcaster"), OrchAddr: orch.Service, Chain: bChain, Args: []string{
+			"-archive", "-archiveGateway", gateway, "-transcodingOptions", realnode.Profiles,
+			"-maxTicketEV", strconv.Itoa(maxFaceValue), "-maxTotalEV", "100000000000000000",
+		}})
+	require.NoError(t, err)
+	nodes = append(nodes, b)
+	dumpOnFailure(t, nodes...)
+
+	client, err := ethclient.DialContext(ctx, net.RPCURL())
+	require.NoError(t, err)
+	defer client.Close()
+	deposit0, _, err := lp.SenderInfo(ctx, bAddr)
+	require.NoError(t, err)
+	ethBefore, err := client.BalanceAt(ctx, oAddr, nil)
+	require.NoError(t, err)
+	from, err := client.BlockNumber(ctx)
+	require.NoError(t, err)
+
+	streamed := time.Now()
+	rec, stop := realnode.Record(ctx, b.HTTP, chainStreamName, 500*time.Millisecond)
+	require.NoError(t, realnode.Push(ctx, bins.video, "rtmp://"+b.RTMP+"/stream/"+chainStreamName))
+	bst, err := realnode.WaitFinal(ctx, b.CLI, chainStreamName)
+	stop()
+	require.NoError(t, err)
+	require.NoError(t, b.WaitLog(ctx, "stream archived"))
+	t.Logf("stream archived %.1f s after it started", time.Since(streamed).Seconds())
+
+	// The archive: complete, byte for byte, and paid for by the byte.
+	ost, err := realnode.WaitFinal(ctx, orch.CLI, chainStreamName)
+	require.NoError(t, err)
+	require.Equal(t, ost.Reference, bst.Reference)
+	require.Empty(t, bst.Gaps)
+	_, err = realnode.CheckArchive(ctx, gateway, bst.Reference, rec.Segments())
+	require.NoError(t, err)
+	var archivedBytes uint64
+	for _, s := range ost.Segments {
+		archivedBytes += s.Bytes
+	}
+	wantFee := new(big.Int).Mul(big.NewInt(archivePerByte), new(big.Int).SetUint64(archivedBytes))
+	oAcct, bAcct := oneSession(t, ost), oneSession(t, settled(ctx, t, b.CLI))
+	assert.Equal(t, wantFee.String(), oAcct.ArchiveFeesWei, "the orchestrator's debits: price × archived bytes")
+	assert.Equal(t, archivedBytes, oAcct.ArchiveBytes)
+	assert.Equal(t, oAcct.ArchiveFeesWei, bAcct.ArchiveFeesWei, "the broadcaster's mirror agrees to the wei")
+	assert.Zero(t, bAcct.Disagreements)
+	assert.Equal(t, oAcct.BalanceWei, bAcct.BalanceWei, "both sides hold the same session balance")
+	t.Logf("archived %d bytes, archive fee %s wei, session balance %s wei", archivedBytes, oAcct.ArchiveFeesWei, oAcct.BalanceWei)
+
+	// The tickets: redeemed on chain; the deposit fell by their face value.
+	broker, err := contracts.NewTicketBrokerFilterer(lp.TicketBroker, client)
+	require.NoError(t, err)
+	won, recipients := redeemed(ctx, t, broker, from, bAddr)
+	t.Logf("%d winning tickets redeemed, %s wei", len(recipients), won)
+	require.GreaterOrEqual(t, len(recipients), 2, "several tickets won")
+	deposit1, _, err := lp.SenderInfo(ctx, bAddr)
+	require.NoError(t, err)
+	assert.Equal(t, won.String(), new(big.Int).Sub(deposit0, deposit1).String(), "the deposit fell by the redeemed face value")
+
+	// The orchestrator withdraws its fees through its own CLI.
+	_, err = realnode.Post(ctx, "http://"+orch.CLI+"/withdrawFees", url.Values{"amount": {won.String()}})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		pending, err := lp.PendingFees(ctx, oAddr, 0)
+		return err == nil && pending.Sign() == 0
+	}, time.Minute, time.Second, "the fees are withdrawn")
+	to, err := client.BlockNumber(ctx)
+	require.NoError(t, err)
+	ethAfter, err := client.BalanceAt(ctx, oAddr, new(big.Int).SetUint64(to))
+	require.NoError(t, err)
+	gas := gasSpent(ctx, t, client, oAddr, from+1, to)
+	want := new(big.Int).Sub(new(big.Int).Add(ethBefore, won), gas)
+	assert.Equal(t, want.String(), ethAfter.String(), "ETH rose by the winnings less the gas of every transaction (%s wei)", gas)
+
+	// One address.
+	owner, err := net.BatchOwner(ctx, batch)
+	require.NoError(t, err)
+	assert.Equal(t, oAddr, owner, "the batch owner")
+	for _, r := range recipients {
+		assert.Equal(t, oAddr, r, "the ticket recipient")
+	}
+	topic := feed.StreamTopic(bAddr, chainStreamName)
+	fm, err := feed.ManifestReference(ctx, oAddr, topic, redundancy.MEDIUM) // -archiveRedundancy's default
+	require.NoError(t, err)
+	require.NotEmpty(t, ost.FeedURL)
+	assert.Contains(t, ost.FeedURL, "/bzz/"+fm.String()+"/", "the feed is the orchestrator's, computed offline")
+	other := net.Nodes()[1]
+	otherBee, err := bee.New(other)
+	require.NoError(t, err)
+	// The last update reaches the other node as Swarm syncs it.
+	require.Eventually(t, func() bool {
+		latest, err := otherBee.FeedLatest(ctx, oAddr.Bytes(), topic[:])
+		if err != nil {
+			return false
+		}
+		root, err := cac.NewWithDataSpan(latest.Root)
+		if err != nil {
+			return false
+		}
+		return root.Address().String() == ost.Reference
+	}, time.Minute, time.Second, "the other Bee node resolves the orchestrator's feed to the final archive")
+	dur, err := realnode.Duration(ctx, strings.Replace(ost.FeedURL, gateway, other, 1))
+	require.NoError(t, err)
+	assert.Greater(t, dur.Seconds(), 15.0, "the feed plays the archive from the other node")
+	t.Logf("the whole loop took %.1f s", time.Since(start).Seconds())
+}
+
+func newKey(t *testing.T) (*ecdsa.PrivateKey, common.Address) {
+	t.Helper()
+	k, err := crypto.GenerateKey()
+	require.NoError(t, err)
+	return k, crypto.PubkeyToAddress(k.PublicKey)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	p, err := realnode.FreePort()
+	require.NoError(t, err)
+	return "127.0.0.1:" + strconv.Itoa(p)
+}
+
+// keystore writes a node's key as go-livepeer reads it and returns its
+// place on the chain and the key file.
+func keystore(t *testing.T, dir, name string, key *ecdsa.PrivateKey, ethURL string, controller common.Address) (*realnode.Chain, string) {
+	t.Helper()
+	ks := filepath.Join(dir, name+"-keystore")
+	keyFile, pw, err := realnode.WriteKeystore(ks, key, "pw-"+name)
+	require.NoError(t, err)
+	// go-livepeer v0.7.9 reads only the address from a key file and looks
+	// for the key in -dataDir/keystore: it is given the folder.
+	return &realnode.Chain{EthURL: ethURL, Controller: controller.Hex(), Keystore: ks, Password: pw}, keyFile
+}
+
+// oneSession is the only session account of a status.
+func oneSession(t *testing.T, st *plugin.Status) plugin.SessionAccount {
+	t.Helper()
+	require.Len(t, st.Sessions, 1, "%+v", st.Sessions)
+	return st.Sessions[0]
+}
+
+// settled waits until the broadcaster has settled the stream's last
+// segments (the ones whose replies said PENDING).
+func settled(ctx context.Context, t *testing.T, cli string) *plugin.Status {
+	t.Helper()
+	var st *plugin.Status
+	require.Eventually(t, func() bool {
+		s, _, err := realnode.Status(ctx, cli, chainStreamName)
+		if err != nil || len(s.Sessions) != 1 {
+			return false
+		}
+		st = s
+		return true
+	}, 30*time.Second, 250*time.Millisecond)
+	return st
+}
+
+// redeemed sums the face value of the tickets sender's tickets redeemed
+// since block from, and lists their recipients.
+func redeemed(ctx context.Context, t *testing.T, broker *contracts.TicketBrokerFilterer, from uint64, sender common.Address) (*big.Int, []common.Address) {
+	t.Helper()
+	it, err := broker.FilterWinningTicketRedeemed(&bind.FilterOpts{Start: from, Context: ctx}, []common.Address{sender}, nil)
+	require.NoError(t, err)
+	defer it.Close()
+	sum := new(big.Int)
+	var recipients []common.Address
+	for it.Next() {
+		sum.Add(sum, it.Event.FaceValue)
+		recipients = append(recipients, it.Event.Recipient)
+	}
+	require.NoError(t, it.Error())
+	return sum, recipients
+}
+
+// gasSpent is what addr paid for gas in blocks from..to.
+func gasSpent(ctx context.Context, t *testing.T, c *ethclient.Client, addr common.Address, from, to uint64) *big.Int {
+	t.Helper()
+	total := new(big.Int)
+	for n := from; n <= to; n++ {
+		blk, err := c.BlockByNumber(ctx, new(big.Int).SetUint64(n))
+		require.NoError(t, err)
+		for _, tx := range blk.Transactions() {
+			sender, err := types.Sender(types.LatestSignerForChainID(tx.ChainId()), tx)
+			if err != nil || sender != addr {
+				continue
+			}
+			r, err := c.TransactionReceipt(ctx, tx.Hash())
+			require.NoError(t, err)
+			total.Add(total, new(big.Int).Mul(new(big.Int).SetUint64(r.GasUsed), r.EffectiveGasPrice))
+		}
+	}
+	return total
+}
