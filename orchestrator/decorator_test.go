@@ -139,6 +139,10 @@ func TestRefusals(t *testing.T) {
 			archiverpb.ArchiveReceipt_REFUSED, archiverpb.ArchiveReceipt_TOO_LARGE, 0},
 		{"not allowed", orchestrator.Config{Policy: deny}, big.NewRat(10, 1), nil,
 			archiverpb.ArchiveReceipt_REFUSED, archiverpb.ArchiveReceipt_NOT_ALLOWED, 0},
+		{"deposit below the minimum", orchestrator.Config{MinDeposit: big.NewInt(1000), Deposits: fixedDeposits{broadcaster: big.NewInt(999)}},
+			big.NewRat(10, 1), nil, archiverpb.ArchiveReceipt_REFUSED, archiverpb.ArchiveReceipt_INSUFFICIENT_DEPOSIT, 0},
+		{"deposit not known", orchestrator.Config{MinDeposit: big.NewInt(1000), Deposits: fixedDeposits{}},
+			big.NewRat(10, 1), nil, archiverpb.ArchiveReceipt_REFUSED, archiverpb.ArchiveReceipt_INSUFFICIENT_DEPOSIT, 0},
 		{"spool full", orchestrator.Config{}, big.NewRat(10, 1), orchestrator.ErrSpoolFull,
 			archiverpb.ArchiveReceipt_REFUSED, archiverpb.ArchiveReceipt_SPOOL_FULL, 1},
 		{"failed", orchestrator.Config{}, big.NewRat(10, 1), errors.New("disk error"),
@@ -163,6 +167,24 @@ func TestRefusals(t *testing.T) {
 			require.Equal(t, "0/1", f.dec.TakeReceipts(session).SessionFeeWei)
 		})
 	}
+}
+
+// fixedDeposits are broadcasters' deposits as read from the chain.
+type fixedDeposits map[common.Address]*big.Int
+
+func (d fixedDeposits) Deposit(addr common.Address) (*big.Int, bool) {
+	v, ok := d[addr]
+	return v, ok
+}
+
+// TestMinDepositMet: a deposit at the minimum archives as usual.
+func TestMinDepositMet(t *testing.T) {
+	f := newFixture(t, orchestrator.Config{MinDeposit: big.NewInt(1000), Deposits: fixedDeposits{broadcaster: big.NewInt(1000)}})
+	f.orch.credit(broadcaster, session, big.NewRat(10, 1))
+	md, seg := segment(1, true)
+	_, err := f.dec.TranscodeSeg(context.Background(), md, seg)
+	require.NoError(t, err)
+	require.Equal(t, archiverpb.ArchiveReceipt_ACCEPTED, onlyReceipt(t, f.dec).Status)
 }
 
 // TestSlowSpoolNeverBlocksTheReply: the reply goes out while the archiver

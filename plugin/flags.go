@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"math/big"
 	"path/filepath"
 	"strings"
 	"time"
@@ -68,6 +69,9 @@ type Flags struct {
 	PostageBatch string
 	PostageDepth uint
 	LeaseSlot    uint
+	// MinDeposit is the TicketBroker deposit, in wei, a broadcaster needs
+	// for its segments to be archived (empty or 0: none).
+	MinDeposit string
 
 	// Broadcaster.
 	Archive bool
@@ -100,6 +104,7 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.PostageBatch, "archivePostageBatch", "", "Orchestrator: postage batch id (hex) that workers stamping client-side share, each with a range of counters of its own (empty: workers stamp with their own batches)")
 	fs.UintVar(&f.PostageDepth, "archivePostageDepth", 0, "Orchestrator: depth of -archivePostageBatch")
 	fs.UintVar(&f.LeaseSlot, "archiveLeaseSlot", 0, "Orchestrator: counters of each bucket of -archivePostageBatch leased to one worker (0: a quarter of the bucket)")
+	fs.StringVar(&f.MinDeposit, "archiveMinDeposit", "", "Orchestrator: archive only for broadcasters whose TicketBroker deposit is at least this many wei (postage is paid at once and cannot be taken back; transcoding is not affected; empty: no minimum)")
 	fs.BoolVar(&f.Archive, "archive", false, "Broadcaster: ask orchestrators to archive every stream (the auth webhook's \"archive\" field decides per stream)")
 	fs.StringVar(&f.Gateway, "archiveGateway", DefaultGateway, "Bee gateway that archive URLs in logs and /archive/status point at")
 }
@@ -158,8 +163,13 @@ func (f *Flags) orchestratorConfig(dataDir string, offchain bool) (host.Config, 
 	if err != nil {
 		return zero, orchestrator.Config{}, fmt.Errorf("-archiveAllow/-archiveDeny: %w", err)
 	}
+	minDeposit, err := f.minDeposit(offchain)
+	if err != nil {
+		return zero, orchestrator.Config{}, err
+	}
 	price := f.price()
 	oc := orchestrator.Config{
+		MinDeposit:       minDeposit,
 		CapabilityID:     id,
 		Price:            func() *lpnet.PriceInfo { return price },
 		RetentionSeconds: uint64(f.Retention / time.Second),
@@ -181,6 +191,23 @@ func (f *Flags) orchestratorConfig(dataDir string, offchain bool) (host.Config, 
 		return zero, orchestrator.Config{}, err
 	}
 	return hc, oc, nil
+}
+
+// minDeposit is -archiveMinDeposit, nil when not set.
+func (f *Flags) minDeposit(offchain bool) (*big.Int, error) {
+	if f.MinDeposit == "" {
+		return nil, nil
+	}
+	v, ok := new(big.Int).SetString(f.MinDeposit, 10)
+	switch {
+	case !ok || v.Sign() < 0:
+		return nil, fmt.Errorf("-archiveMinDeposit %q: want a whole number of wei", f.MinDeposit)
+	case v.Sign() == 0:
+		return nil, nil
+	case offchain:
+		return nil, fmt.Errorf("-archiveMinDeposit %s: offchain there are no deposits", v)
+	}
+	return v, nil
 }
 
 // leases is -archivePostageBatch's lease table, nil without a batch.

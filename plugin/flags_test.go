@@ -38,7 +38,7 @@ var allFlags = []string{
 	"archiveTrustWorkers", "archiveIntakeMaxBytes", "archiveSpoolMaxBytes",
 	"archiveSpoolMinFreeBytes", "archiveIdleTimeout", "archiveEndGrace",
 	"archiveWorkerMaxUnacked", "archiveWorkerAckTimeout",
-	"archivePostageBatch", "archivePostageDepth", "archiveLeaseSlot",
+	"archivePostageBatch", "archivePostageDepth", "archiveLeaseSlot", "archiveMinDeposit",
 	"archive", "archiveGateway",
 }
 
@@ -188,6 +188,9 @@ func TestOrchestratorConfigErrors(t *testing.T) {
 		{name: "bad allow address", args: []string{"-archiveAllow", "0x1234"}, contains: "-archiveAllow"},
 		{name: "bad deny address", args: []string{"-archiveDeny", "nobody"}, contains: "-archiveDeny"},
 		{name: "paid offchain", args: []string{"-archivePricePerUnit", "1"}, offchain: true, is: ErrPaidOffchain, contains: "-archivePricePerUnit"},
+		{name: "min deposit not a number", args: []string{"-archiveMinDeposit", "1e18"}, contains: "-archiveMinDeposit"},
+		{name: "min deposit negative", args: []string{"-archiveMinDeposit", "-1"}, contains: "-archiveMinDeposit"},
+		{name: "min deposit offchain", args: []string{"-archiveMinDeposit", "5"}, offchain: true, contains: "-archiveMinDeposit"},
 		{name: "batch not hex", args: []string{"-archivePostageBatch", "xyz", "-archivePostageDepth", "20"}, contains: "-archivePostageBatch"},
 		{name: "batch short", args: []string{"-archivePostageBatch", "abcd", "-archivePostageDepth", "20"}, contains: "-archivePostageBatch"},
 		{name: "batch without depth", args: []string{"-archivePostageBatch", "abababababababababababababababababababababababababababababababab"}, contains: "-archivePostageDepth"},

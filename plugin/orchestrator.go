@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"sync"
 	"time"
@@ -35,6 +36,9 @@ type OrchestratorEnv struct {
 	// every stream's feed, so that one key receives the tickets, owns the
 	// postage batch and owns the feeds.
 	Account feed.Signer
+	// Deposit reads a broadcaster's TicketBroker deposit from the chain
+	// (nil offchain); -archiveMinDeposit needs it.
+	Deposit func(ctx context.Context, addr common.Address) (*big.Int, error)
 	Logger  *slog.Logger
 }
 
@@ -59,6 +63,7 @@ type Orchestrator struct {
 	mu       sync.Mutex
 	sessions map[string]*liveSession // by go-livepeer session id
 	accounts feeBook
+	deposits *deposits // nil without -archiveMinDeposit
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -87,6 +92,13 @@ func OpenOrchestrator(f *Flags, env OrchestratorEnv) (*Orchestrator, error) {
 		return nil, err
 	}
 	o := &Orchestrator{flags: *f, cfg: oc, balances: env.Balances, log: env.Logger, sessions: map[string]*liveSession{}}
+	if oc.MinDeposit != nil {
+		if env.Deposit == nil {
+			return nil, errors.New("-archiveMinDeposit needs the node's view of the chain")
+		}
+		o.deposits = newDeposits(env.Deposit)
+		oc.Deposits = o.deposits
+	}
 	oc.Logger = env.Logger.With("component", "decorator")
 	o.cfg = oc
 	hc.Logger = env.Logger
@@ -240,6 +252,11 @@ func (o *Orchestrator) Transcoded(md *orchestrator.SegTranscodingMetadata, seg *
 
 // AmendInfo attaches the archive offer to an OrchestratorInfo.
 func (o *Orchestrator) AmendInfo(info *lpnet.OrchestratorInfo, sender common.Address, session string) {
+	if o.deposits != nil && sender != (common.Address{}) {
+		// A session's first info comes before its first segment: the
+		// deposit is known when the segment is decided.
+		o.deposits.refresh(context.Background(), sender)
+	}
 	if err := archiverpb.SetOffer(info, o.dec.Offer(sender, orchestrator.ManifestID(session))); err != nil {
 		o.log.Error("attaching the archive offer", "error", err)
 	}

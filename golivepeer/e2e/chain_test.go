@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -44,6 +45,7 @@ const (
 	pricePerPixel   = 30_000_000  // about one EV for a 2 s segment in two small renditions
 	archivePerByte  = 500_000_000 // a segment's archive fee is about half its transcoding fee
 	batchDepth      = 20
+	minDeposit      = "100000000000000000" // 0.1 ETH
 	chainStreamName = "chainStream"
 )
 
@@ -76,9 +78,11 @@ func TestOnChainLoop(t *testing.T) {
 
 	oKey, oAddr := newKey(t)
 	bKey, bAddr := newKey(t)
+	poorKey, poorAddr := newKey(t)
 	eth := big.NewInt(1e18)
 	require.NoError(t, net.Fund(ctx, oAddr, new(big.Int).Mul(eth, big.NewInt(10)), nil))
 	require.NoError(t, net.Fund(ctx, bAddr, new(big.Int).Mul(eth, big.NewInt(10)), nil))
+	require.NoError(t, net.Fund(ctx, poorAddr, new(big.Int).Mul(eth, big.NewInt(10)), nil))
 	batch, err := net.BuyBatch(ctx, oKey, batchDepth, big.NewInt(500_000_000), true)
 	require.NoError(t, err)
 
@@ -88,6 +92,10 @@ func TestOnChainLoop(t *testing.T) {
 	// what it withdraws is exactly what its tickets won.
 	require.NoError(t, lp.ActivateOrchestrator(ctx, oKey, new(big.Int).Mul(eth, big.NewInt(1000)), 0, 0, "https://"+serviceAddr))
 	require.NoError(t, lp.FundBroadcaster(ctx, bKey, eth, eth))
+	// Enough for tickets (face value ≤ 5e14 wei), below the orchestrator's
+	// minimum for archiving.
+	poorDeposit := big.NewInt(1e16)
+	require.NoError(t, lp.FundBroadcaster(ctx, poorKey, poorDeposit, poorDeposit))
 	_, err = lp.NextRound(ctx)
 	require.NoError(t, err)
 	active, err := lp.IsActiveTranscoder(ctx, oAddr)
@@ -108,7 +116,7 @@ func TestOnChainLoop(t *testing.T) {
 			// winning tickets could not be redeemed in time.
 			"-initializeRound", "-initializeRoundMaxDelay", "0s",
 			"-archiver", "-archiverSecret", secret, "-archiveGateway", gateway,
-			"-archivePricePerUnit", strconv.Itoa(archivePerByte),
+			"-archivePricePerUnit", strconv.Itoa(archivePerByte), "-archiveMinDeposit", minDeposit,
 			"-archivePostageBatch", hex.EncodeToString(batch[:]), "-archivePostageDepth", strconv.Itoa(batchDepth),
 		}})
 	require.NoError(t, err)
@@ -229,6 +237,37 @@ func TestOnChainLoop(t *testing.T) {
 	dur, err := realnode.Duration(ctx, strings.Replace(ost.FeedURL, gateway, other, 1))
 	require.NoError(t, err)
 	assert.Greater(t, dur.Seconds(), 15.0, "the feed plays the archive from the other node")
+
+	// A broadcaster whose deposit pays for transcoding, not for archiving.
+	poorChain, _ := keystore(t, dir, "poor", poorKey, net.RPCURL(), lp.Controller)
+	poor, err := realnode.StartLivepeer(ctx, realnode.LivepeerConfig{Name: "poor", Bin: bins.archiver,
+		Dir: filepath.Join(dir, "poor"), OrchAddr: orch.Service, Chain: poorChain, Args: []string{
+			"-archive", "-archiveGateway", gateway, "-transcodingOptions", realnode.Profiles,
+			"-maxTicketEV", strconv.Itoa(maxFaceValue), "-maxTotalEV", "100000000000000000",
+		}})
+	require.NoError(t, err)
+	nodes = append(nodes, poor)
+	const poorStream = "poorStream"
+	prec, pstop := realnode.Record(ctx, poor.HTTP, poorStream, 500*time.Millisecond)
+	require.NoError(t, realnode.PushFor(ctx, bins.video, "rtmp://"+poor.RTMP+"/stream/"+poorStream, 12*time.Second))
+	time.Sleep(3 * time.Second) // the last replies
+	pstop()
+	renditions := map[string]int{}
+	for _, s := range prec.Segments() {
+		renditions[s.Rendition]++
+	}
+	assert.Len(t, renditions, 3, "it streams and is transcoded: %v", renditions)
+	pst, _, err := realnode.Status(ctx, poor.CLI, poorStream)
+	require.NoError(t, err)
+	require.NotEmpty(t, pst.Gaps)
+	for _, g := range pst.Gaps {
+		assert.Contains(t, g.Reason, "INSUFFICIENT_DEPOSIT", "seq %d", g.Seq)
+		assert.Contains(t, g.Reason, minDeposit, "the refusal names the minimum")
+	}
+	assert.Empty(t, pst.Segments)
+	assert.Equal(t, "0", oneSession(t, pst).ArchiveFeesWei, "nothing charged for archiving")
+	_, code, _ := realnode.Status(ctx, orch.CLI, poorStream)
+	assert.Equal(t, http.StatusNotFound, code, "nothing stored")
 	t.Logf("the whole loop took %.1f s", time.Since(start).Seconds())
 }
 

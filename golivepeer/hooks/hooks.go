@@ -67,6 +67,13 @@ func startOrchestrator(ctx context.Context, f *plugin.Flags, n *core.LivepeerNod
 	}
 	if n.Eth != nil {
 		env.Account = account{n.Eth}
+		env.Deposit = func(_ context.Context, addr ethcommon.Address) (*big.Int, error) {
+			info, err := n.Eth.GetSenderInfo(addr)
+			if err != nil {
+				return nil, err
+			}
+			return info.Deposit, nil
+		}
 	}
 	a, err := plugin.OpenOrchestrator(f, env)
 	if err != nil {

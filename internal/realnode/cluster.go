@@ -160,6 +160,21 @@ func WaitFinal(ctx context.Context, cliAddr, manifestID string) (*plugin.Status,
 	}
 }
 
+// getBee reads a file from Bee, a minute an attempt, three attempts: on a
+// network of Bee nodes a file's chunks may have been pushed to a peer that
+// serves them back slowly, and a retrieval that fails mid-file cuts the
+// response short.
+func getBee(ctx context.Context, url string) ([]byte, error) {
+	var err error
+	for range 3 {
+		var b []byte
+		if b, err = getWithin(ctx, url, time.Minute); err == nil || ctx.Err() != nil {
+			return b, err
+		}
+	}
+	return nil, err
+}
+
 // CheckArchive checks that every segment a broadcaster listed is in the
 // published manifest at beeURL, byte for byte, and that every media
 // playlist is finished (ENDLIST). It returns what the manifest lists, as
@@ -170,13 +185,13 @@ func CheckArchive(ctx context.Context, beeURL, reference string, listed []Segmen
 	base := strings.TrimRight(beeURL, "/") + "/bzz/" + reference + "/"
 	var errs []error
 	manifest := map[string]bool{}
-	master, err := getWithin(ctx, base+"index.m3u8", time.Minute)
+	master, err := getBee(ctx, base+"index.m3u8")
 	if err != nil {
 		return nil, err
 	}
 	for _, u := range uris(master) {
 		rendition := path.Dir(u)
-		pl, err := getWithin(ctx, base+u, time.Minute)
+		pl, err := getBee(ctx, base+u)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -194,9 +209,7 @@ func CheckArchive(ctx context.Context, beeURL, reference string, listed []Segmen
 			errs = append(errs, fmt.Errorf("%s: listed by the broadcaster, not in the manifest", key))
 			continue
 		}
-		// A minute a file: on a network of Bee nodes a file's chunks may
-		// have been pushed to a peer that serves them back slowly.
-		got, err := getWithin(ctx, base+key+".ts", time.Minute)
+		got, err := getBee(ctx, base+key+".ts")
 		switch {
 		case err != nil:
 			errs = append(errs, fmt.Errorf("%s: %w", key, err))

@@ -1,0 +1,86 @@
+package plugin
+
+import (
+	"context"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+)
+
+// Deposit lookups: how long a deposit read from the chain is used, and how
+// long a session's first lookup may take (it happens when a broadcaster
+// asks for the orchestrator's info, before any segment).
+const (
+	depositTTL     = 30 * time.Second
+	depositTimeout = 5 * time.Second
+)
+
+// deposits caches broadcasters' TicketBroker deposits for
+// -archiveMinDeposit: the decision to archive a segment reads only the
+// cache. A sender's first lookup waits (GetOrchestrator, session setup);
+// later ones refresh in the background once the value is older than
+// depositTTL.
+type deposits struct {
+	fetch func(ctx context.Context, addr common.Address) (*big.Int, error)
+
+	mu sync.Mutex
+	m  map[common.Address]*deposit
+}
+
+type deposit struct {
+	value   *big.Int // nil until read
+	at      time.Time
+	loading bool
+}
+
+func newDeposits(fetch func(context.Context, common.Address) (*big.Int, error)) *deposits {
+	return &deposits{fetch: fetch, m: map[common.Address]*deposit{}}
+}
+
+// Deposit is the sender's deposit as last read.
+func (d *deposits) Deposit(addr common.Address) (*big.Int, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e := d.m[addr]; e != nil && e.value != nil {
+		return new(big.Int).Set(e.value), true
+	}
+	return nil, false
+}
+
+// refresh reads the sender's deposit when it is unknown (waiting for it)
+// or stale (in the background).
+func (d *deposits) refresh(ctx context.Context, addr common.Address) {
+	d.mu.Lock()
+	e := d.m[addr]
+	if e == nil {
+		e = &deposit{}
+		d.m[addr] = e
+	}
+	if e.loading || (e.value != nil && time.Since(e.at) < depositTTL) {
+		d.mu.Unlock()
+		return
+	}
+	e.loading = true
+	known := e.value != nil
+	d.mu.Unlock()
+	if known {
+		go d.load(context.WithoutCancel(ctx), addr)
+		return
+	}
+	d.load(ctx, addr)
+}
+
+func (d *deposits) load(ctx context.Context, addr common.Address) {
+	ctx, cancel := context.WithTimeout(ctx, depositTimeout)
+	defer cancel()
+	v, err := d.fetch(ctx, addr)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e := d.m[addr]
+	e.loading = false
+	if err == nil && v != nil {
+		e.value, e.at = v, time.Now()
+	}
+}

@@ -1,0 +1,54 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"math/big"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/stretchr/testify/require"
+)
+
+// TestDepositsCache: a sender's first lookup waits for the chain; a fresh
+// value is not read again; a failed read leaves the deposit unknown (the
+// segment is refused) and is retried on the next refresh.
+func TestDepositsCache(t *testing.T) {
+	addr := common.HexToAddress("0xb0b")
+	var calls atomic.Int32
+	var fail atomic.Bool
+	d := newDeposits(func(context.Context, common.Address) (*big.Int, error) {
+		calls.Add(1)
+		if fail.Load() {
+			return nil, errors.New("rpc down")
+		}
+		return big.NewInt(42), nil
+	})
+	_, ok := d.Deposit(addr)
+	require.False(t, ok, "unknown before any lookup")
+
+	fail.Store(true)
+	d.refresh(context.Background(), addr)
+	_, ok = d.Deposit(addr)
+	require.False(t, ok, "a failed read leaves it unknown")
+
+	fail.Store(false)
+	d.refresh(context.Background(), addr)
+	v, ok := d.Deposit(addr)
+	require.True(t, ok, "the first successful lookup is waited for")
+	require.Equal(t, int64(42), v.Int64())
+
+	d.refresh(context.Background(), addr)
+	require.Equal(t, int32(2), calls.Load(), "a fresh value is not read again")
+
+	// A stale value is refreshed in the background; the old one serves meanwhile.
+	d.mu.Lock()
+	d.m[addr].at = time.Now().Add(-2 * depositTTL)
+	d.mu.Unlock()
+	d.refresh(context.Background(), addr)
+	_, ok = d.Deposit(addr)
+	require.True(t, ok)
+	require.Eventually(t, func() bool { return calls.Load() == 3 }, 5*time.Second, time.Millisecond)
+}
