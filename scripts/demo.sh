@@ -8,12 +8,20 @@
 # checks everything and exits, non-zero on any failure.
 # The first run builds Bee, Livepeer's FFmpeg and go-livepeer (about 10 min).
 #   --keep   keep Bee running even when stdout is not a terminal
+#   --chain  the paid loop on one local chain instead: the Livepeer protocol
+#            and Swarm on a geth dev chain, real tickets, one key (~2 min)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 args=()
-[ "${1:-}" = "--keep" ] && args+=(-keep)
+for a in "$@"; do
+	case "$a" in
+	--keep) args+=(-keep) ;;
+	--chain) args+=(-chain) ;;
+	*) die "unknown option $a (want --keep, --chain)" ;;
+	esac
+done
 
 "$ROOT/scripts/install-deps.sh"
 livepeer=$("$ROOT/scripts/build-livepeer.sh" | tail -1)

@@ -40,6 +40,7 @@ type config struct {
 	workers      int
 	workDir      string
 	keep         bool
+	chain        bool
 }
 
 func main() {
@@ -60,12 +61,21 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&c.paidSeconds, "paidSeconds", 60, "length of the paid testbed stream")
 	fs.IntVar(&c.workers, "workers", 2, "archiver-node workers")
 	fs.StringVar(&c.workDir, "workdir", filepath.Join(os.TempDir(), "archiver-demo"), "scratch directory (wiped)")
+	fs.BoolVar(&c.chain, "chain", false, "run the paid loop on one local chain instead: the Livepeer protocol and Swarm on a geth dev chain, real tickets, the orchestrator's one key (about 2 minutes)")
 	fs.BoolVar(&c.keep, "keep", isTerminal(os.Stdout), "keep Bee serving the archives until Ctrl-C (default: when stdout is a terminal)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(c.workDir); err != nil {
 		return err
+	}
+	if c.chain {
+		loop, err := runChain(ctx, c, out)
+		if err != nil {
+			return fmt.Errorf("one-chain run: %w", err)
+		}
+		defer loop.Close()
+		return keep(ctx, c, out, loop.Gateway)
 	}
 	sum, cluster, err := runReal(ctx, c, out)
 	if err != nil {
@@ -78,11 +88,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("paid testbed run: %w", err)
 	}
 	defer stopPaid()
+	return keep(ctx, c, out, sum.URL)
+}
+
+// keep keeps Bee serving until Ctrl-C, when asked to.
+func keep(ctx context.Context, c config, out io.Writer, url string) error {
 	if !c.keep {
-		fmt.Fprintln(out, "\nBee dev nodes stop now (their storage is in memory); run in a terminal, or with -keep, to watch.")
+		fmt.Fprintln(out, "\nThe Bee nodes stop now; run in a terminal, or with -keep, to watch.")
 		return nil
 	}
-	fmt.Fprintf(out, "\nBee keeps serving the archives; Ctrl-C to stop.\n  %s\n", sum.URL)
+	fmt.Fprintf(out, "\nBee keeps serving the archives; Ctrl-C to stop.\n  %s\n", url)
 	<-ctx.Done()
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return nil

@@ -2,14 +2,9 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"encoding/hex"
-	"fmt"
 	"math/big"
 	"net/http"
 	"net/url"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,26 +22,13 @@ import (
 
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/feed"
-	"github.com/lpswarm/archiver/internal/chaintest"
 	"github.com/lpswarm/archiver/internal/realnode"
 	"github.com/lpswarm/archiver/plugin"
 )
 
-// The loop's prices, in wei. Ticket parameters are chosen so that several
-// tickets win in a 30 s stream: the orchestrator's ticket EV is about one
-// segment's transcoding fee, and -maxFaceValue caps the face value at
-// twice the EV, so each ticket wins with probability 1/2 (go-livepeer's
-// default face value, 100 × EV, would make a win a rare event). The face
-// value stays above the redemption's gas cost at up to 1.4 gwei a gas
-// (350,000 gas), what the dev chain charges.
 const (
-	ticketEV        = 250_000_000_000_000 // 2.5e14
-	maxFaceValue    = 2 * ticketEV
-	pricePerPixel   = 30_000_000  // about one EV for a 2 s segment in two small renditions
-	archivePerByte  = 500_000_000 // a segment's archive fee is about half its transcoding fee
-	batchDepth      = 20
-	minDeposit      = "100000000000000000" // 0.1 ETH
 	chainStreamName = "chainStream"
+	minDeposit      = "100000000000000000" // 0.1 ETH
 )
 
 // TestOnChainLoop: the whole loop on one chain. The Livepeer protocol and
@@ -64,93 +46,34 @@ const (
 //     chunk stamped with it, and Bee accepts only the batch owner's
 //     stamps) and owns the feed, which the other Bee node resolves to the
 //     final archive.
+//
+// Then the refusals: a broadcaster whose deposit is below the
+// orchestrator's -archiveMinDeposit is transcoded and refused archiving,
+// charged nothing; tickets made from expired parameters and a
+// broadcaster without a deposit are refused as go-livepeer refuses them.
 func TestOnChainLoop(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	dir := t.TempDir()
 	start := time.Now()
-	net, err := chaintest.Start(ctx, chaintest.Options{})
+	loop, err := realnode.StartChainLoop(ctx, realnode.ChainConfig{Dir: t.TempDir(), Livepeer: bins.archiver,
+		Worker: bins.worker, Workers: 2, MinDeposit: minDeposit, Logf: t.Logf})
 	require.NoError(t, err)
-	defer net.Close()
-	lp, err := net.DeployLivepeer(ctx, chaintest.LivepeerOptions{})
-	require.NoError(t, err)
-	t.Logf("chain, two Bee nodes and the Livepeer protocol up in %.1f s", time.Since(start).Seconds())
-
-	oKey, oAddr := newKey(t)
-	bKey, bAddr := newKey(t)
-	poorKey, poorAddr := newKey(t)
+	defer loop.Close()
+	net, lp, gateway, orch, oAddr := loop.Net, loop.Livepeer, loop.Gateway, loop.Orch, loop.OrchAddr
 	eth := big.NewInt(1e18)
-	require.NoError(t, net.Fund(ctx, oAddr, new(big.Int).Mul(eth, big.NewInt(10)), nil))
-	require.NoError(t, net.Fund(ctx, bAddr, new(big.Int).Mul(eth, big.NewInt(10)), nil))
-	require.NoError(t, net.Fund(ctx, poorAddr, new(big.Int).Mul(eth, big.NewInt(10)), nil))
-	batch, err := net.BuyBatch(ctx, oKey, batchDepth, big.NewInt(500_000_000), true)
+	b, bKey, err := loop.Broadcaster(ctx, "broadcaster", eth, "-archive")
 	require.NoError(t, err)
-
-	serviceAddr := freeAddr(t)
-	require.NoError(t, lp.MintLPT(ctx, oAddr, new(big.Int).Mul(eth, big.NewInt(1000))))
-	// Fee share 0: the orchestrator keeps every fee as its commission, so
-	// what it withdraws is exactly what its tickets won.
-	require.NoError(t, lp.ActivateOrchestrator(ctx, oKey, new(big.Int).Mul(eth, big.NewInt(1000)), 0, 0, "https://"+serviceAddr))
-	require.NoError(t, lp.FundBroadcaster(ctx, bKey, eth, eth))
-	// Enough for tickets (face value ≤ 5e14 wei), below the orchestrator's
-	// minimum for archiving.
-	poorDeposit := big.NewInt(1e16)
-	require.NoError(t, lp.FundBroadcaster(ctx, poorKey, poorDeposit, poorDeposit))
-	_, err = lp.NextRound(ctx)
-	require.NoError(t, err)
-	active, err := lp.IsActiveTranscoder(ctx, oAddr)
-	require.NoError(t, err)
-	require.True(t, active, "the orchestrator is in the active set")
-	t.Logf("orchestrator %s active, broadcaster %s funded, %.1f s in", oAddr.Hex(), bAddr.Hex(), time.Since(start).Seconds())
-
-	oChain, oKeyFile := keystore(t, dir, "orchestrator", oKey, net.RPCURL(), lp.Controller)
-	bChain, _ := keystore(t, dir, "broadcaster", bKey, net.RPCURL(), lp.Controller)
-	gateway := net.Nodes()[0]
-	const secret = "chain-secret"
-	orch, err := realnode.StartLivepeer(ctx, realnode.LivepeerConfig{Name: "orchestrator", Bin: bins.archiver,
-		Dir: filepath.Join(dir, "orchestrator"), Orchestrator: true, HTTPAddr: serviceAddr, Chain: oChain, Args: []string{
-			"-pricePerUnit", strconv.Itoa(pricePerPixel), "-pixelsPerUnit", "1",
-			"-ticketEV", strconv.Itoa(ticketEV), "-maxFaceValue", strconv.Itoa(maxFaceValue),
-			// Rounds last 20 s here: the orchestrator initializes each at once,
-			// not after go-livepeer's random delay (up to 30 s), or its
-			// winning tickets could not be redeemed in time.
-			"-initializeRound", "-initializeRoundMaxDelay", "0s",
-			"-archiver", "-archiverSecret", secret, "-archiveGateway", gateway,
-			"-archivePricePerUnit", strconv.Itoa(archivePerByte), "-archiveMinDeposit", minDeposit,
-			"-archivePostageBatch", hex.EncodeToString(batch[:]), "-archivePostageDepth", strconv.Itoa(batchDepth),
-		}})
-	require.NoError(t, err)
-	nodes := []*realnode.Node{orch}
-	defer func() {
-		for _, n := range nodes {
-			n.Stop(5 * time.Second)
-		}
-	}()
-	for i := range 2 {
-		name := fmt.Sprintf("worker%d", i+1)
-		w, err := realnode.StartClientWorker(ctx, bins.worker, name, filepath.Join(dir, name), orch.Service, secret,
-			gateway, oKeyFile, oChain.Password, 2)
-		require.NoError(t, err)
-		nodes = append(nodes, w)
-		require.NoError(t, orch.WaitLog(ctx, "worker registered"))
-	}
-	b, err := realnode.StartLivepeer(ctx, realnode.LivepeerConfig{Name: "broadcaster", Bin: bins.archiver,
-		Dir: filepath.Join(dir, "broadcaster"), OrchAddr: orch.Service, Chain: bChain, Args: []string{
-			"-archive", "-archiveGateway", gateway, "-transcodingOptions", realnode.Profiles,
-			"-maxTicketEV", strconv.Itoa(maxFaceValue), "-maxTotalEV", "100000000000000000",
-		}})
-	require.NoError(t, err)
-	nodes = append(nodes, b)
-	dumpOnFailure(t, nodes...)
+	bAddr := crypto.PubkeyToAddress(bKey.PublicKey)
+	dumpOnFailure(t, loop.Nodes()...)
 
 	client, err := ethclient.DialContext(ctx, net.RPCURL())
 	require.NoError(t, err)
 	defer client.Close()
+	from, err := client.BlockNumber(ctx)
+	require.NoError(t, err)
 	deposit0, _, err := lp.SenderInfo(ctx, bAddr)
 	require.NoError(t, err)
-	ethBefore, err := client.BalanceAt(ctx, oAddr, nil)
-	require.NoError(t, err)
-	from, err := client.BlockNumber(ctx)
+	ethBefore, err := client.BalanceAt(ctx, oAddr, new(big.Int).SetUint64(from))
 	require.NoError(t, err)
 
 	streamed := time.Now()
@@ -173,7 +96,7 @@ func TestOnChainLoop(t *testing.T) {
 	for _, s := range ost.Segments {
 		archivedBytes += s.Bytes
 	}
-	wantFee := new(big.Int).Mul(big.NewInt(archivePerByte), new(big.Int).SetUint64(archivedBytes))
+	wantFee := new(big.Int).Mul(big.NewInt(realnode.ArchivePerByte), new(big.Int).SetUint64(archivedBytes))
 	oAcct, bAcct := oneSession(t, ost), oneSession(t, settled(ctx, t, b.CLI))
 	assert.Equal(t, wantFee.String(), oAcct.ArchiveFeesWei, "the orchestrator's debits: price × archived bytes")
 	assert.Equal(t, archivedBytes, oAcct.ArchiveBytes)
@@ -208,7 +131,7 @@ func TestOnChainLoop(t *testing.T) {
 	assert.Equal(t, want.String(), ethAfter.String(), "ETH rose by the winnings less the gas of every transaction (%s wei)", gas)
 
 	// One address.
-	owner, err := net.BatchOwner(ctx, batch)
+	owner, err := net.BatchOwner(ctx, loop.Batch)
 	require.NoError(t, err)
 	assert.Equal(t, oAddr, owner, "the batch owner")
 	for _, r := range recipients {
@@ -238,15 +161,10 @@ func TestOnChainLoop(t *testing.T) {
 	require.NoError(t, err)
 	assert.Greater(t, dur.Seconds(), 15.0, "the feed plays the archive from the other node")
 
-	// A broadcaster whose deposit pays for transcoding, not for archiving.
-	poorChain, _ := keystore(t, dir, "poor", poorKey, net.RPCURL(), lp.Controller)
-	poor, err := realnode.StartLivepeer(ctx, realnode.LivepeerConfig{Name: "poor", Bin: bins.archiver,
-		Dir: filepath.Join(dir, "poor"), OrchAddr: orch.Service, Chain: poorChain, Args: []string{
-			"-archive", "-archiveGateway", gateway, "-transcodingOptions", realnode.Profiles,
-			"-maxTicketEV", strconv.Itoa(maxFaceValue), "-maxTotalEV", "100000000000000000",
-		}})
+	// A broadcaster whose deposit pays for transcoding (face values up to
+	// 5e14 wei), not for archiving.
+	poor, _, err := loop.Broadcaster(ctx, "poor", big.NewInt(1e16), "-archive")
 	require.NoError(t, err)
-	nodes = append(nodes, poor)
 	const poorStream = "poorStream"
 	prec, pstop := realnode.Record(ctx, poor.HTTP, poorStream, 500*time.Millisecond)
 	require.NoError(t, realnode.PushFor(ctx, bins.video, "rtmp://"+poor.RTMP+"/stream/"+poorStream, 12*time.Second))
@@ -268,33 +186,8 @@ func TestOnChainLoop(t *testing.T) {
 	assert.Equal(t, "0", oneSession(t, pst).ArchiveFeesWei, "nothing charged for archiving")
 	_, code, _ := realnode.Status(ctx, orch.CLI, poorStream)
 	assert.Equal(t, http.StatusNotFound, code, "nothing stored")
+	checkTicketRefusals(ctx, t, orch.Service, orch.CLI, client, bKey)
 	t.Logf("the whole loop took %.1f s", time.Since(start).Seconds())
-}
-
-func newKey(t *testing.T) (*ecdsa.PrivateKey, common.Address) {
-	t.Helper()
-	k, err := crypto.GenerateKey()
-	require.NoError(t, err)
-	return k, crypto.PubkeyToAddress(k.PublicKey)
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	p, err := realnode.FreePort()
-	require.NoError(t, err)
-	return "127.0.0.1:" + strconv.Itoa(p)
-}
-
-// keystore writes a node's key as go-livepeer reads it and returns its
-// place on the chain and the key file.
-func keystore(t *testing.T, dir, name string, key *ecdsa.PrivateKey, ethURL string, controller common.Address) (*realnode.Chain, string) {
-	t.Helper()
-	ks := filepath.Join(dir, name+"-keystore")
-	keyFile, pw, err := realnode.WriteKeystore(ks, key, "pw-"+name)
-	require.NoError(t, err)
-	// go-livepeer v0.7.9 reads only the address from a key file and looks
-	// for the key in -dataDir/keystore: it is given the folder.
-	return &realnode.Chain{EthURL: ethURL, Controller: controller.Hex(), Keystore: ks, Password: pw}, keyFile
 }
 
 // oneSession is the only session account of a status.
