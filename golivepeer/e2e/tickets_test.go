@@ -111,10 +111,11 @@ func paidSegment(ctx context.Context, t *testing.T, info *net.OrchestratorInfo, 
 // go-livepeer does, before transcoding or archiving anything: a ticket
 // made from parameters past their expiration block, and a broadcaster
 // with no deposit (go-livepeer gives it no ticket parameters at all).
-func checkTicketRefusals(ctx context.Context, t *testing.T, service, orchCLI string, client *ethclient.Client, funded *ecdsa.PrivateKey) {
+// info is the funded broadcaster's, asked for long enough ago that its
+// parameters (10 blocks) have expired, or soon will.
+func checkTicketRefusals(ctx context.Context, t *testing.T, service, orchCLI string, client *ethclient.Client,
+	funded *ecdsa.PrivateKey, info *net.OrchestratorInfo) {
 	t.Helper()
-	info, err := orchestratorInfo(ctx, service, funded)
-	require.NoError(t, err)
 	expiry := new(big.Int).SetBytes(info.GetTicketParams().GetExpirationBlock()).Uint64()
 	require.Eventually(t, func() bool {
 		n, err := client.BlockNumber(ctx)
