@@ -49,15 +49,17 @@ type bsession struct {
 	// of the fee a segment late, pay too few tickets for the next one, and
 	// go-livepeer would refuse it for insufficient balance.
 	held map[int64]*big.Rat
-	// ratio is the largest renditions/source byte ratio seen: the estimate
-	// counts the renditions at 5/4 of it.
-	ratio *big.Rat
+	// ratio is the largest renditions/source byte ratio seen (counted
+	// once a segment was): the estimate counts the renditions at 5/4 of
+	// it.
+	ratio   *big.Rat
+	counted bool
 }
 
 // initialRatio is the renditions/source ratio estimates assume before a
 // segment of the session is counted: generous, since too high an estimate
 // only sends a ticket early, and too low one gets a segment refused.
-var initialRatio = big.NewRat(2, 1)
+func initialRatio() *big.Rat { return big.NewRat(2, 1) }
 
 // Segment is SegmentCaps for a segment about to be sent on sess: when it
 // asks for archiving, its source bytes count towards the fee the
@@ -88,7 +90,7 @@ func (b *Broadcaster) Sending(manifestID string, sess Session, seq int64, source
 			m, _ = broadcaster.NewSession(nil)
 		}
 		bs = &bsession{orchestrator: sess.Info.GetTranscoder(), mirror: m, ledger: sess.Ledger, source: map[int64]int{},
-			held: map[int64]*big.Rat{}, ratio: initialRatio}
+			held: map[int64]*big.Rat{}, ratio: initialRatio()}
 		s.sessions[sess.ID] = bs
 	}
 	bs.source[seq] = sourceBytes
@@ -154,8 +156,8 @@ func (b *Broadcaster) Downloaded(manifestID, sessionID string, seq int64, rendit
 		for _, n := range sizes {
 			total += n
 		}
-		if r := big.NewRat(int64(total), int64(source)); r.Cmp(bs.ratio) > 0 || bs.ratio == initialRatio {
-			bs.ratio = r
+		if r := big.NewRat(int64(total), int64(source)); r.Cmp(bs.ratio) > 0 || !bs.counted {
+			bs.ratio, bs.counted = r, true
 		}
 	}
 	bs.flush()
