@@ -33,6 +33,7 @@ type deposit struct {
 	value   *big.Int // nil until read
 	at      time.Time
 	loading bool
+	tried   bool // a lookup was made: later ones never wait
 }
 
 func newDeposits(fetch func(context.Context, common.Address) (*big.Int, error)) *deposits {
@@ -49,8 +50,9 @@ func (d *deposits) Deposit(addr common.Address) (*big.Int, bool) {
 	return nil, false
 }
 
-// refresh reads the sender's deposit when it is unknown (waiting for it)
-// or stale (in the background).
+// refresh reads the sender's deposit: the first time waiting for it, later
+// (stale, or the first read failed) in the background, so that a chain
+// that does not answer never holds up a segment's reply.
 func (d *deposits) refresh(ctx context.Context, addr common.Address) {
 	d.mu.Lock()
 	e := d.m[addr]
@@ -63,9 +65,10 @@ func (d *deposits) refresh(ctx context.Context, addr common.Address) {
 		return
 	}
 	e.loading = true
-	known := e.value != nil
+	tried := e.tried
+	e.tried = true
 	d.mu.Unlock()
-	if known {
+	if tried {
 		go d.load(context.WithoutCancel(ctx), addr)
 		return
 	}

@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestDepositsCache: a sender's first lookup waits for the chain; a fresh
-// value is not read again; a failed read leaves the deposit unknown (the
-// segment is refused) and is retried on the next refresh.
+// TestDepositsCache: a sender's first lookup waits for the chain; a failed
+// read leaves the deposit unknown (the segment is refused) and is retried
+// in the background on the next refresh; a fresh value is not read again.
 func TestDepositsCache(t *testing.T) {
 	addr := common.HexToAddress("0xb0b")
 	var calls atomic.Int32
@@ -36,8 +36,9 @@ func TestDepositsCache(t *testing.T) {
 
 	fail.Store(false)
 	d.refresh(context.Background(), addr)
-	v, ok := d.Deposit(addr)
-	require.True(t, ok, "the first successful lookup is waited for")
+	require.Eventually(t, func() bool { _, ok := d.Deposit(addr); return ok }, 5*time.Second, time.Millisecond,
+		"retried in the background")
+	v, _ := d.Deposit(addr)
 	require.Equal(t, int64(42), v.Int64())
 
 	d.refresh(context.Background(), addr)
@@ -51,4 +52,15 @@ func TestDepositsCache(t *testing.T) {
 	_, ok = d.Deposit(addr)
 	require.True(t, ok)
 	require.Eventually(t, func() bool { return calls.Load() == 3 }, 5*time.Second, time.Millisecond)
+}
+
+// TestDepositsFirstLookupWaits: a session's first lookup is done when
+// refresh returns, so its first segment is decided on the real deposit.
+func TestDepositsFirstLookupWaits(t *testing.T) {
+	d := newDeposits(func(context.Context, common.Address) (*big.Int, error) { return big.NewInt(7), nil })
+	addr := common.HexToAddress("0xa11ce")
+	d.refresh(context.Background(), addr)
+	v, ok := d.Deposit(addr)
+	require.True(t, ok)
+	require.Equal(t, int64(7), v.Int64())
 }
