@@ -15,6 +15,9 @@ import (
 const (
 	depositTTL     = 30 * time.Second
 	depositTimeout = 5 * time.Second
+	// maxDeposits bounds the cache: past it, entries unused for ten TTLs
+	// are dropped (a dropped sender's next session looks it up again).
+	maxDeposits = 4096
 )
 
 // deposits caches broadcasters' TicketBroker deposits for
@@ -30,8 +33,9 @@ type deposits struct {
 }
 
 type deposit struct {
-	value   *big.Int // nil until read
-	at      time.Time
+	value   *big.Int  // nil until read
+	at      time.Time // when value was read
+	used    time.Time // last refresh
 	loading bool
 	tried   bool // a lookup was made: later ones never wait
 }
@@ -57,9 +61,11 @@ func (d *deposits) refresh(ctx context.Context, addr common.Address) {
 	d.mu.Lock()
 	e := d.m[addr]
 	if e == nil {
+		d.prune()
 		e = &deposit{}
 		d.m[addr] = e
 	}
+	e.used = time.Now()
 	if e.loading || (e.value != nil && time.Since(e.at) < depositTTL) {
 		d.mu.Unlock()
 		return
@@ -73,6 +79,19 @@ func (d *deposits) refresh(ctx context.Context, addr common.Address) {
 		return
 	}
 	d.load(ctx, addr)
+}
+
+// prune drops entries unused for ten TTLs once the cache is full; d.mu
+// must be held.
+func (d *deposits) prune() {
+	if len(d.m) < maxDeposits {
+		return
+	}
+	for addr, e := range d.m {
+		if !e.loading && time.Since(e.used) > 10*depositTTL {
+			delete(d.m, addr)
+		}
+	}
 }
 
 func (d *deposits) load(ctx context.Context, addr common.Address) {

@@ -64,3 +64,14 @@ func TestDepositsFirstLookupWaits(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, int64(7), v.Int64())
 }
+
+// TestDepositsBounded: a full cache drops senders not seen for long.
+func TestDepositsBounded(t *testing.T) {
+	d := newDeposits(func(context.Context, common.Address) (*big.Int, error) { return big.NewInt(1), nil })
+	old := time.Now().Add(-11 * depositTTL)
+	for i := range maxDeposits {
+		d.m[common.BigToAddress(big.NewInt(int64(i+1)))] = &deposit{value: big.NewInt(1), at: old, used: old, tried: true}
+	}
+	d.refresh(context.Background(), common.HexToAddress("0xfeed"))
+	require.Len(t, d.m, 1, "only the new sender is left")
+}
