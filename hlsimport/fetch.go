@@ -92,6 +92,9 @@ type version struct {
 	mtime  time.Time // local file
 }
 
+// local reports whether v is a local file's, with its size and time.
+func (v version) local() bool { return !v.mtime.IsZero() }
+
 // readResult is one read: the bytes and their version, or, for a
 // conditional request (ifNoneMatch), that the server has them unchanged.
 type readResult struct {
@@ -177,7 +180,7 @@ func (f *fetcher) once(ctx context.Context, u *url.URL, limit int64, ifNoneMatch
 // file whose size and modification time are unchanged is not re-read; an
 // http(s) file with a strong ETag is asked for with If-None-Match.
 func (f *fetcher) changed(ctx context.Context, u *url.URL, old version, limit int64) (bool, version, error) {
-	if u.Scheme == "file" && !old.mtime.IsZero() {
+	if u.Scheme == "file" && old.local() {
 		rel, err := filepath.Rel(f.root, filepath.Clean(u.Path))
 		if err == nil && f.dir != nil {
 			if st, err := f.dir.Stat(rel); err == nil && st.Size() == old.size && st.ModTime().Equal(old.mtime) {

@@ -161,7 +161,7 @@ func (im *importer) relisted(ctx context.Context, t track, s hls.Segment, offset
 	reason := ""
 	if old.listing != listing(s) {
 		reason, old.listing = "listed with another URI or duration", listing(s) // warn once per change
-	} else if old.v != (version{}) && (old.v.etag != "" || old.v.size > 0 || old.rechecks == 0) {
+	} else if old.v != (version{}) && (old.v.etag != "" || old.v.local() || old.rechecks == 0) {
 		old.rechecks++
 		changed, v, err := im.recheck(ctx, t, s, old.v)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	lpnet "github.com/livepeer/go-livepeer/net"
 
 	"github.com/lpswarm/archiver/orchestrator"
+	"github.com/lpswarm/archiver/payments"
 )
 
 // keepAccounts is how many sessions' archive accounts an orchestrator
@@ -56,11 +57,10 @@ type feeLedger struct {
 
 func (l feeLedger) DebitFees(addr common.Address, id orchestrator.ManifestID, price *lpnet.PriceInfo, bytes int64) {
 	l.Ledger.DebitFees(addr, id, price, bytes)
-	if price.GetPixelsPerUnit() <= 0 {
-		return
+	fee, err := payments.Fee(price, bytes)
+	if err != nil {
+		return // the decorator charged this very price: cannot happen
 	}
-	// go-livepeer's fee: units × price per unit, exactly.
-	fee := new(big.Rat).Mul(big.NewRat(bytes, 1), big.NewRat(price.GetPricePerUnit(), price.GetPixelsPerUnit()))
 	l.o.mu.Lock()
 	defer l.o.mu.Unlock()
 	if a := l.o.accounts.bySession[string(id)]; a != nil {
