@@ -59,6 +59,28 @@ func TestEndedStreamsAreForgotten(t *testing.T) {
 	require.Equal(t, n, p.count(), "an ended stream is not published again")
 }
 
+// TestLateReportBringsNothingBack: a worker's report may land just after
+// the teardown it unblocked has published the final manifest and
+// forgotten the stream (a duplicate, or the report whose record let the
+// teardown finish). It used to bring the stream back to memory as a live
+// one, which only the idle timeout removed.
+func TestLateReportBringsNothingBack(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, _, p := setup(t, streams.Config{PublishEvery: 100, PublishInterval: 50 * time.Millisecond, IdleTimeout: time.Hour})
+	go func() { _ = s.Run(ctx) }()
+	archiveOne(t, s, 0)
+	s.End(index.StreamID{ManifestID: "m", Sender: common.Address{1}})
+	require.Eventually(t, func() bool { return s.Len() == 0 }, 5*time.Second, time.Millisecond)
+	n := p.count()
+
+	require.NoError(t, s.Archived(ctx, job(0), results(t, job(0))))
+	require.NoError(t, s.Failed(ctx, job(0), "late"))
+	require.Zero(t, s.Len(), "a report after the final publish brought the stream back")
+	time.Sleep(200 * time.Millisecond) // several sweeps
+	require.Equal(t, n, p.count(), "an ended stream is not published again")
+}
+
 // TestEndOfUnknownStreamIsForgotten: go-livepeer ends sessions that never
 // archived; such a stream used to stay in memory for good and log an error
 // at every sweep. It is now forgotten, quietly, IdleTimeout after End.

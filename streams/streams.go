@@ -205,7 +205,10 @@ func (s *Streams) Archived(ctx context.Context, j orchestrator.Job, results []gr
 	if err := s.ix.CompleteSegment(ctx, id, uint64(j.Seq), extinf(j.Duration), ".ts", recs, refs); err != nil {
 		return s.refused(id, j, err)
 	}
-	st := s.touch(id, true)
+	st := s.reported(id)
+	if st == nil {
+		return nil
+	}
 	s.mu.Lock()
 	due := st.fresh >= s.cfg.PublishEvery
 	s.mu.Unlock()
@@ -228,7 +231,9 @@ func (s *Streams) refused(id index.StreamID, j orchestrator.Job, err error) erro
 // Failed records a job no worker could archive: a gap in every rendition.
 func (s *Streams) Failed(ctx context.Context, j orchestrator.Job, reason string) error {
 	id := streamID(j)
-	if err := s.record(ctx, j); err != nil && !errors.Is(err, index.ErrConflict) {
+	// Not s.record: that notes an arrival, and this is a report.
+	err := s.ix.AcceptSegment(ctx, id, uint64(j.Seq), extinf(j.Duration), ".ts", segmentFiles(j))
+	if err != nil && !errors.Is(err, index.ErrConflict) {
 		return s.refused(id, j, err)
 	}
 	for _, f := range files(j) {
@@ -236,6 +241,24 @@ func (s *Streams) Failed(ctx context.Context, j orchestrator.Job, reason string)
 			return s.refused(id, j, err)
 		}
 	}
-	s.touch(id, true)
+	s.reported(id)
 	return nil
+}
+
+// reported notes a worker's report, counting it towards the cadence. A
+// report can land just after the teardown it unblocked published the final
+// manifest and forgot the stream: that stream stays forgotten (nil), or it
+// would come back as a live one that only the idle timeout removes.
+func (s *Streams) reported(id index.StreamID) *stream {
+	s.mu.Lock()
+	known := s.state[id] != nil
+	s.mu.Unlock()
+	if !known {
+		// Only a teardown that has ended the stream in the index removes
+		// it from memory, and nothing re-opens an ended stream.
+		if info, err := s.ix.StreamInfo(id); err == nil && info.State == index.Ended {
+			return nil
+		}
+	}
+	return s.touch(id, true)
 }
