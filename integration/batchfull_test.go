@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lpswarm/archiver/bee"
+	"github.com/lpswarm/archiver/internal/beetest"
 	"github.com/lpswarm/archiver/internal/chaintest"
 	"github.com/lpswarm/archiver/orchestrator"
 )
@@ -51,7 +52,7 @@ func TestBatchFillsUp(t *testing.T) {
 	require.NoError(t, err)
 	batches := make([]string, 3)
 	for i := range batches {
-		batches[i], err = a.BuyBatch(ctx, big.NewInt(1_000_000_000), 17, fmt.Sprintf("full-%d", i), true)
+		batches[i], err = beetest.Buy(ctx, a, big.NewInt(1_000_000_000), 17, fmt.Sprintf("full-%d", i), true)
 		require.NoError(t, err)
 	}
 	for _, id := range batches {
@@ -111,7 +112,7 @@ func TestBatchFillsUp(t *testing.T) {
 		require.Contains(t, scrapeMetrics(t, "http://"+metrics+"/metrics"), "\narchiver_worker_postage_exhausted 1\n")
 
 		// A worker with a fresh batch drains the spool.
-		fresh, err := a.BuyBatch(ctx, big.NewInt(1_000_000_000), 17, "fresh", true)
+		fresh, err := beetest.Buy(ctx, a, big.NewInt(1_000_000_000), 17, "fresh", true)
 		require.NoError(t, err)
 		bfWaitUsable(t, ctx, a, fresh)
 		bfStartNode(t, ctx, o.addr, pin, nodeA, fresh)
@@ -128,7 +129,7 @@ func TestBatchFillsUp(t *testing.T) {
 // worker refuses to start on one, saying why and what to use instead.
 func TestNodeStampingRefusesAMutableBatch(t *testing.T) {
 	ctx := testContext(t, time.Minute)
-	mutable, err := dev.Client.BuyBatch(ctx, big.NewInt(1_000_000_000), 20, "mutable", false)
+	mutable, err := beetest.Buy(ctx, dev.Client, big.NewInt(1_000_000_000), 20, "mutable", false)
 	require.NoError(t, err)
 	immutable, err := dev.BuyBatch(ctx, 20)
 	require.NoError(t, err)

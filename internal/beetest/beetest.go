@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/lpswarm/archiver/bee"
@@ -146,7 +147,20 @@ func (d *Dev) Pid() int { return d.cmd.Process.Pid }
 // BuyBatch buys an immutable batch of the given depth, usable at once.
 func (d *Dev) BuyBatch(ctx context.Context, depth uint8) (string, error) {
 	// Dev nodes accept any amount; this one is far above the 24 h minimum.
-	return d.Client.BuyBatch(ctx, big.NewInt(1_000_000_000), depth, "test", true)
+	return Buy(ctx, d.Client, big.NewInt(1_000_000_000), depth, "test", true)
+}
+
+// Buy is bee.Client.BuyBatch for tests, tried a second time when the node
+// closed the connection without answering. The client never retries a buy
+// (it cannot tell whether the node acted on it), but on a heavily loaded
+// machine Bee's 3 s ReadHeaderTimeout can close a connection whose request
+// arrived late, and a test's node buying one batch too many costs nothing.
+func Buy(ctx context.Context, c *bee.Client, amount *big.Int, depth uint8, label string, immutable bool) (string, error) {
+	id, err := c.BuyBatch(ctx, amount, depth, label, immutable)
+	if err != nil && errors.Is(err, bee.ErrUnreachable) && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+		id, err = c.BuyBatch(ctx, amount, depth, label, immutable)
+	}
+	return id, err
 }
 
 // Close stops the node; its data lives in memory and is gone.
