@@ -26,7 +26,7 @@ done
 "$ROOT/scripts/install-deps.sh"
 livepeer=$("$ROOT/scripts/build-livepeer.sh" | tail -1)
 mkdir -p "$ROOT/.cache/bin"
-go build -o "$ROOT/.cache/bin/archiver-node" ./cmd/archiver-node
+go build -buildvcs=true -o "$ROOT/.cache/bin/archiver-node" ./cmd/archiver-node
 go build -o "$ROOT/.cache/bin/archiver-demo" ./cmd/archiver-demo
 exec "$ROOT/.cache/bin/archiver-demo" -livepeer "$livepeer" -archiverNode "$ROOT/.cache/bin/archiver-node" \
 	-workdir "$ROOT/.cache/demo" "${args[@]}"

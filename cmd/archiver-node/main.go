@@ -3,6 +3,7 @@
 //	archiver-node import --bee URL --batch ID <folder | playlist file | playlist URL>
 //	archiver-node node -orchAddr HOST:PORT -orchSecret S -bee URL -postageBatch ID
 //	archiver-node postage buy|topup|dilute|status -postageEthUrl URL -ethKeystorePath KEY ...
+//	archiver-node version
 //
 // main only wires signals and exit codes; each subcommand parses its flags
 // into a config and builds its components.
@@ -17,6 +18,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/lpswarm/archiver/internal/version"
 )
 
 const usage = `usage: archiver-node <command> [flags]
@@ -25,6 +28,7 @@ commands:
   import   archive an HLS stream (folder, playlist file or URL) to Swarm
   node     run an archiver worker for an orchestrator
   postage  buy, top up or dilute a batch with your key; status: depth, fill, TTL, cost and room left
+  version  print the module version and the VCS revision this binary was built from
 
 Run 'archiver-node <command> -h' for the flags of one command.
 `
@@ -70,6 +74,9 @@ func run(ctx context.Context, stop <-chan struct{}, args []string, stdout, stder
 		return runNode(ctx, stop, args[1:], stderr)
 	case "postage":
 		return runPostage(ctx, args[1:], stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "archiver-node", version.Read())
+		return nil
 	case "-h", "-help", "--help", "help":
 		help(stdout)
 		return nil

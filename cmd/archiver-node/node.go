@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/lpswarm/archiver/bee"
+	"github.com/lpswarm/archiver/internal/version"
 	"github.com/lpswarm/archiver/postage"
 	archiverpb "github.com/lpswarm/archiver/proto"
 	"github.com/lpswarm/archiver/upload"
@@ -263,7 +264,7 @@ func runNode(ctx context.Context, stop <-chan struct{}, args []string, stderr io
 		defer stopMetrics()
 	}
 	w, err := worker.New(conn, up, worker.Config{ID: id, Secret: c.orchSecret, Capacity: c.capacity,
-		Version: "lpswarm-archiver", Drain: c.drain, PostageRecheck: c.postageRecheck, OnLease: onLease, Metrics: metrics, Logger: log.With("worker", id)})
+		Version: "archiver-node " + version.Read().Short(), Drain: c.drain, PostageRecheck: c.postageRecheck, OnLease: onLease, Metrics: metrics, Logger: log.With("worker", id)})
 	if err != nil {
 		return err
 	}

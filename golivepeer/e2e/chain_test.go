@@ -51,12 +51,13 @@ const (
 // orchestrator's -archiveMinDeposit is transcoded and refused archiving,
 // charged nothing; tickets made from expired parameters and a
 // broadcaster without a deposit are refused as go-livepeer refuses them.
+// Last, a stock broadcaster pays it what it pays a stock orchestrator.
 func TestOnChainLoop(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	start := time.Now()
 	loop, err := realnode.StartChainLoop(ctx, realnode.ChainConfig{Dir: t.TempDir(), Livepeer: bins.archiver,
-		Worker: bins.worker, Workers: 2, MinDeposit: minDeposit, Logf: t.Logf})
+		Worker: bins.worker, Workers: 2, MinDeposit: minDeposit, StockOrchestrator: true, Logf: t.Logf})
 	require.NoError(t, err)
 	defer loop.Close()
 	net, lp, gateway, orch, oAddr := loop.Net, loop.Livepeer, loop.Gateway, loop.Orch, loop.OrchAddr
@@ -200,7 +201,57 @@ func TestOnChainLoop(t *testing.T) {
 	_, code, _ := realnode.Status(ctx, orch.CLI, poorStream)
 	assert.Equal(t, http.StatusNotFound, code, "nothing stored")
 	checkTicketRefusals(ctx, t, orch.Service, orch.CLI, client, bKey, staleInfo)
+	checkStockBroadcaster(ctx, t, loop)
 	t.Logf("the whole loop took %.1f s", time.Since(start).Seconds())
+}
+
+// checkStockBroadcaster: a stock broadcaster (go-livepeer's own livepeer
+// binary) pays the archiving orchestrator exactly what it pays a stock
+// one. The same 12 s of video goes from a stock broadcaster to each, one
+// after the other (a segment's tickets depend on the credit its
+// predecessor left, so the two must not compete for the cores); both
+// orchestrators ask the same price and ticket parameters. The tickets each
+// broadcaster sent, counted and valued by go-livepeer itself
+// (TicketsSent, TicketValueSent), are the same, and the archiving
+// orchestrator archived nothing of a stream that never asked for it.
+func checkStockBroadcaster(ctx context.Context, t *testing.T, loop *realnode.ChainLoop) {
+	t.Helper()
+	const stream = "stockStream"
+	stock, err := loop.StockOrchestrator(ctx, bins.stock, "stock-orchestrator")
+	require.NoError(t, err)
+	dumpOnFailure(t, stock)
+	type paid struct {
+		tickets, gwei string
+		segments      map[string]int
+	}
+	var got []paid
+	for _, o := range []struct{ name, service string }{{"archiving", loop.Orch.Service}, {"stock", stock.Service}} {
+		b, _, err := loop.StockBroadcaster(ctx, bins.stock, "stock-broadcaster-of-"+o.name, o.service, big.NewInt(1e17))
+		require.NoError(t, err)
+		dumpOnFailure(t, b)
+		rec, stop := realnode.Record(ctx, b.HTTP, stream, 500*time.Millisecond)
+		require.NoError(t, realnode.PushFor(ctx, bins.video, "rtmp://"+b.RTMP+"/stream/"+stream, 12*time.Second))
+		time.Sleep(3 * time.Second) // the last replies
+		stop()
+		p := paid{segments: map[string]int{}}
+		for _, s := range rec.Segments() {
+			p.segments[s.Rendition]++
+		}
+		p.tickets, err = realnode.Metric(ctx, b.CLI, "livepeer_tickets_sent")
+		require.NoError(t, err)
+		p.gwei, err = realnode.Metric(ctx, b.CLI, "livepeer_ticket_value_sent")
+		require.NoError(t, err)
+		t.Logf("stock broadcaster of the %s orchestrator: %v segments, %s tickets sent, worth %s gwei", o.name, p.segments, p.tickets, p.gwei)
+		b.Stop(5 * time.Second)
+		got = append(got, p)
+	}
+	require.Len(t, got[0].segments, 3, "the stream is transcoded: %v", got[0].segments)
+	assert.Equal(t, got[1].segments, got[0].segments, "both orchestrators transcoded the same segments")
+	assert.NotEmpty(t, got[0].tickets, "the stock broadcaster paid nothing")
+	assert.Equal(t, got[1].tickets, got[0].tickets, "tickets sent")
+	assert.Equal(t, got[1].gwei, got[0].gwei, "value of the tickets sent")
+	_, code, _ := realnode.Status(ctx, loop.Orch.CLI, stream)
+	assert.Equal(t, http.StatusNotFound, code, "the archiving orchestrator archived a stream that did not ask for it")
 }
 
 // oneSession is the only session account of a status.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/big"
 	"path/filepath"
@@ -41,7 +42,12 @@ type ChainConfig struct {
 	// MinDeposit is the orchestrator's -archiveMinDeposit in wei; empty
 	// for none.
 	MinDeposit string
-	Logf       func(format string, args ...any)
+	// StockOrchestrator registers a second orchestrator key with the
+	// first, for StockOrchestrator: go-livepeer refuses payments to an
+	// orchestrator not active in the round, and a key becomes active
+	// only the round after it registers.
+	StockOrchestrator bool
+	Logf              func(format string, args ...any)
 }
 
 // ChainLoop is the whole paid loop on one local chain: a geth dev chain
@@ -62,8 +68,10 @@ type ChainLoop struct {
 	Orch        *Node
 	Workers     []*Node
 
-	cfg   ChainConfig
-	nodes []*Node
+	cfg      ChainConfig
+	stockKey *ecdsa.PrivateKey // registered for StockOrchestrator
+	stockURI string            // its registered service address
+	nodes    []*Node
 }
 
 // StartChainLoop starts everything and waits until the orchestrator is in
@@ -98,18 +106,20 @@ func StartChainLoop(ctx context.Context, cfg ChainConfig) (l *ChainLoop, err err
 	if l.Batch, err = l.Net.BuyBatch(ctx, l.OrchKey, BatchDepth, big.NewInt(500_000_000), true); err != nil {
 		return nil, err
 	}
-	service, err := freeAddr()
+	service, err := l.register(ctx, l.OrchKey)
 	if err != nil {
 		return nil, err
 	}
-	stake := ether(1000)
-	if err := l.Livepeer.MintLPT(ctx, l.OrchAddr, stake); err != nil {
-		return nil, err
-	}
-	// Fee share 0: the orchestrator keeps every fee as its commission, so
-	// what it withdraws is exactly what its tickets won.
-	if err := l.Livepeer.ActivateOrchestrator(ctx, l.OrchKey, stake, 0, 0, "https://"+service); err != nil {
-		return nil, err
+	if cfg.StockOrchestrator {
+		if l.stockKey, err = crypto.GenerateKey(); err != nil {
+			return nil, err
+		}
+		if err := l.Net.Fund(ctx, crypto.PubkeyToAddress(l.stockKey.PublicKey), ether(10), nil); err != nil {
+			return nil, err
+		}
+		if l.stockURI, err = l.register(ctx, l.stockKey); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := l.Livepeer.NextRound(ctx); err != nil {
 		return nil, err
@@ -125,9 +135,7 @@ func StartChainLoop(ctx context.Context, cfg ChainConfig) (l *ChainLoop, err err
 	}
 	l.OrchKeyFile = keyFile
 	const secret = "chain-secret"
-	args := []string{
-		"-pricePerUnit", strconv.Itoa(PricePerPixel), "-pixelsPerUnit", "1",
-		"-ticketEV", strconv.Itoa(TicketEV), "-maxFaceValue", strconv.Itoa(MaxFaceValue),
+	args := append(priceArgs(),
 		// Rounds last 20 s here: the orchestrator initializes each at once,
 		// not after go-livepeer's random delay (up to 30 s), or its winning
 		// tickets could not be redeemed in time.
@@ -135,7 +143,7 @@ func StartChainLoop(ctx context.Context, cfg ChainConfig) (l *ChainLoop, err err
 		"-archiver", "-archiverSecret", secret, "-archiveGateway", l.Gateway,
 		"-archivePricePerUnit", strconv.Itoa(ArchivePerByte),
 		"-archivePostageBatch", hex.EncodeToString(l.Batch[:]), "-archivePostageDepth", strconv.Itoa(BatchDepth),
-	}
+	)
 	if cfg.MinDeposit != "" {
 		args = append(args, "-archiveMinDeposit", cfg.MinDeposit)
 	}
@@ -164,23 +172,28 @@ func StartChainLoop(ctx context.Context, cfg ChainConfig) (l *ChainLoop, err err
 // reserve in the TicketBroker) and starts a livepeer-archiver broadcaster
 // of the orchestrator with it.
 func (l *ChainLoop) Broadcaster(ctx context.Context, name string, deposit *big.Int, args ...string) (*Node, *ecdsa.PrivateKey, error) {
-	key, err := crypto.GenerateKey()
+	return l.broadcaster(ctx, l.cfg.Livepeer, name, l.Orch.Service, deposit,
+		append([]string{"-archiveGateway", l.Gateway}, args...))
+}
+
+// StockBroadcaster is Broadcaster for a stock livepeer binary, bin, of the
+// orchestrator at orch (a service address), with go-livepeer's metrics on
+// (-monitor): what it pays shows on its CLI's /metrics (TicketsSent).
+func (l *ChainLoop) StockBroadcaster(ctx context.Context, bin, name, orch string, deposit *big.Int) (*Node, *ecdsa.PrivateKey, error) {
+	return l.broadcaster(ctx, bin, name, orch, deposit, []string{"-monitor"})
+}
+
+func (l *ChainLoop) broadcaster(ctx context.Context, bin, name, orch string, deposit *big.Int, args []string) (*Node, *ecdsa.PrivateKey, error) {
+	key, chain, err := l.fundedKey(ctx, name)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := l.Net.Fund(ctx, crypto.PubkeyToAddress(key.PublicKey), ether(10), nil); err != nil {
 		return nil, nil, err
 	}
 	if err := l.Livepeer.FundBroadcaster(ctx, key, deposit, deposit); err != nil {
 		return nil, nil, err
 	}
-	chain, _, err := l.keystore(name, key)
-	if err != nil {
-		return nil, nil, err
-	}
-	b, err := StartLivepeer(ctx, LivepeerConfig{Name: name, Bin: l.cfg.Livepeer, Dir: filepath.Join(l.cfg.Dir, name),
-		OrchAddr: l.Orch.Service, Chain: chain, Args: append([]string{
-			"-archiveGateway", l.Gateway, "-transcodingOptions", Profiles,
+	b, err := StartLivepeer(ctx, LivepeerConfig{Name: name, Bin: bin, Dir: filepath.Join(l.cfg.Dir, name),
+		OrchAddr: orch, Chain: chain, Args: append([]string{
+			"-transcodingOptions", Profiles,
 			"-maxTicketEV", strconv.Itoa(MaxFaceValue), "-maxTotalEV", maxTotalEV,
 		}, args...)})
 	if err != nil {
@@ -188,6 +201,69 @@ func (l *ChainLoop) Broadcaster(ctx context.Context, name string, deposit *big.I
 	}
 	l.nodes = append(l.nodes, b)
 	return b, key, nil
+}
+
+// StockOrchestrator starts a stock livepeer binary, bin, as an
+// orchestrator+transcoder on the chain with the second key
+// (ChainConfig.StockOrchestrator), bonded and registered like the loop's
+// orchestrator, at its prices and ticket parameters: what a broadcaster
+// would pay anywhere else.
+func (l *ChainLoop) StockOrchestrator(ctx context.Context, bin, name string) (*Node, error) {
+	if l.stockKey == nil {
+		return nil, errors.New("realnode: no stock orchestrator key: set ChainConfig.StockOrchestrator")
+	}
+	chain, _, err := l.keystore(name, l.stockKey)
+	if err != nil {
+		return nil, err
+	}
+	o, err := StartLivepeer(ctx, LivepeerConfig{Name: name, Bin: bin, Dir: filepath.Join(l.cfg.Dir, name),
+		Orchestrator: true, HTTPAddr: l.stockURI, Chain: chain, Args: priceArgs()})
+	if err != nil {
+		return nil, err
+	}
+	l.nodes = append(l.nodes, o)
+	return o, nil
+}
+
+// register mints LPT to a funded key, bonds it to itself and registers
+// it at a free loopback service address, which it returns; the key is an
+// active orchestrator from the next round. Fee share 0: it keeps every fee
+// as its commission, so what it withdraws is exactly what its tickets won.
+func (l *ChainLoop) register(ctx context.Context, key *ecdsa.PrivateKey) (string, error) {
+	service, err := freeAddr()
+	if err != nil {
+		return "", err
+	}
+	stake := ether(1000)
+	if err := l.Livepeer.MintLPT(ctx, crypto.PubkeyToAddress(key.PublicKey), stake); err != nil {
+		return "", err
+	}
+	if err := l.Livepeer.ActivateOrchestrator(ctx, key, stake, 0, 0, "https://"+service); err != nil {
+		return "", err
+	}
+	return service, nil
+}
+
+// priceArgs are the orchestrators' transcoding price and ticket parameters.
+func priceArgs() []string {
+	return []string{"-pricePerUnit", strconv.Itoa(PricePerPixel), "-pixelsPerUnit", "1",
+		"-ticketEV", strconv.Itoa(TicketEV), "-maxFaceValue", strconv.Itoa(MaxFaceValue)}
+}
+
+// fundedKey makes a key with 10 ETH and its keystore.
+func (l *ChainLoop) fundedKey(ctx context.Context, name string) (*ecdsa.PrivateKey, *Chain, error) {
+	key, err := crypto.GenerateKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := l.Net.Fund(ctx, crypto.PubkeyToAddress(key.PublicKey), ether(10), nil); err != nil {
+		return nil, nil, err
+	}
+	chain, _, err := l.keystore(name, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return key, chain, nil
 }
 
 // keystore writes a node's key as go-livepeer reads it: go-livepeer v0.7.9

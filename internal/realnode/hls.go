@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	neturl "net/url"
 	"path"
@@ -199,4 +200,37 @@ func Post(ctx context.Context, url string, form neturl.Values) ([]byte, error) {
 		return nil, fmt.Errorf("POST %s: %s: %s", url, resp.Status, body)
 	}
 	return body, nil
+}
+
+// Metric is the value of a go-livepeer metric (a node started with
+// -monitor) as its CLI's /metrics states it, summed over its label sets;
+// "" when the node has not recorded it.
+func Metric(ctx context.Context, cliAddr, name string) (string, error) {
+	body, err := get(ctx, "http://"+cliAddr+"/metrics")
+	if err != nil {
+		return "", err
+	}
+	var sum *big.Rat
+	for _, line := range strings.Split(string(body), "\n") {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '{') {
+			continue
+		}
+		fields := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
+		if len(fields) == 0 {
+			continue
+		}
+		v, ok := new(big.Rat).SetString(fields[0])
+		if !ok {
+			return "", fmt.Errorf("realnode: metric %s: %q is not a number", name, fields[0])
+		}
+		if sum == nil {
+			sum = new(big.Rat)
+		}
+		sum.Add(sum, v)
+	}
+	if sum == nil {
+		return "", nil
+	}
+	return sum.RatString(), nil
 }
