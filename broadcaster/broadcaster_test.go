@@ -9,7 +9,7 @@ import (
 
 	"github.com/lpswarm/archiver/broadcaster"
 	"github.com/lpswarm/archiver/capability"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 const bit = capability.DefaultArchiveID

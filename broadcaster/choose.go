@@ -4,7 +4,7 @@ import (
 	lpnet "github.com/livepeer/go-livepeer/net"
 
 	"github.com/lpswarm/archiver/capability"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // Choose picks an orchestrator for a stream that wants archiving: the first

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"sync"
 
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // ErrBadOffer: an offer whose price cannot be used.

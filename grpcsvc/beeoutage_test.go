@@ -16,7 +16,7 @@ import (
 
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/grpcsvc"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 	"github.com/lpswarm/archiver/upload"
 	"github.com/lpswarm/archiver/worker"
 )

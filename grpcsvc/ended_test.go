@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // TestStreamEndedTellsEveryWorker: the end of a stream reaches every

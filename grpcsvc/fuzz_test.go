@@ -18,9 +18,9 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/chunker"
-	"github.com/lpswarm/archiver/orchestrator"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // The worker-facing handlers, fuzzed with the request bytes a worker
@@ -78,18 +78,18 @@ type fakeResults struct {
 	failed   []string
 }
 
-func (r *fakeResults) Archived(_ context.Context, _ orchestrator.Job, files []FileResult) error {
+func (r *fakeResults) Archived(_ context.Context, _ archiver.Job, files []FileResult) error {
 	r.archived = append(r.archived, files)
 	return nil
 }
-func (r *fakeResults) Failed(_ context.Context, _ orchestrator.Job, reason string) error {
+func (r *fakeResults) Failed(_ context.Context, _ archiver.Job, reason string) error {
 	r.failed = append(r.failed, reason)
 	return nil
 }
 
-func fuzzJob() orchestrator.Job {
-	return orchestrator.Job{ManifestID: "m", Seq: 1, Source: []byte("source bytes, a little longer than one fetch chunk"),
-		Renditions: []orchestrator.Rendition{{Name: "P720p30fps16x9", Data: []byte("720p bytes")}, {Name: "P360p30fps16x9", Data: []byte{}}}}
+func fuzzJob() archiver.Job {
+	return archiver.Job{ManifestID: "m", Seq: 1, Source: []byte("source bytes, a little longer than one fetch chunk"),
+		Renditions: []archiver.Rendition{{Name: "P720p30fps16x9", Data: []byte("720p bytes")}, {Name: "P360p30fps16x9", Data: []byte{}}}}
 }
 
 // assignedServer is a server holding fuzzJob, assigned as "job-1" under

@@ -12,15 +12,15 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/chunker"
-	"github.com/lpswarm/archiver/orchestrator"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // files lists a job's files in the order FetchJob sends them: the source,
 // then the renditions.
-func files(j orchestrator.Job) []orchestrator.Rendition {
-	out := []orchestrator.Rendition{{Name: "source", Data: j.Source}}
+func files(j archiver.Job) []archiver.Rendition {
+	out := []archiver.Rendition{{Name: "source", Data: j.Source}}
 	return append(out, j.Renditions...)
 }
 
@@ -413,7 +413,7 @@ func (s *Server) finish(a *assignment, count func(*Metrics)) {
 // checks every reference against the one computed offline from the bytes
 // the orchestrator holds: a worker cannot record a reference that is not
 // the content's.
-func checkResults(ctx context.Context, j orchestrator.Job, got []*archiverpb.FileResult, level redundancy.Level, verify bool) ([]FileResult, error) {
+func checkResults(ctx context.Context, j archiver.Job, got []*archiverpb.FileResult, level redundancy.Level, verify bool) ([]FileResult, error) {
 	want := files(j)
 	if len(got) != len(want) {
 		return nil, fmt.Errorf("reported %d files, job has %d", len(got), len(want))

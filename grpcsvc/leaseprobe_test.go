@@ -12,7 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/lpswarm/archiver/grpcsvc"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // TestLeaseProbeAdmitsNoWorker: a client-stamping worker whose lease is

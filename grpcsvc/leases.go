@@ -10,7 +10,7 @@ import (
 	"sync"
 
 	"github.com/lpswarm/archiver/internal/durable"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // ErrNoLease: every counter range of the shared batch is leased.

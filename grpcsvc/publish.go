@@ -18,7 +18,7 @@ import (
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/feed"
 	"github.com/lpswarm/archiver/jobspec"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 	"github.com/lpswarm/archiver/upload"
 )
 

@@ -10,9 +10,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/grpcsvc"
-	"github.com/lpswarm/archiver/orchestrator"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // hookedResults records like memResults, slowly, and calls onRecord as the
@@ -24,7 +24,7 @@ type hookedResults struct {
 	onRecord func()
 }
 
-func (r *hookedResults) Archived(ctx context.Context, j orchestrator.Job, files []grpcsvc.FileResult) error {
+func (r *hookedResults) Archived(ctx context.Context, j archiver.Job, files []grpcsvc.FileResult) error {
 	r.once.Do(r.onRecord)
 	time.Sleep(r.delay)
 	return r.memResults.Archived(ctx, j, files)

@@ -8,9 +8,9 @@ import (
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/chunker"
 	"github.com/lpswarm/archiver/grpcsvc"
-	"github.com/lpswarm/archiver/orchestrator"
 	"github.com/lpswarm/archiver/upload"
 )
 
@@ -28,7 +28,7 @@ type slowResults struct {
 	delay time.Duration
 }
 
-func (r slowResults) Archived(ctx context.Context, j orchestrator.Job, files []grpcsvc.FileResult) error {
+func (r slowResults) Archived(ctx context.Context, j archiver.Job, files []grpcsvc.FileResult) error {
 	time.Sleep(r.delay)
 	return r.memResults.Archived(ctx, j, files)
 }

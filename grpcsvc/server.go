@@ -16,9 +16,9 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/feed"
-	"github.com/lpswarm/archiver/orchestrator"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // Queue is where accepted jobs wait: the orchestrator's durable spool.
@@ -34,7 +34,7 @@ type Queue interface {
 // QueuedJob is a leased job.
 type QueuedJob struct {
 	ID  string
-	Job orchestrator.Job
+	Job archiver.Job
 	// Attempts counts the job's returns to the queue, for any reason
 	// (logs and operators); the gap decision counts reported failures only.
 	Attempts int
@@ -52,10 +52,10 @@ type FileResult struct {
 type Results interface {
 	// Archived records a job's references; it must be idempotent, since
 	// a job re-dispatched after a timeout may be reported twice.
-	Archived(ctx context.Context, job orchestrator.Job, files []FileResult) error
+	Archived(ctx context.Context, job archiver.Job, files []FileResult) error
 	// Failed records a job the workers could not archive after all
 	// attempts; the stream keeps a gap.
-	Failed(ctx context.Context, job orchestrator.Job, reason string) error
+	Failed(ctx context.Context, job archiver.Job, reason string) error
 }
 
 // Config tunes the service.
@@ -93,7 +93,7 @@ type Config struct {
 	// TrustReferences skips the offline check of every reported reference
 	// against the content (names, sizes and the job are still checked).
 	// The check is what lets the orchestrator not trust its workers, and
-	// its largest CPU cost (BENCHMARKS.md, item 1); an operator whose
+	// its largest CPU cost (BENCHMARKS.md, throughput); an operator whose
 	// workers are its own machines may trade it for throughput. A lying
 	// worker's reference then reaches the manifest, where only the
 	// broadcaster's own offline check (GetArchiveStatus) catches it.
@@ -351,7 +351,7 @@ func newToken() []byte {
 }
 
 // deadline scales a job's timeout with its size.
-func (s *Server) deadline(j orchestrator.Job) time.Duration {
+func (s *Server) deadline(j archiver.Job) time.Duration {
 	return s.cfg.BaseTimeout + time.Duration(j.Bytes()/s.cfg.MinThroughput)*time.Second
 }
 

@@ -21,11 +21,11 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/chunker"
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/internal/beetest"
-	"github.com/lpswarm/archiver/orchestrator"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 	"github.com/lpswarm/archiver/upload"
 	"github.com/lpswarm/archiver/worker"
 )
@@ -44,7 +44,7 @@ type memQueue struct {
 	release int
 }
 
-func newMemQueue(jobs ...orchestrator.Job) *memQueue {
+func newMemQueue(jobs ...archiver.Job) *memQueue {
 	q := &memQueue{leased: map[string]grpcsvc.QueuedJob{}, done: map[string]bool{}, wake: make(chan struct{}, 1)}
 	for i, j := range jobs {
 		q.ready = append(q.ready, grpcsvc.QueuedJob{ID: fmt.Sprintf("job-%d", i), Job: j})
@@ -107,7 +107,7 @@ type memResults struct {
 	reports  int
 }
 
-func (r *memResults) Archived(_ context.Context, j orchestrator.Job, files []grpcsvc.FileResult) error {
+func (r *memResults) Archived(_ context.Context, j archiver.Job, files []grpcsvc.FileResult) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.reports++
@@ -115,15 +115,15 @@ func (r *memResults) Archived(_ context.Context, j orchestrator.Job, files []grp
 	return nil
 }
 
-func (r *memResults) Failed(context.Context, orchestrator.Job, string) error { return nil }
+func (r *memResults) Failed(context.Context, archiver.Job, string) error { return nil }
 
-func jobs(n int) []orchestrator.Job {
-	var out []orchestrator.Job
+func jobs(n int) []archiver.Job {
+	var out []archiver.Job
 	for i := range n {
 		src := make([]byte, 20_000+i*1000)
 		src[0], src[1] = byte(i), 0xaa
-		out = append(out, orchestrator.Job{ManifestID: orchestrator.ManifestID(fmt.Sprintf("stream-%d", i%3)), Seq: int64(i),
-			Source: src, Renditions: []orchestrator.Rendition{{Name: "360p", Data: src[:5000]}, {Name: "240p", Data: src[:3000]}}})
+		out = append(out, archiver.Job{ManifestID: archiver.ManifestID(fmt.Sprintf("stream-%d", i%3)), Seq: int64(i),
+			Source: src, Renditions: []archiver.Rendition{{Name: "360p", Data: src[:5000]}, {Name: "240p", Data: src[:3000]}}})
 	}
 	return out
 }
@@ -185,7 +185,7 @@ func startWorker(t *testing.T, h *harness, id string, up worker.Uploader, capaci
 
 // requireArchived checks every job's files were reported once, with the
 // content's reference, and read back from Bee byte-identical.
-func requireArchived(t *testing.T, h *harness, js []orchestrator.Job) {
+func requireArchived(t *testing.T, h *harness, js []archiver.Job) {
 	t.Helper()
 	require.Eventually(t, func() bool { return h.q.finished() == len(js) }, 30*time.Second, 10*time.Millisecond)
 	h.res.mu.Lock()

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/lpswarm/archiver/spool"
+	"github.com/lpswarm/archiver/internal/spool"
 )
 
 // SpoolQueue serves jobs from the orchestrator's durable spool.

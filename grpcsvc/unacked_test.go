@@ -15,21 +15,21 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/chunker"
 	"github.com/lpswarm/archiver/grpcsvc"
-	"github.com/lpswarm/archiver/orchestrator"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 	"github.com/lpswarm/archiver/upload"
 )
 
 // tinyJobs are n jobs of a few hundred bytes each, in the three files
 // requireArchived checks.
-func tinyJobs(n int) []orchestrator.Job {
-	out := make([]orchestrator.Job, 0, n)
+func tinyJobs(n int) []archiver.Job {
+	out := make([]archiver.Job, 0, n)
 	for i := range n {
 		src := fmt.Appendf(nil, "tiny segment %d of a silent-worker run, padded to a few hundred bytes: %0300d", i, i)
-		out = append(out, orchestrator.Job{ManifestID: orchestrator.ManifestID(fmt.Sprintf("stream-%d", i%3)), Seq: int64(i),
-			Source: src, Renditions: []orchestrator.Rendition{{Name: "360p", Data: src[:120]}, {Name: "240p", Data: src[:60]}}})
+		out = append(out, archiver.Job{ManifestID: archiver.ManifestID(fmt.Sprintf("stream-%d", i%3)), Seq: int64(i),
+			Source: src, Renditions: []archiver.Rendition{{Name: "360p", Data: src[:120]}, {Name: "240p", Data: src[:60]}}})
 	}
 	return out
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"sync"
 
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // worker is one registered archiver worker.

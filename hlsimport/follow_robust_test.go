@@ -233,7 +233,7 @@ func TestFollowStopCancelsInFlight(t *testing.T) {
 }
 
 // TestFollowIdleTimeoutBeatsTargetDuration: a huge TARGETDURATION does
-// not stretch the wait past -idle-timeout.
+// not stretch the wait past -idleTimeout.
 func TestFollowIdleTimeoutBeatsTargetDuration(t *testing.T) {
 	srv := scriptedSource(t, livePlaylist(3600, 0, false, "a.ts"))
 	a, _ := memArchive()

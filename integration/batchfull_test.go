@@ -20,10 +20,10 @@ import (
 	"github.com/ethersphere/bee/v2/pkg/swarm"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/internal/beetest"
 	"github.com/lpswarm/archiver/internal/chaintest"
-	"github.com/lpswarm/archiver/orchestrator"
 )
 
 // How long TestBatchFillsUp watches the worker that ran out of postage
@@ -133,8 +133,8 @@ func TestNodeStampingRefusesAMutableBatch(t *testing.T) {
 	require.NoError(t, err)
 	immutable, err := dev.BuyBatch(ctx, 20)
 	require.NoError(t, err)
-	_, stderr, err := runCLI(t, ctx, "node", "-orchAddr", "127.0.0.1:1", "-orchSecret", "s3cret", "-bee", dev.URL,
-		"-postageBatch", immutable+","+mutable, "-datadir", t.TempDir())
+	_, stderr, err := runCLI(t, ctx, "node", "-orchAddr", "127.0.0.1:1", "-archiverSecret", "s3cret", "-bee", dev.URL,
+		"-postageBatch", immutable+","+mutable, "-dataDir", t.TempDir())
 	require.Error(t, err)
 	require.Contains(t, stderr, "batch "+mutable+": mutable batch refused for node-side stamping")
 	require.Contains(t, stderr, "immutable batch")
@@ -155,8 +155,8 @@ func bfStartNode(t *testing.T, ctx context.Context, addr, pin, beeURL, batches s
 	t.Helper()
 	metrics := freeAddr(t)
 	logs := &lockedBuffer{}
-	cmd := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", addr, "-orchSecret", "s3cret", "-orchCertPin", pin,
-		"-capacity", "1", "-bee", beeURL, "-postageBatch", batches, "-redundancy", "0", "-datadir", t.TempDir(),
+	cmd := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", addr, "-archiverSecret", "s3cret", "-orchCertPin", pin,
+		"-capacity", "1", "-bee", beeURL, "-postageBatch", batches, "-redundancy", "0", "-dataDir", t.TempDir(),
 		"-metricsAddr", metrics, "-postageRecheck", "2s")
 	cmd.Stderr = io.MultiWriter(os.Stderr, logs)
 	require.NoError(t, cmd.Start())
@@ -167,10 +167,10 @@ func bfStartNode(t *testing.T, ctx context.Context, addr, pin, beeURL, batches s
 // bfJobs makes n segments of one stream: segment 0's source is two chunks
 // in one bucket (bucket depth 16), segment 1's a third chunk in that
 // bucket, the rest random; each has a random "lo" rendition.
-func bfJobs(t *testing.T, stream string, n int) []orchestrator.Job {
+func bfJobs(t *testing.T, stream string, n int) []archiver.Job {
 	t.Helper()
 	p := bfSameBucket(t, 3)
-	jobs := make([]orchestrator.Job, n)
+	jobs := make([]archiver.Job, n)
 	for i := range jobs {
 		var src []byte
 		switch i {
@@ -181,8 +181,8 @@ func bfJobs(t *testing.T, stream string, n int) []orchestrator.Job {
 		default:
 			src = randomBytes(t, 50_000+i*1000)
 		}
-		jobs[i] = orchestrator.Job{Sender: [20]byte{0xbf}, ManifestID: orchestrator.ManifestID(stream), Seq: int64(i), Source: src,
-			Renditions: []orchestrator.Rendition{{Name: "lo", Data: randomBytes(t, 20_000)}}}
+		jobs[i] = archiver.Job{Sender: [20]byte{0xbf}, ManifestID: archiver.ManifestID(stream), Seq: int64(i), Source: src,
+			Renditions: []archiver.Rendition{{Name: "lo", Data: randomBytes(t, 20_000)}}}
 	}
 	return jobs
 }
@@ -211,11 +211,11 @@ func bfSameBucket(t *testing.T, k int) [][]byte {
 
 // bfRequireReadBack: every file of every job reads back byte-identical
 // through the given node from its stream's final manifest.
-func bfRequireReadBack(t *testing.T, ctx context.Context, c *bee.Client, jobs []orchestrator.Job, manifests map[string]swarm.Address) {
+func bfRequireReadBack(t *testing.T, ctx context.Context, c *bee.Client, jobs []archiver.Job, manifests map[string]swarm.Address) {
 	t.Helper()
 	for _, j := range jobs {
 		ref := manifests[string(j.ManifestID)]
-		for _, f := range []orchestrator.Rendition{{Name: "source", Data: j.Source}, j.Renditions[0]} {
+		for _, f := range []archiver.Rendition{{Name: "source", Data: j.Source}, j.Renditions[0]} {
 			require.Eventually(t, func() bool {
 				got, err := c.Get(ctx, "/bzz/"+ref.String()+"/"+f.Name+"/"+itoa(int(j.Seq))+".ts", 16<<20)
 				return err == nil && bytes.Equal(f.Data, got.Data)

@@ -21,14 +21,14 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/hls"
-	"github.com/lpswarm/archiver/host"
 	"github.com/lpswarm/archiver/internal/chaintest"
 	"github.com/lpswarm/archiver/internal/hlstest"
-	"github.com/lpswarm/archiver/orchestrator"
+	"github.com/lpswarm/archiver/internal/host"
 	"github.com/lpswarm/archiver/postage"
 )
 
@@ -79,9 +79,9 @@ func TestBeeRestartMidStream(t *testing.T) {
 		func(c *host.Config) { c.Service.MaxAttempts = attempts })
 	metricsAddr, datadir := freeAddr(t), t.TempDir()
 	var logs lockedBuffer
-	worker := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", o.addr, "-orchSecret", "s3cret", "-orchCertPin", pin,
+	worker := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", o.addr, "-archiverSecret", "s3cret", "-orchCertPin", pin,
 		"-capacity", "2", "-bee", nodeA, "-stamping", "client", "-ethKeystorePath", keyFile, "-ethPassword", passFile,
-		"-redundancy", "0", "-datadir", datadir, "-metricsAddr", metricsAddr)
+		"-redundancy", "0", "-dataDir", datadir, "-metricsAddr", metricsAddr)
 	worker.Stderr = io.MultiWriter(os.Stderr, &logs)
 	require.NoError(t, worker.Start())
 	exited := make(chan struct{})
@@ -194,18 +194,18 @@ func TestBeeRestartMidStream(t *testing.T) {
 
 // liveJobs makes n one-second segments of an ffmpeg stream into jobs of one
 // stream: hi as the source, lo and audio as renditions.
-func liveJobs(t *testing.T, stream string, n int) []orchestrator.Job {
+func liveJobs(t *testing.T, stream string, n int) []archiver.Job {
 	t.Helper()
 	dir := generate(t, hlstest.Options{Seconds: n, SegmentSeconds: 1})
 	src := readSource(t, filepath.Join(dir, "hi", "index.m3u8"))
 	lo := readSource(t, filepath.Join(dir, "lo", "index.m3u8"))
 	audio := readSource(t, filepath.Join(dir, "audio", "index.m3u8"))
 	require.Len(t, src.segments, n)
-	var jobs []orchestrator.Job
+	var jobs []archiver.Job
 	for seq := range src.segments {
-		jobs = append(jobs, orchestrator.Job{Sender: [20]byte{0x11}, ManifestID: orchestrator.ManifestID(stream), Seq: int64(seq),
+		jobs = append(jobs, archiver.Job{Sender: [20]byte{0x11}, ManifestID: archiver.ManifestID(stream), Seq: int64(seq),
 			Source:     src.segments[seq],
-			Renditions: []orchestrator.Rendition{{Name: "lo", Data: lo.segments[seq]}, {Name: "audio", Data: audio.segments[seq]}}})
+			Renditions: []archiver.Rendition{{Name: "lo", Data: lo.segments[seq]}, {Name: "audio", Data: audio.segments[seq]}}})
 	}
 	return jobs
 }
@@ -216,7 +216,7 @@ func liveJobs(t *testing.T, stream string, n int) []orchestrator.Job {
 // does not hold a chunk fetches it from the other, and between two Bee
 // nodes without SWAP that is throttled (about 15 chunks/s, shared with the
 // uploader's pushes), so files are read in parallel.
-func requireLiveManifest(t *testing.T, ctx context.Context, c *bee.Client, jobs []orchestrator.Job, ref swarm.Address, wait time.Duration) {
+func requireLiveManifest(t *testing.T, ctx context.Context, c *bee.Client, jobs []archiver.Job, ref swarm.Address, wait time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	get := func(path string) (bee.Content, error) {

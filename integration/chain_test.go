@@ -41,9 +41,9 @@ func TestClientStampedImportOnALocalSwarm(t *testing.T) {
 
 	dir := generate(t, hlstest.Options{Seconds: 6})
 	nodeA, nodeB := net.Nodes()[0], net.Nodes()[1]
-	stdout, stderr, err := runCLI(t, ctx, "import", "--bee", nodeA, "--stamping", "client", "--batch", hex.EncodeToString(id[:]),
-		"--key", keyFile, "--password-file", passFile, "--issuer-state", t.TempDir(), "--redundancy", "0",
-		"--wait-synced", "2m", dir)
+	stdout, stderr, err := runCLI(t, ctx, "import", "-bee", nodeA, "-stamping", "client", "-postageBatch", hex.EncodeToString(id[:]),
+		"-ethKeystorePath", keyFile, "-ethPassword", passFile, "-issuerState", t.TempDir(), "-redundancy", "0",
+		"-waitSynced", "2m", dir)
 	require.NoError(t, err, stderr)
 	ref := parseRef(t, stdout)
 
@@ -81,9 +81,9 @@ func TestLeasedWorkersOnALocalSwarm(t *testing.T) {
 	nodeA, nodeB := net.Nodes()[0], net.Nodes()[1]
 	datadirs := []string{t.TempDir(), t.TempDir()}
 	for i, node := range []string{nodeA, nodeB} {
-		cmd := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", o.addr, "-orchSecret", "s3cret", "-orchCertPin", pin,
+		cmd := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", o.addr, "-archiverSecret", "s3cret", "-orchCertPin", pin,
 			"-capacity", "2", "-bee", node, "-stamping", "client", "-ethKeystorePath", keyFile, "-ethPassword", passFile,
-			"-redundancy", "0", "-datadir", datadirs[i])
+			"-redundancy", "0", "-dataDir", datadirs[i])
 		cmd.Stderr = os.Stderr
 		require.NoError(t, cmd.Start())
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
@@ -128,8 +128,8 @@ func TestFullImmutableBatchRefusesAndKeepsData(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "index.m3u8"),
 		[]byte("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nsmall.ts\n#EXTINF:2.0,\nbig.ts\n#EXT-X-ENDLIST\n"), 0o644))
 	nodeA, nodeB := net.Nodes()[0], net.Nodes()[1]
-	_, stderr, err := runCLI(t, ctx, "import", "--bee", nodeA, "--stamping", "client", "--batch", hex.EncodeToString(id[:]),
-		"--key", keyFile, "--password-file", passFile, "--issuer-state", t.TempDir(), "--redundancy", "0", dir)
+	_, stderr, err := runCLI(t, ctx, "import", "-bee", nodeA, "-stamping", "client", "-postageBatch", hex.EncodeToString(id[:]),
+		"-ethKeystorePath", keyFile, "-ethPassword", passFile, "-issuerState", t.TempDir(), "-redundancy", "0", dir)
 	require.Error(t, err)
 	require.Contains(t, stderr, "bucket full")
 

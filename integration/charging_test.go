@@ -14,11 +14,12 @@ import (
 	lpnet "github.com/livepeer/go-livepeer/net"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/broadcaster"
 	"github.com/lpswarm/archiver/capability"
 	"github.com/lpswarm/archiver/internal/tickets"
 	"github.com/lpswarm/archiver/orchestrator"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // simCore stands in for go-livepeer's core orchestrator (not buildable
@@ -33,11 +34,11 @@ type simCore struct {
 	balances map[string]*big.Rat
 }
 
-func (c *simCore) key(a common.Address, id orchestrator.ManifestID) string {
+func (c *simCore) key(a common.Address, id archiver.ManifestID) string {
 	return a.Hex() + string(id)
 }
 
-func (c *simCore) Balance(a common.Address, id orchestrator.ManifestID) *big.Rat {
+func (c *simCore) Balance(a common.Address, id archiver.ManifestID) *big.Rat {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if b := c.balances[c.key(a, id)]; b != nil {
@@ -46,7 +47,7 @@ func (c *simCore) Balance(a common.Address, id orchestrator.ManifestID) *big.Rat
 	return nil
 }
 
-func (c *simCore) add(a common.Address, id orchestrator.ManifestID, v *big.Rat) {
+func (c *simCore) add(a common.Address, id archiver.ManifestID, v *big.Rat) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	b := c.balances[c.key(a, id)]
@@ -57,7 +58,7 @@ func (c *simCore) add(a common.Address, id orchestrator.ManifestID, v *big.Rat) 
 	b.Add(b, v)
 }
 
-func (c *simCore) ProcessPayment(ctx context.Context, p *lpnet.Payment, id orchestrator.ManifestID) error {
+func (c *simCore) ProcessPayment(ctx context.Context, p *lpnet.Payment, id archiver.ManifestID) error {
 	ev, err := c.rcp.ReceivePayment(ctx, p)
 	if err != nil {
 		return err
@@ -66,7 +67,7 @@ func (c *simCore) ProcessPayment(ctx context.Context, p *lpnet.Payment, id orche
 	return nil
 }
 
-func (c *simCore) DebitFees(a common.Address, id orchestrator.ManifestID, price *lpnet.PriceInfo, units int64) {
+func (c *simCore) DebitFees(a common.Address, id archiver.ManifestID, price *lpnet.PriceInfo, units int64) {
 	fee := big.NewRat(price.PricePerUnit, price.PixelsPerUnit)
 	c.add(a, id, fee.Neg(fee.Mul(fee, big.NewRat(units, 1))))
 }
@@ -83,10 +84,10 @@ func (c *simCore) TranscodeSeg(_ context.Context, _ *orchestrator.SegTranscoding
 func (c *simCore) Capabilities() *lpnet.Capabilities {
 	return &lpnet.Capabilities{Bitstring: []uint64{1}}
 }
-func (c *simCore) PriceInfo(common.Address, orchestrator.ManifestID) (*lpnet.PriceInfo, error) {
+func (c *simCore) PriceInfo(common.Address, archiver.ManifestID) (*lpnet.PriceInfo, error) {
 	return &lpnet.PriceInfo{PricePerUnit: 0, PixelsPerUnit: 1}, nil
 }
-func (c *simCore) SufficientBalance(a common.Address, id orchestrator.ManifestID) bool {
+func (c *simCore) SufficientBalance(a common.Address, id archiver.ManifestID) bool {
 	b := c.Balance(a, id)
 	return b != nil && b.Cmp(c.rcp.EV()) >= 0
 }
@@ -97,18 +98,18 @@ type simSpool struct {
 	rng *rand.Rand
 }
 
-func (s *simSpool) Submit(orchestrator.Job) <-chan orchestrator.Outcome {
+func (s *simSpool) Submit(archiver.Job) <-chan archiver.Outcome {
 	s.mu.Lock()
 	roll := s.rng.IntN(100)
 	s.mu.Unlock()
-	ch := make(chan orchestrator.Outcome, 1)
+	ch := make(chan archiver.Outcome, 1)
 	switch {
 	case roll < 5:
-		ch <- orchestrator.Outcome{Err: orchestrator.ErrSpoolFull}
+		ch <- archiver.Outcome{Err: archiver.ErrSpoolFull}
 	case roll < 8:
-		ch <- orchestrator.Outcome{Err: errors.New("disk write failed")}
+		ch <- archiver.Outcome{Err: errors.New("disk write failed")}
 	default:
-		ch <- orchestrator.Outcome{}
+		ch <- archiver.Outcome{}
 	}
 	return ch
 }
@@ -151,7 +152,7 @@ func TestChargingSimulation(t *testing.T) {
 		if sessionNo == 2 {
 			price = &lpnet.PriceInfo{PricePerUnit: 31_000_000, PixelsPerUnit: 9} // applies to new sessions
 		}
-		id := orchestrator.ManifestID("session-" + string(rune('a'+sessionNo)))
+		id := archiver.ManifestID("session-" + string(rune('a'+sessionNo)))
 		// The transcode price only sizes the tickets here: the simulation
 		// charges archiving alone (transcode debits are go-livepeer's, unchanged).
 		transcodePrice := &lpnet.PriceInfo{PricePerUnit: 1, PixelsPerUnit: 1}

@@ -31,17 +31,18 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/capability"
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/hls"
-	"github.com/lpswarm/archiver/host"
-	"github.com/lpswarm/archiver/index"
+	"github.com/lpswarm/archiver/internal/catalog"
+	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/spool"
+	"github.com/lpswarm/archiver/internal/streams"
 	"github.com/lpswarm/archiver/orchestrator"
-	archiverpb "github.com/lpswarm/archiver/proto"
-	"github.com/lpswarm/archiver/spool"
-	"github.com/lpswarm/archiver/streams"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 	"github.com/lpswarm/archiver/upload"
 	"github.com/lpswarm/archiver/worker"
 )
@@ -114,7 +115,7 @@ type churnCore struct {
 
 type churnKey struct {
 	sender  common.Address
-	session orchestrator.ManifestID
+	session archiver.ManifestID
 }
 
 var (
@@ -122,7 +123,7 @@ var (
 	_ orchestrator.BalanceReader = (*churnCore)(nil)
 )
 
-func (c *churnCore) add(a common.Address, id orchestrator.ManifestID, v *big.Rat) {
+func (c *churnCore) add(a common.Address, id archiver.ManifestID, v *big.Rat) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	b := c.balances[churnKey{a, id}]
@@ -134,13 +135,13 @@ func (c *churnCore) add(a common.Address, id orchestrator.ManifestID, v *big.Rat
 }
 
 // forget drops a session's balance, as go-livepeer's TTL does.
-func (c *churnCore) forget(a common.Address, id orchestrator.ManifestID) {
+func (c *churnCore) forget(a common.Address, id archiver.ManifestID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.balances, churnKey{a, id})
 }
 
-func (c *churnCore) Balance(a common.Address, id orchestrator.ManifestID) *big.Rat {
+func (c *churnCore) Balance(a common.Address, id archiver.ManifestID) *big.Rat {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if b := c.balances[churnKey{a, id}]; b != nil {
@@ -149,12 +150,12 @@ func (c *churnCore) Balance(a common.Address, id orchestrator.ManifestID) *big.R
 	return nil
 }
 
-func (c *churnCore) ProcessPayment(_ context.Context, p *lpnet.Payment, id orchestrator.ManifestID) error {
+func (c *churnCore) ProcessPayment(_ context.Context, p *lpnet.Payment, id archiver.ManifestID) error {
 	c.add(common.BytesToAddress(p.GetSender()), id, big.NewRat(1_000_000, 1)) // one ticket's EV
 	return nil
 }
 
-func (c *churnCore) SufficientBalance(a common.Address, id orchestrator.ManifestID) bool {
+func (c *churnCore) SufficientBalance(a common.Address, id archiver.ManifestID) bool {
 	b := c.Balance(a, id)
 	return b != nil && b.Sign() > 0
 }
@@ -163,7 +164,7 @@ func (c *churnCore) SufficientBalance(a common.Address, id orchestrator.Manifest
 // that arrived after the session ended) does not bring a forgotten balance
 // back: go-livepeer's would, until its TTL; here it would only blur the
 // heap figure.
-func (c *churnCore) DebitFees(a common.Address, id orchestrator.ManifestID, price *lpnet.PriceInfo, units int64) {
+func (c *churnCore) DebitFees(a common.Address, id archiver.ManifestID, price *lpnet.PriceInfo, units int64) {
 	fee := big.NewRat(price.GetPricePerUnit(), price.GetPixelsPerUnit())
 	fee.Neg(fee.Mul(fee, big.NewRat(units, 1)))
 	c.mu.Lock()
@@ -177,7 +178,7 @@ func (c *churnCore) Capabilities() *lpnet.Capabilities {
 	return &lpnet.Capabilities{Bitstring: []uint64{0b1111}}
 }
 
-func (c *churnCore) PriceInfo(common.Address, orchestrator.ManifestID) (*lpnet.PriceInfo, error) {
+func (c *churnCore) PriceInfo(common.Address, archiver.ManifestID) (*lpnet.PriceInfo, error) {
 	return &lpnet.PriceInfo{PricePerUnit: 1, PixelsPerUnit: 1}, nil
 }
 
@@ -300,7 +301,7 @@ func (r *churnRig) close() {
 func (r *churnRig) run(ctx context.Context, i, segments int) error {
 	st := &r.streams[i]
 	mid, sender := churnManifest(i), churnSender(i)
-	session := orchestrator.ManifestID(fmt.Sprintf("session-%05d", i))
+	session := archiver.ManifestID(fmt.Sprintf("session-%05d", i))
 	caps := capability.Request(r.core.Capabilities(), capability.DefaultArchiveID)
 	if err := r.pace(ctx); err != nil {
 		return err
@@ -310,7 +311,7 @@ func (r *churnRig) run(ctx context.Context, i, segments int) error {
 			return fmt.Errorf("%s seq %d: payment: %w", mid, seq, err)
 		}
 		st.lastSend.Store(time.Now().UnixNano())
-		md := &orchestrator.SegTranscodingMetadata{ManifestID: orchestrator.ManifestID(mid), Seq: seq, Duration: 2 * time.Second,
+		md := &orchestrator.SegTranscodingMetadata{ManifestID: archiver.ManifestID(mid), Seq: seq, Duration: 2 * time.Second,
 			Caps: caps, Profiles: churnProfiles, AuthToken: &lpnet.AuthToken{SessionId: string(session)}}
 		res, err := r.dec.TranscodeSeg(ctx, md, &orchestrator.HLSSegment{SeqNo: uint64(seq), Data: churnData(mid, seq, 0), Duration: 2})
 		if err == nil && res.Err != nil {
@@ -334,7 +335,7 @@ func (r *churnRig) run(ctx context.Context, i, segments int) error {
 	}
 	if !st.idle {
 		r.dec.EndSession(sender, session)
-		r.h.Streams.End(index.StreamID{ManifestID: mid, Sender: sender})
+		r.h.Streams.End(catalog.StreamID{ManifestID: mid, Sender: sender})
 		r.core.forget(sender, session)
 	}
 	return nil
@@ -376,7 +377,7 @@ func (r *churnRig) churn(ctx context.Context, from, to, concurrency, segments in
 func (r *churnRig) watchExpiry(ctx context.Context, t *testing.T) {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	live := map[orchestrator.ManifestID]bool{}
+	live := map[archiver.ManifestID]bool{}
 	lastLog := time.Now()
 	for {
 		select {
@@ -400,7 +401,7 @@ func (r *churnRig) watchExpiry(ctx context.Context, t *testing.T) {
 			if !st.idle || st.lastUse.Load() == 0 || st.expired.Load() != 0 {
 				continue
 			}
-			session := orchestrator.ManifestID(fmt.Sprintf("session-%05d", i))
+			session := archiver.ManifestID(fmt.Sprintf("session-%05d", i))
 			if !live[session] {
 				st.expired.Store(now)
 				r.core.forget(churnSender(i), session)
@@ -425,13 +426,13 @@ func (r *churnRig) waitSettled(t *testing.T, ctx context.Context, after string) 
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			var open []string
 			for i := range r.streams {
-				id := index.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)}
+				id := catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)}
 				info, err := r.h.Index.StreamInfo(id)
-				if errors.Is(err, index.ErrUnknownStream) {
+				if errors.Is(err, catalog.ErrUnknownStream) {
 					continue // not run yet
 				}
 				pending, _ := r.h.Index.Pending(id)
-				if err != nil || info.State != index.Ended || !info.Published.Final || len(pending) > 0 {
+				if err != nil || info.State != catalog.Ended || !info.Published.Final || len(pending) > 0 {
 					open = append(open, fmt.Sprintf("%s (idle %v): state %v final %v pending %d err %v",
 						id.ManifestID, r.streams[i].idle, info.State, info.Published.Final, len(pending), err))
 				}
@@ -478,7 +479,7 @@ func (r *churnRig) steadyGoroutines(limit int) int {
 	return n
 }
 
-// TestChurn is the seeds' own test (issue 7): streams start and stop, by
+// TestChurn is the churn RELIABILITY.md reports: streams start and stop, by
 // the thousand, through the orchestrator decorator and the archiver's
 // orchestrator side, with real workers archiving into a real Bee. Every
 // tenth stream does not stop but goes quiet and must be ended by the idle
@@ -550,17 +551,17 @@ func TestChurn(t *testing.T) {
 	// published again.
 	published := map[int]time.Time{}
 	for i := churnEnd; i < total; i++ {
-		info, err := r.h.Index.StreamInfo(index.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)})
+		info, err := r.h.Index.StreamInfo(catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)})
 		require.NoError(t, err)
 		published[i] = info.Published.At
-		session := orchestrator.ManifestID(fmt.Sprintf("session-%05d", i))
+		session := archiver.ManifestID(fmt.Sprintf("session-%05d", i))
 		r.dec.EndSession(churnSender(i), session)
-		r.h.Streams.End(index.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)})
+		r.h.Streams.End(catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)})
 	}
 	time.Sleep(churnSweep + churnSweep/2)
 	require.True(t, r.settled(), "a late end brought state back: %s", r.held())
 	for i, at := range published {
-		info, err := r.h.Index.StreamInfo(index.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)})
+		info, err := r.h.Index.StreamInfo(catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)})
 		require.NoError(t, err)
 		require.True(t, at.Equal(info.Published.At), "%s published again", churnManifest(i))
 	}
@@ -578,10 +579,10 @@ func TestChurn(t *testing.T) {
 		accepted += bits.OnesCount64(acc &^ pend)
 		late += bits.OnesCount64(acc & pend)
 		unseen += bits.OnesCount64(pend &^ acc)
-		id := index.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)}
+		id := catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)}
 		info, err := r.h.Index.StreamInfo(id)
 		require.NoError(t, err)
-		require.Equal(t, index.Ended, info.State, id.String())
+		require.Equal(t, catalog.Ended, info.State, id.String())
 		require.True(t, info.Published.Final, id.String())
 		require.Equal(t, len(churnFiles)*segments, info.Published.Segments, "%s: final manifest's segments", id)
 		final[i] = info.Published.Reference
@@ -638,11 +639,11 @@ func TestChurn(t *testing.T) {
 // idleTimes are the measured teardowns of idle streams.
 type idleTimes struct{ sinceSent, sinceArchived, expiry []time.Duration }
 
-func (f *idleTimes) add(t *testing.T, st *churnStream, info index.StreamInfo, recs []index.Record) {
+func (f *idleTimes) add(t *testing.T, st *churnStream, info catalog.StreamInfo, recs []catalog.Record) {
 	t.Helper()
 	var last time.Time
 	for _, rec := range recs {
-		require.Equal(t, index.Archived, rec.State)
+		require.Equal(t, catalog.Archived, rec.State)
 		if rec.UpdatedAt.After(last) {
 			last = rec.UpdatedAt
 		}

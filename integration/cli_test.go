@@ -101,7 +101,7 @@ func TestImportURLWithAbsoluteURIs(t *testing.T) {
 	batch, err := dev.BuyBatch(ctx, 22)
 	require.NoError(t, err)
 
-	stdout, stderr, err := runCLI(t, ctx, "import", "--bee", dev.URL, "--batch", batch, "--redundancy", "0",
+	stdout, stderr, err := runCLI(t, ctx, "import", "-bee", dev.URL, "-postageBatch", batch, "-redundancy", "0",
 		srv.URL+"/master.m3u8")
 	require.NoError(t, err, stderr)
 	ref := parseRef(t, stdout)
@@ -129,18 +129,18 @@ func TestImportCommandErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no batch flag", []string{"import", "--bee", dev.URL, dir}, "a postage batch is required"},
-		{"unknown batch", []string{"import", "--bee", dev.URL, "--batch", strings.Repeat("ab", 32), dir}, "no such batch"},
-		{"unreachable bee", []string{"import", "--bee", "http://127.0.0.1:1", "--batch", batch, dir}, "cannot reach Bee"},
-		{"malformed playlist", []string{"import", "--bee", dev.URL, "--batch", batch, malformed}, "malformed"},
-		{"missing input", []string{"import", "--bee", dev.URL, "--batch", batch, filepath.Join(dir, "nope")}, "no such file"},
-		{"bad redundancy", []string{"import", "--bee", dev.URL, "--batch", batch, "--redundancy", "7", dir}, "-redundancy must be 0-4"},
-		{"client stamping without key", []string{"import", "--bee", dev.URL, "--batch", batch, "--stamping", "client", dir}, "needs -key"},
-		{"client stamping, wrong password", []string{"import", "--bee", dev.URL, "--batch", batch, "--stamping", "client",
-			"--key", keyFile, "--password-file", keyFile, dir}, "could not decrypt key"},
+		{"no batch flag", []string{"import", "-bee", dev.URL, dir}, "a postage batch is required"},
+		{"unknown batch", []string{"import", "-bee", dev.URL, "-postageBatch", strings.Repeat("ab", 32), dir}, "no such batch"},
+		{"unreachable bee", []string{"import", "-bee", "http://127.0.0.1:1", "-postageBatch", batch, dir}, "cannot reach Bee"},
+		{"malformed playlist", []string{"import", "-bee", dev.URL, "-postageBatch", batch, malformed}, "malformed"},
+		{"missing input", []string{"import", "-bee", dev.URL, "-postageBatch", batch, filepath.Join(dir, "nope")}, "no such file"},
+		{"bad redundancy", []string{"import", "-bee", dev.URL, "-postageBatch", batch, "-redundancy", "7", dir}, "-redundancy must be 0-4"},
+		{"client stamping without key", []string{"import", "-bee", dev.URL, "-postageBatch", batch, "-stamping", "client", dir}, "needs -ethKeystorePath"},
+		{"client stamping, wrong password", []string{"import", "-bee", dev.URL, "-postageBatch", batch, "-stamping", "client",
+			"-ethKeystorePath", keyFile, "-ethPassword", keyFile, dir}, "could not decrypt key"},
 		// The dev node's batches belong to its own random key.
-		{"client stamping, batch of another owner", []string{"import", "--bee", dev.URL, "--batch", batch, "--stamping", "client",
-			"--key", keyFile, "--password-file", passFile, "--issuer-state", t.TempDir(), dir}, "not by the key's address"},
+		{"client stamping, batch of another owner", []string{"import", "-bee", dev.URL, "-postageBatch", batch, "-stamping", "client",
+			"-ethKeystorePath", keyFile, "-ethPassword", passFile, "-issuerState", t.TempDir(), dir}, "not by the key's address"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -176,7 +176,7 @@ func TestImportWaitSynced(t *testing.T) {
 	dir := generate(t, hlstest.Options{Seconds: 2})
 	batch, err := dev.BuyBatch(ctx, 22)
 	require.NoError(t, err)
-	stdout, stderr, err := runCLI(t, ctx, "import", "--bee", dev.URL, "--batch", batch, "--wait-synced", "1s", dir)
+	stdout, stderr, err := runCLI(t, ctx, "import", "-bee", dev.URL, "-postageBatch", batch, "-waitSynced", "1s", dir)
 	require.Error(t, err)
 	parseRef(t, stdout)
 	require.Contains(t, stderr, "not synced after 1s")

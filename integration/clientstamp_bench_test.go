@@ -1,6 +1,6 @@
 package integration_test
 
-// Issue 8, item 2: client-side stamping on a local Swarm (geth dev chain,
+// Client-side stamping on a local Swarm (geth dev chain,
 // two Bee full nodes), the archiver's upload path against the fastest raw
 // client we could write for the same job.
 //

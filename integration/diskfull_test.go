@@ -19,12 +19,13 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/capability"
-	"github.com/lpswarm/archiver/host"
-	"github.com/lpswarm/archiver/index"
+	"github.com/lpswarm/archiver/internal/catalog"
+	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/spool"
 	"github.com/lpswarm/archiver/orchestrator"
-	archiverpb "github.com/lpswarm/archiver/proto"
-	"github.com/lpswarm/archiver/spool"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 
 	lpnet "github.com/livepeer/go-livepeer/net"
 )
@@ -55,7 +56,7 @@ func TestSpoolDiskFull(t *testing.T) {
 	}
 	o := startOrchWith(t, dir, "127.0.0.1:0", cert, pin, nil, big64)
 	core := &churnCore{balances: map[churnKey]*big.Rat{}}
-	sender, session, stream := common.Address{0xdf}, orchestrator.ManifestID("df-session"), "df-stream"
+	sender, session, stream := common.Address{0xdf}, archiver.ManifestID("df-session"), "df-stream"
 	feed := dfFeeder{t: t, core: core, sender: sender, session: session, stream: stream}
 	dec := feed.decorator(t, ctx, o.Host)
 
@@ -144,7 +145,7 @@ type dfFeeder struct {
 	t                     *testing.T
 	core                  *churnCore
 	sender                common.Address
-	session               orchestrator.ManifestID
+	session               archiver.ManifestID
 	stream                string
 	next                  int64
 	credited, transcodeFe *big.Rat
@@ -192,7 +193,7 @@ func (f *dfFeeder) send(ctx context.Context, dec *orchestrator.Decorator, seq in
 	t.Helper()
 	require.NoError(t, dec.ProcessPayment(ctx, &lpnet.Payment{Sender: f.sender.Bytes()}, f.session))
 	f.credited.Add(f.credited, big.NewRat(1_000_000, 1))
-	md := &orchestrator.SegTranscodingMetadata{ManifestID: orchestrator.ManifestID(f.stream), Seq: seq, Duration: 2 * time.Second,
+	md := &orchestrator.SegTranscodingMetadata{ManifestID: archiver.ManifestID(f.stream), Seq: seq, Duration: 2 * time.Second,
 		Caps: capability.Request(f.core.Capabilities(), capability.DefaultArchiveID), Profiles: churnProfiles,
 		AuthToken: &lpnet.AuthToken{SessionId: string(f.session)}}
 	res, err := dec.TranscodeSeg(ctx, md, &orchestrator.HLSSegment{SeqNo: uint64(seq), Data: dfSource(seq), Duration: 2})
@@ -257,11 +258,11 @@ func (f *dfFeeder) finish(ctx context.Context, dec *orchestrator.Decorator, h *h
 	t := f.t
 	t.Helper()
 	dec.EndSession(f.sender, f.session)
-	id := index.StreamID{ManifestID: f.stream, Sender: f.sender}
+	id := catalog.StreamID{ManifestID: f.stream, Sender: f.sender}
 	h.Streams.End(id)
 	require.Eventually(t, func() bool {
 		info, err := h.Index.StreamInfo(id)
-		return err == nil && info.State == index.Ended && info.Published.Final && h.Spool.Stats().Jobs == 0
+		return err == nil && info.State == catalog.Ended && info.Published.Final && h.Spool.Stats().Jobs == 0
 	}, time.Minute, 100*time.Millisecond, "final manifest not published")
 	info, err := h.Index.StreamInfo(id)
 	require.NoError(t, err)

@@ -13,9 +13,9 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/stretchr/testify/require"
 
-	"github.com/lpswarm/archiver/host"
-	"github.com/lpswarm/archiver/orchestrator"
-	"github.com/lpswarm/archiver/spool"
+	"github.com/lpswarm/archiver"
+	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/spool"
 )
 
 var (
@@ -43,7 +43,7 @@ func TestSpoolDiskReserve(t *testing.T) {
 	cert, pin := selfSigned(t)
 	o := startOrchWith(t, dir, "127.0.0.1:0", cert, pin, nil, func(c *host.Config) { c.Spool.MaxBytes = 1 << 30 })
 	core := &churnCore{balances: map[churnKey]*big.Rat{}}
-	sender, session, stream := common.Address{0xd7}, orchestrator.ManifestID("dr-session"), "dr-stream"
+	sender, session, stream := common.Address{0xd7}, archiver.ManifestID("dr-session"), "dr-stream"
 	feed := dfFeeder{t: t, core: core, sender: sender, session: session, stream: stream, refusal: spool.ErrReserve.Error()}
 	dec := feed.decorator(t, ctx, o.Host)
 
@@ -96,7 +96,7 @@ func TestSpoolDiskFullStallsWithoutReserve(t *testing.T) {
 		c.Spool.MaxBytes, c.Spool.MinFreeBytes = 1<<30, spool.NoReserve
 	})
 	core := &churnCore{balances: map[churnKey]*big.Rat{}}
-	sender, session, stream := common.Address{0xd8}, orchestrator.ManifestID("ds-session"), "ds-stream"
+	sender, session, stream := common.Address{0xd8}, archiver.ManifestID("ds-session"), "ds-stream"
 	feed := dfFeeder{t: t, core: core, sender: sender, session: session, stream: stream}
 	dec := feed.decorator(t, ctx, o.Host)
 	for seq := int64(0); feed.refused < 3; seq++ {

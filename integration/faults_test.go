@@ -27,11 +27,11 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/stretchr/testify/require"
 
-	"github.com/lpswarm/archiver/index"
-	"github.com/lpswarm/archiver/orchestrator"
+	"github.com/lpswarm/archiver"
+	"github.com/lpswarm/archiver/internal/catalog"
 )
 
-// Fault-injection sizes (issue 7, "Reliability, measured"). Set once by
+// Fault-injection sizes (RELIABILITY.md). Set once by
 // flag.Parse, read-only afterwards. The defaults are what CI runs; the long
 // runs RELIABILITY.md reports are, for example:
 //
@@ -72,11 +72,11 @@ func faultsData(stream string, seq int64, file int) []byte {
 
 // faultsJob is segment seq of stream i of a test, with the renditions
 // requireFinalManifests reads back ("lo", "audio").
-func faultsJob(prefix string, i int, seq int64) orchestrator.Job {
+func faultsJob(prefix string, i int, seq int64) archiver.Job {
 	mid := fmt.Sprintf("%s-%d", prefix, i)
-	return orchestrator.Job{Sender: common.Address{0xfa, byte(i + 1)}, ManifestID: orchestrator.ManifestID(mid), Seq: seq,
+	return archiver.Job{Sender: common.Address{0xfa, byte(i + 1)}, ManifestID: archiver.ManifestID(mid), Seq: seq,
 		Duration: 2 * time.Second, Source: faultsData(mid, seq, 0),
-		Renditions: []orchestrator.Rendition{{Name: "lo", Data: faultsData(mid, seq, 1)}, {Name: "audio", Data: faultsData(mid, seq, 2)}}}
+		Renditions: []archiver.Rendition{{Name: "lo", Data: faultsData(mid, seq, 1)}, {Name: "audio", Data: faultsData(mid, seq, 2)}}}
 }
 
 // faultsFeeder plays faultsStreams live streams into the current
@@ -91,7 +91,7 @@ type faultsFeeder struct {
 	o  *orch
 
 	jobsMu sync.Mutex
-	jobs   []orchestrator.Job // accepted, in order per stream
+	jobs   []archiver.Job // accepted, in order per stream
 
 	maxDepth atomic.Int64 // deepest spool seen by sample
 	stop     chan struct{}
@@ -146,7 +146,7 @@ func (f *faultsFeeder) sample() int {
 }
 
 // halt stops the streams and returns every accepted job.
-func (f *faultsFeeder) halt() []orchestrator.Job {
+func (f *faultsFeeder) halt() []archiver.Job {
 	select {
 	case <-f.stop:
 	default:
@@ -163,7 +163,7 @@ func (f *faultsFeeder) swap(replace func(*orch) *orch) {
 	f.o = replace(f.o)
 }
 
-func (f *faultsFeeder) accepted() []orchestrator.Job {
+func (f *faultsFeeder) accepted() []archiver.Job {
 	f.jobsMu.Lock()
 	defer f.jobsMu.Unlock()
 	return slices.Clone(f.jobs)
@@ -182,8 +182,8 @@ func faultsNode(t *testing.T, ctx context.Context, o *orch, pin, beeURL, batch s
 	logPath := filepath.Join(t.TempDir(), "node.log")
 	logFile, err := os.Create(logPath)
 	require.NoError(t, err)
-	args := []string{"node", "-orchAddr", o.addr, "-orchSecret", "s3cret", "-orchCertPin", pin, "-capacity", fmt.Sprint(capacity),
-		"-bee", beeURL, "-postageBatch", batch, "-redundancy", "0", "-datadir", t.TempDir()}
+	args := []string{"node", "-orchAddr", o.addr, "-archiverSecret", "s3cret", "-orchCertPin", pin, "-capacity", fmt.Sprint(capacity),
+		"-bee", beeURL, "-postageBatch", batch, "-redundancy", "0", "-dataDir", t.TempDir()}
 	cmd := exec.CommandContext(ctx, archiverNode(t), args...)
 	cmd.Stderr = logFile
 	require.NoError(t, cmd.Start())
@@ -258,12 +258,12 @@ func (p *faultsUploads) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // faultsRequireNoGaps: the index holds no gap and the service recorded no
 // failure (a gap in the final manifest would also fail
 // requireFinalManifests; this names the cause).
-func faultsRequireNoGaps(t *testing.T, o *orch, jobs []orchestrator.Job) {
+func faultsRequireNoGaps(t *testing.T, o *orch, jobs []archiver.Job) {
 	t.Helper()
 	require.Zero(t, o.Service.Metrics().Failed, "a job was recorded as failed")
-	seen := map[index.StreamID]bool{}
+	seen := map[catalog.StreamID]bool{}
 	for _, j := range jobs {
-		id := index.StreamID{ManifestID: string(j.ManifestID), Sender: j.Sender}
+		id := catalog.StreamID{ManifestID: string(j.ManifestID), Sender: j.Sender}
 		if seen[id] {
 			continue
 		}
@@ -271,7 +271,7 @@ func faultsRequireNoGaps(t *testing.T, o *orch, jobs []orchestrator.Job) {
 		recs, err := o.Index.Records(id)
 		require.NoError(t, err)
 		for _, r := range recs {
-			require.NotEqual(t, index.Gap, r.State, "%s %s seq %d is a gap: %s", id, r.Rendition, r.Seq, r.Error)
+			require.NotEqual(t, catalog.Gap, r.State, "%s %s seq %d is a gap: %s", id, r.Rendition, r.Seq, r.Error)
 		}
 	}
 }

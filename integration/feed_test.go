@@ -21,18 +21,18 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/feed"
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/hls"
-	"github.com/lpswarm/archiver/host"
-	"github.com/lpswarm/archiver/index"
+	"github.com/lpswarm/archiver/internal/catalog"
 	"github.com/lpswarm/archiver/internal/hlstest"
-	"github.com/lpswarm/archiver/orchestrator"
-	archiverpb "github.com/lpswarm/archiver/proto"
-	"github.com/lpswarm/archiver/spool"
-	"github.com/lpswarm/archiver/streams"
+	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/spool"
+	"github.com/lpswarm/archiver/internal/streams"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // startFeedOrch is an orchestrator holding the operator's key as its feed
@@ -65,18 +65,18 @@ func startFeedOrch(t *testing.T, key *ecdsa.PrivateKey, batch [32]byte) (*orch, 
 }
 
 // oneStream turns a 6 s ffmpeg stream into three archive jobs.
-func oneStream(t *testing.T, sender [20]byte, manifestID string) []orchestrator.Job {
+func oneStream(t *testing.T, sender [20]byte, manifestID string) []archiver.Job {
 	t.Helper()
 	dir := generate(t, hlstest.Options{Seconds: 6})
 	src := readSource(t, filepath.Join(dir, "hi", "index.m3u8"))
 	lo := readSource(t, filepath.Join(dir, "lo", "index.m3u8"))
 	audio := readSource(t, filepath.Join(dir, "audio", "index.m3u8"))
 	require.GreaterOrEqual(t, len(src.segments), 3)
-	var jobs []orchestrator.Job
+	var jobs []archiver.Job
 	for seq := range 3 {
-		jobs = append(jobs, orchestrator.Job{Sender: sender, ManifestID: orchestrator.ManifestID(manifestID), Seq: int64(seq),
+		jobs = append(jobs, archiver.Job{Sender: sender, ManifestID: archiver.ManifestID(manifestID), Seq: int64(seq),
 			Source:     src.segments[seq],
-			Renditions: []orchestrator.Rendition{{Name: "lo", Data: lo.segments[seq]}, {Name: "audio", Data: audio.segments[seq]}}})
+			Renditions: []archiver.Rendition{{Name: "lo", Data: lo.segments[seq]}, {Name: "audio", Data: audio.segments[seq]}}})
 	}
 	return jobs
 }
@@ -146,23 +146,23 @@ func TestFeedFollowsEveryPublishOnALocalSwarm(t *testing.T) {
 	net, key, keyFile, passFile, batch := localSwarm(t, ctx, 20)
 	nodeA, nodeB := net.Nodes()[0], net.Nodes()[1]
 	o, pin := startFeedOrch(t, key.PrivateKey, batch)
-	cmd := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", o.addr, "-orchSecret", "s3cret", "-orchCertPin", pin,
+	cmd := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", o.addr, "-archiverSecret", "s3cret", "-orchCertPin", pin,
 		"-capacity", "2", "-bee", nodeA, "-stamping", "client", "-ethKeystorePath", keyFile, "-ethPassword", passFile,
-		"-redundancy", "0", "-datadir", t.TempDir())
+		"-redundancy", "0", "-dataDir", t.TempDir())
 	cmd.Stderr = os.Stderr
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 
 	sender := [20]byte{0x5e}
 	jobs := oneStream(t, sender, "live-1")
-	id := index.StreamID{ManifestID: "live-1", Sender: sender}
+	id := catalog.StreamID{ManifestID: "live-1", Sender: sender}
 	topic := feed.StreamTopic(id.Sender, id.ManifestID)
 	b, err := bee.New(nodeB)
 	require.NoError(t, err)
 	var fm swarm.Address
 	for i, j := range jobs {
-		o.submit(t, []orchestrator.Job{j})
-		var info index.StreamInfo
+		o.submit(t, []archiver.Job{j})
+		var info catalog.StreamInfo
 		require.Eventually(t, func() bool {
 			info, err = o.Index.StreamInfo(id)
 			return err == nil && info.Feed.Updates == uint64(i+1)
@@ -228,8 +228,8 @@ func TestImportUpdatesTheFeedOnALocalSwarm(t *testing.T) {
 		}
 		require.NoError(t, os.WriteFile(live, []byte(pl.String()), 0o644))
 
-		stdout, stderr, err := runCLI(t, ctx, "import", "--bee", nodeA, "--stamping", "client", "--batch", hex.EncodeToString(batch[:]),
-			"--key", keyFile, "--password-file", passFile, "--issuer-state", state, "--redundancy", "0", live)
+		stdout, stderr, err := runCLI(t, ctx, "import", "-bee", nodeA, "-stamping", "client", "-postageBatch", hex.EncodeToString(batch[:]),
+			"-ethKeystorePath", keyFile, "-ethPassword", passFile, "-issuerState", state, "-redundancy", "0", live)
 		require.NoError(t, err, stderr)
 		ref := parseRef(t, stdout)
 		m := feedLine.FindStringSubmatch(stdout)

@@ -96,8 +96,8 @@ func TestImportFollowStopSignal(t *testing.T) {
 	batch, err := dev.BuyBatch(ctx, 22)
 	require.NoError(t, err)
 
-	cmd := exec.CommandContext(ctx, archiverNode(t), "import", "--bee", dev.URL, "--batch", batch,
-		"--follow", "--publish-every", "3", dir)
+	cmd := exec.CommandContext(ctx, archiverNode(t), "import", "-bee", dev.URL, "-postageBatch", batch,
+		"-follow", "-publishEvery", "3", dir)
 	var stdout bytes.Buffer
 	stderr := &lineWaiter{want: "live archive", seen: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = &stdout, stderr

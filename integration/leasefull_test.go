@@ -13,9 +13,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/grpcsvc"
-	"github.com/lpswarm/archiver/orchestrator"
 	"github.com/lpswarm/archiver/postage"
 )
 
@@ -53,9 +53,9 @@ func TestLeasedBatchFillsUp(t *testing.T) {
 		&grpcsvc.LeaseConfig{Batch: first, BucketCapacity: 2, Slot: 1, Path: filepath.Join(dir, "leases-1.json")})
 	metrics, datadir := freeAddr(t), t.TempDir()
 	logs := &lockedBuffer{}
-	cmd := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", o.addr, "-orchSecret", "s3cret", "-orchCertPin", pin,
+	cmd := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", o.addr, "-archiverSecret", "s3cret", "-orchCertPin", pin,
 		"-capacity", "1", "-bee", nodeA, "-stamping", "client", "-ethKeystorePath", keyFile, "-ethPassword", passFile,
-		"-redundancy", "0", "-datadir", datadir, "-metricsAddr", metrics, "-postageRecheck", "1s")
+		"-redundancy", "0", "-dataDir", datadir, "-metricsAddr", metrics, "-postageRecheck", "1s")
 	cmd.Stderr = io.MultiWriter(os.Stderr, logs)
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
@@ -126,17 +126,17 @@ func TestLeasedBatchFillsUp(t *testing.T) {
 // lfJobs makes n small segments of one stream: segment 0's source is one
 // chunk, segment 1's another chunk in the same bucket (bucket depth 16),
 // the rest random; each has a random "lo" rendition.
-func lfJobs(t *testing.T, stream string, n int) []orchestrator.Job {
+func lfJobs(t *testing.T, stream string, n int) []archiver.Job {
 	t.Helper()
 	p := bfSameBucket(t, 2)
-	jobs := make([]orchestrator.Job, n)
+	jobs := make([]archiver.Job, n)
 	for i := range jobs {
 		src := randomBytes(t, 8_000+i*100)
 		if i < 2 {
 			src = p[i]
 		}
-		jobs[i] = orchestrator.Job{Sender: [20]byte{0x1f}, ManifestID: orchestrator.ManifestID(stream), Seq: int64(i), Source: src,
-			Renditions: []orchestrator.Rendition{{Name: "lo", Data: randomBytes(t, 4_000)}}}
+		jobs[i] = archiver.Job{Sender: [20]byte{0x1f}, ManifestID: archiver.ManifestID(stream), Seq: int64(i), Source: src,
+			Renditions: []archiver.Rendition{{Name: "lo", Data: randomBytes(t, 4_000)}}}
 	}
 	return jobs
 }

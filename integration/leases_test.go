@@ -19,8 +19,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lpswarm/archiver/grpcsvc"
-	"github.com/lpswarm/archiver/index"
 	"github.com/lpswarm/archiver/internal/beetest"
+	"github.com/lpswarm/archiver/internal/catalog"
 )
 
 // TestLeasedClientStampingNeverReusesAnIndex: two worker processes stamp
@@ -48,9 +48,9 @@ func TestLeasedClientStampingNeverReusesAnIndex(t *testing.T) {
 	o.submit(t, jobs)
 
 	for range 2 {
-		cmd := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", o.addr, "-orchSecret", "s3cret", "-orchCertPin", pin,
+		cmd := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", o.addr, "-archiverSecret", "s3cret", "-orchCertPin", pin,
 			"-capacity", "2", "-bee", nodeURL, "-stamping", "client", "-ethKeystorePath", keyFile, "-ethPassword", passFile,
-			"-redundancy", "0", "-datadir", t.TempDir())
+			"-redundancy", "0", "-dataDir", t.TempDir())
 		cmd.Stderr = os.Stderr
 		require.NoError(t, cmd.Start())
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
@@ -73,7 +73,7 @@ func TestLeasedClientStampingNeverReusesAnIndex(t *testing.T) {
 	require.Positive(t, high, "the second lease was never used")
 
 	for _, j := range jobs {
-		recs, err := o.Index.Records(index.StreamID{ManifestID: string(j.ManifestID), Sender: j.Sender})
+		recs, err := o.Index.Records(catalog.StreamID{ManifestID: string(j.ManifestID), Sender: j.Sender})
 		require.NoError(t, err)
 		for _, r := range recs {
 			if r.Seq != uint64(j.Seq) || r.Rendition != "source" {

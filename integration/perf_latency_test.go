@@ -20,10 +20,10 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lpswarm/archiver/internal/streams"
 	"github.com/lpswarm/archiver/internal/testbed"
 	"github.com/lpswarm/archiver/orchestrator"
-	archiverpb "github.com/lpswarm/archiver/proto"
-	"github.com/lpswarm/archiver/streams"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // BenchmarkSegmentLatency's knobs. Set once by flag.Parse, read-only
@@ -85,8 +85,8 @@ func perfSourcesOf(pool []byte) []testbed.Segment {
 // shared startNode takes a *testing.T).
 func perfNode(tb testing.TB, ctx context.Context, bin, addr, pin, batch string) *exec.Cmd {
 	tb.Helper()
-	cmd := exec.CommandContext(ctx, bin, "node", "-orchAddr", addr, "-orchSecret", "s3cret", "-orchCertPin", pin,
-		"-capacity", "4", "-bee", dev.URL, "-postageBatch", batch, "-redundancy", "0", "-datadir", tb.TempDir())
+	cmd := exec.CommandContext(ctx, bin, "node", "-orchAddr", addr, "-archiverSecret", "s3cret", "-orchCertPin", pin,
+		"-capacity", "4", "-bee", dev.URL, "-postageBatch", batch, "-redundancy", "0", "-dataDir", tb.TempDir())
 	cmd.Stderr = os.Stderr
 	require.NoError(tb, cmd.Start())
 	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
@@ -126,8 +126,8 @@ func (q perfQuantiles) String() string {
 	return fmt.Sprintf("p50 %s / p90 %s / p99 %s / max %s µs", us(q.p50), us(q.p90), us(q.p99), us(q.max))
 }
 
-// BenchmarkSegmentLatency times go-livepeer's /segment round trip (item 3
-// of issue 8) through the testbed orchestrator, over HTTPS with PM tickets,
+// BenchmarkSegmentLatency times go-livepeer's /segment round trip
+// through the testbed orchestrator, over HTTPS with PM tickets,
 // for segments that ask for archiving and segments that do not, sent
 // alternately (on, off, off, on, ...) on one orchestrator, so that both
 // see the same machine. The transcoder answers at once with pre-made

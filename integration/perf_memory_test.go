@@ -23,15 +23,16 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/capability"
 	"github.com/lpswarm/archiver/grpcsvc"
-	"github.com/lpswarm/archiver/host"
-	"github.com/lpswarm/archiver/index"
+	"github.com/lpswarm/archiver/internal/catalog"
+	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/spool"
+	"github.com/lpswarm/archiver/internal/streams"
 	"github.com/lpswarm/archiver/orchestrator"
-	archiverpb "github.com/lpswarm/archiver/proto"
-	"github.com/lpswarm/archiver/spool"
-	"github.com/lpswarm/archiver/streams"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 	"github.com/lpswarm/archiver/upload"
 	"github.com/lpswarm/archiver/worker"
 )
@@ -172,11 +173,11 @@ func (p *perfTranscoder) TranscodeSeg(_ context.Context, md *orchestrator.SegTra
 // ServeSegment does and returns the receipts of its reply.
 func (r *perfRig) perfSend(ctx context.Context, stream int, seq int64, source []byte) ([]*archiverpb.ArchiveReceipt, error) {
 	mid, sender := fmt.Sprintf("perf-%06d", stream), churnSender(stream)
-	session := orchestrator.ManifestID(fmt.Sprintf("perf-session-%06d", stream))
+	session := archiver.ManifestID(fmt.Sprintf("perf-session-%06d", stream))
 	if err := r.dec.ProcessPayment(ctx, &lpnet.Payment{Sender: sender.Bytes()}, session); err != nil {
 		return nil, err
 	}
-	md := &orchestrator.SegTranscodingMetadata{ManifestID: orchestrator.ManifestID(mid), Seq: seq, Duration: 2 * time.Second,
+	md := &orchestrator.SegTranscodingMetadata{ManifestID: archiver.ManifestID(mid), Seq: seq, Duration: 2 * time.Second,
 		Caps: capability.Request(r.core.Capabilities(), capability.DefaultArchiveID), Profiles: churnProfiles,
 		AuthToken: &lpnet.AuthToken{SessionId: string(session)}}
 	res, err := r.dec.TranscodeSeg(ctx, md, &orchestrator.HLSSegment{SeqNo: uint64(seq), Data: source, Duration: 2})
@@ -194,9 +195,9 @@ func (r *perfRig) perfSend(ctx context.Context, stream int, seq int64, source []
 // session.
 func (r *perfRig) endStream(stream int) {
 	sender := churnSender(stream)
-	session := orchestrator.ManifestID(fmt.Sprintf("perf-session-%06d", stream))
+	session := archiver.ManifestID(fmt.Sprintf("perf-session-%06d", stream))
 	r.dec.EndSession(sender, session)
-	r.h.Streams.End(index.StreamID{ManifestID: fmt.Sprintf("perf-%06d", stream), Sender: sender})
+	r.h.Streams.End(catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", stream), Sender: sender})
 	r.core.forget(sender, session)
 }
 
@@ -208,8 +209,8 @@ type soakSample struct {
 }
 
 // TestSoak runs live streams at a fixed load through the decorator, the
-// orchestrator side and two real workers into the dev Bee (item 5 of issue
-// 8): -soak.streams streams at once, each sending one segment (source
+// orchestrator side and two real workers into the dev Bee:
+// -soak.streams streams at once, each sending one segment (source
 // plus renditions of half and a quarter of it, -soak.kbps in all) per
 // -soak.segment and ending after -soak.segments segments, when another
 // takes its place. The heap after GC is read every second. After a warm-up
@@ -353,16 +354,16 @@ func TestSoak(t *testing.T) {
 	for slot := range nStreams {
 		for k := range tallies[slot].streams {
 			stream := slot + k*nStreams
-			id := index.StreamID{ManifestID: fmt.Sprintf("perf-%06d", stream), Sender: churnSender(stream)}
+			id := catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", stream), Sender: churnSender(stream)}
 			info, err := r.h.Index.StreamInfo(id)
 			if err != nil {
 				continue // ended before its first segment
 			}
-			require.Equal(t, index.Ended, info.State, id.String())
+			require.Equal(t, catalog.Ended, info.State, id.String())
 			recs, err := r.h.Index.Records(id)
 			require.NoError(t, err)
 			for _, rec := range recs {
-				require.Equal(t, index.Archived, rec.State, "%s: a file not archived", id)
+				require.Equal(t, catalog.Archived, rec.State, "%s: a file not archived", id)
 				archived++
 			}
 		}

@@ -34,21 +34,22 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/capability"
 	"github.com/lpswarm/archiver/grpcsvc"
-	"github.com/lpswarm/archiver/host"
-	"github.com/lpswarm/archiver/index"
+	"github.com/lpswarm/archiver/internal/catalog"
+	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/spool"
+	"github.com/lpswarm/archiver/internal/streams"
 	"github.com/lpswarm/archiver/internal/testbed"
 	"github.com/lpswarm/archiver/orchestrator"
-	archiverpb "github.com/lpswarm/archiver/proto"
-	"github.com/lpswarm/archiver/spool"
-	"github.com/lpswarm/archiver/streams"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 	"github.com/lpswarm/archiver/upload"
 	"github.com/lpswarm/archiver/worker"
 )
 
-// The memory benchmarks' points and sizes (issue 8, item 5). Set once by
+// The memory benchmarks' points and sizes. Set once by
 // flag.Parse, read-only afterwards; BENCHMARKS.md has the commands.
 var (
 	slopeStreams   = flag.String("slope.streams", "0,250,1000", "BenchmarkMemoryPerLiveStream: live stream counts the heap is read at")
@@ -269,7 +270,7 @@ func (r *slopeRig) takeAccepted(tb testing.TB, streams int) int {
 	tb.Helper()
 	n := 0
 	for s := range streams {
-		c, err := slopeAccepted(r.dec.TakeReceipts(orchestrator.ManifestID(fmt.Sprintf("perf-session-%06d", s))).GetReceipts())
+		c, err := slopeAccepted(r.dec.TakeReceipts(archiver.ManifestID(fmt.Sprintf("perf-session-%06d", s))).GetReceipts())
 		require.NoError(tb, err, "stream %d", s)
 		n += c
 	}
@@ -280,12 +281,12 @@ func (r *slopeRig) takeAccepted(tb testing.TB, streams int) int {
 // the stream is archived.
 func (r *slopeRig) requireArchived(tb testing.TB, stream, segs int) {
 	tb.Helper()
-	id := index.StreamID{ManifestID: fmt.Sprintf("perf-%06d", stream), Sender: churnSender(stream)}
+	id := catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", stream), Sender: churnSender(stream)}
 	recs, err := r.h.Index.Records(id)
 	require.NoError(tb, err, id.String())
 	require.Len(tb, recs, 3*segs, "%s: files recorded", id)
 	for _, rec := range recs {
-		require.Equal(tb, index.Archived, rec.State, "%s seq %d %s", id, rec.Seq, rec.Rendition)
+		require.Equal(tb, catalog.Archived, rec.State, "%s seq %d %s", id, rec.Seq, rec.Rendition)
 	}
 }
 
@@ -309,7 +310,7 @@ func slopeProfileAt(tb testing.TB, name string, x int, xs []int) {
 }
 
 // BenchmarkMemoryPerLiveStream is the orchestrator side's heap per live
-// stream (issue 8, item 5): the decorator, the host (spool, index, stream
+// stream: the decorator, the host (spool, index, stream
 // keeper, workers' service) and two in-process workers archiving into the
 // dev Bee. A live stream has sent one segment (a -slope.stream-kib KiB
 // source and renditions of ½ and ¼), which is archived and published
@@ -370,9 +371,9 @@ func slopeLiveStreams(b *testing.B, counts []int) {
 	}
 	loadAfter := perfLoadavg()
 	for i := range live {
-		info, err := r.h.Index.StreamInfo(index.StreamID{ManifestID: fmt.Sprintf("perf-%06d", i), Sender: churnSender(i)})
+		info, err := r.h.Index.StreamInfo(catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", i), Sender: churnSender(i)})
 		require.NoError(b, err)
-		require.Equal(b, index.Live, info.State)
+		require.Equal(b, catalog.Live, info.State)
 		r.requireArchived(b, i, 1)
 	}
 	slope, at0 := slopeFit(points)
@@ -391,7 +392,7 @@ const slopeWarmStreams = 8
 func slopePublished(r *slopeRig, n int) int {
 	c := 0
 	for i := range n {
-		info, err := r.h.Index.StreamInfo(index.StreamID{ManifestID: fmt.Sprintf("perf-%06d", i), Sender: churnSender(i)})
+		info, err := r.h.Index.StreamInfo(catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", i), Sender: churnSender(i)})
 		if err == nil && !info.Published.Reference.IsZero() {
 			c++
 		}
@@ -405,7 +406,7 @@ func slopePublished(r *slopeRig, n int) int {
 const slopeSpoolStreams = 4
 
 // BenchmarkMemoryPerSpooledSegment is the orchestrator side's heap per
-// segment waiting in the spool (issue 8, item 5): no worker is connected,
+// segment waiting in the spool: no worker is connected,
 // segments (-slope.spool-kib KiB sources, renditions of ½ and ¼) are
 // accepted through the decorator into 4 live streams, and the heap after
 // GC is read at each -slope.spooled count of waiting segments once the
@@ -575,7 +576,7 @@ func slopeSaveWorkerProfile(tb testing.TB, addr, name string) {
 }
 
 // BenchmarkMemoryPerInflightJob is the heap per archive job in flight
-// (issue 8, item 5) on both sides: one archiver-node worker process
+// on both sides: one archiver-node worker process
 // (-capacity the largest of -slope.inflight, -pprof) uploads to the dev
 // Bee through a proxy that holds every upload, so the jobs stay in flight:
 // fetched by the worker, assigned in the orchestrator's workers' service.
@@ -614,9 +615,9 @@ func slopeInflightJobs(b *testing.B, bin string, counts []int, verify bool) {
 	capacity := slices.Max(counts)
 	metrics := slopeFreeAddr(b)
 	wctx, wcancel := context.WithCancel(ctx)
-	cmd := exec.CommandContext(wctx, bin, "node", "-orchAddr", r.addr, "-orchSecret", "s3cret", "-orchCertPin", r.pin,
+	cmd := exec.CommandContext(wctx, bin, "node", "-orchAddr", r.addr, "-archiverSecret", "s3cret", "-orchCertPin", r.pin,
 		"-capacity", fmt.Sprint(capacity), "-bee", stall.url, "-postageBatch", batch, "-redundancy", "0",
-		"-datadir", b.TempDir(), "-metricsAddr", metrics, "-pprof", fmt.Sprintf("-verify=%v", verify))
+		"-dataDir", b.TempDir(), "-metricsAddr", metrics, "-pprof", fmt.Sprintf("-verify=%v", verify))
 	cmd.Stderr = os.Stderr
 	require.NoError(b, cmd.Start())
 	defer func() { wcancel(); _ = cmd.Wait() }()

@@ -96,8 +96,8 @@ func TestPostageCommandsOnALocalSwarm(t *testing.T) {
 	// Archive a stream stamped client-side with the new batch.
 	step = time.Now()
 	stream := generate(t, hlstest.Options{Seconds: 2})
-	importArgs := []string{"import", "--bee", nodeA, "--stamping", "client", "--batch", hex.EncodeToString(id[:]),
-		"--key", keyFile, "--password-file", passFile, "--issuer-state", state, "--redundancy", "0", "--wait-synced", "2m"}
+	importArgs := []string{"import", "-bee", nodeA, "-stamping", "client", "-postageBatch", hex.EncodeToString(id[:]),
+		"-ethKeystorePath", keyFile, "-ethPassword", passFile, "-issuerState", state, "-redundancy", "0", "-waitSynced", "2m"}
 	stdout, stderr, err = runCLI(t, ctx, append(importArgs, stream)...)
 	require.NoError(t, err, stderr)
 	streamRef := parseRef(t, stdout)
@@ -106,7 +106,7 @@ func TestPostageCommandsOnALocalSwarm(t *testing.T) {
 	// Top up: the normalised balance grows by exactly the amount, the key
 	// pays exactly amount × 2^17.
 	before, bzzBefore := c.batch(t, ctx, id), c.bzz(t, ctx, owner)
-	stdout, stderr, err = postageCLI(append([]string{"topup", "-batch", hex.EncodeToString(id[:]), "-amount", "1000000"}, keyFlags...)...)
+	stdout, stderr, err = postageCLI(append([]string{"topup", "-postageBatch", hex.EncodeToString(id[:]), "-amount", "1000000"}, keyFlags...)...)
 	require.NoError(t, err, stderr)
 	require.Contains(t, stdout, "cost         0.0000131072 xBZZ (131072000000 PLUR)\n")
 	require.Regexp(t, `tx: topUp 0x[0-9a-f]{64}`, stdout)
@@ -131,13 +131,13 @@ func TestPostageCommandsOnALocalSwarm(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"wrong password", append([]string{"topup", "-batch", hexID(id), "-amount", "1000000"},
+		{"wrong password", append([]string{"topup", "-postageBatch", hexID(id), "-amount", "1000000"},
 			append(slices.Clone(chainFlags), "-ethKeystorePath", keyFile, "-ethPassword", wrongPass)...), "wrong keystore password"},
-		{"dilute an immutable batch", append([]string{"dilute", "-batch", hexID(immutable), "-depth", "18", "-issuer-state", state}, keyFlags...),
+		{"dilute an immutable batch", append([]string{"dilute", "-postageBatch", hexID(immutable), "-depth", "18", "-issuerState", state}, keyFlags...),
 			"batch is immutable"},
-		{"dilute another key's batch", append([]string{"dilute", "-batch", hexID(foreign), "-depth", "18", "-issuer-state", state}, keyFlags...),
+		{"dilute another key's batch", append([]string{"dilute", "-postageBatch", hexID(foreign), "-depth", "18", "-issuerState", state}, keyFlags...),
 			"batch owned by another address"},
-		{"top up another key's batch", append([]string{"topup", "-batch", hexID(foreign), "-amount", "1000000"}, keyFlags...),
+		{"top up another key's batch", append([]string{"topup", "-postageBatch", hexID(foreign), "-amount", "1000000"}, keyFlags...),
 			"batch owned by another address"},
 	} {
 		nonce, bzz := c.nonce(t, ctx, owner), c.bzz(t, ctx, owner)
@@ -164,7 +164,7 @@ func TestPostageCommandsOnALocalSwarm(t *testing.T) {
 
 	// Dilute 17 → 19 with the issuer state migrated.
 	step = time.Now()
-	stdout, stderr, err = postageCLI(append([]string{"dilute", "-batch", hexID(id), "-depth", "19", "-issuer-state", state}, keyFlags...)...)
+	stdout, stderr, err = postageCLI(append([]string{"dilute", "-postageBatch", hexID(id), "-depth", "19", "-issuerState", state}, keyFlags...)...)
 	require.NoError(t, err, stderr)
 	require.Regexp(t, `tx: increaseDepth 0x[0-9a-f]{64}`, stdout)
 	require.Contains(t, stdout, "issuer state "+state+" migrated to depth 19 (1 file(s)); new stamps continue after the old bound of 2 per bucket")
@@ -213,7 +213,7 @@ func TestPostageCommandsOnALocalSwarm(t *testing.T) {
 
 	// Status: the contract's depth and TTL at the block it names, the fill
 	// of the fullest bucket from the issuer state.
-	stdout, stderr, err = postageCLI(append([]string{"status", "-batch", hexID(id), "-issuer-state", state}, chainFlags...)...)
+	stdout, stderr, err = postageCLI(append([]string{"status", "-postageBatch", hexID(id), "-issuerState", state}, chainFlags...)...)
 	require.NoError(t, err, stderr)
 	require.Contains(t, stdout, "depth        19 (bucket depth 16), mutable\n")
 	require.Contains(t, stdout, "owner        "+owner.Hex()+"\n")

@@ -28,11 +28,11 @@ import (
 
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/chunker"
-	"github.com/lpswarm/archiver/index"
+	"github.com/lpswarm/archiver/internal/catalog"
+	"github.com/lpswarm/archiver/internal/streams"
 	"github.com/lpswarm/archiver/internal/testbed"
 	"github.com/lpswarm/archiver/payments"
-	archiverpb "github.com/lpswarm/archiver/proto"
-	"github.com/lpswarm/archiver/streams"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // refusalsRounds repeats TestRefusalsOverTheWire's table, each round on
@@ -67,10 +67,10 @@ type refusalBed struct {
 	forger  *testbed.Broadcaster // pays with tickets it signs as someone else
 	denied  *testbed.Broadcaster // on the orchestrator's deny list
 	source  []testbed.Segment
-	padding int                     // null TS packets appended to the next segment: unique bytes
-	seq     int64                   // next segment number
-	allowed map[index.StreamID]bool // streams the controls archived: the only ones the index may hold
-	primed  *testbed.Request        // the current case's prime
+	padding int                       // null TS packets appended to the next segment: unique bytes
+	seq     int64                     // next segment number
+	allowed map[catalog.StreamID]bool // streams the controls archived: the only ones the index may hold
+	primed  *testbed.Request          // the current case's prime
 }
 
 // refusalOutcome is what a bad request got, and what it must have left
@@ -156,7 +156,7 @@ func startRefusalBed(t *testing.T, ctx context.Context) *refusalBed {
 	require.Eventually(t, func() bool { return o.Host.Service.Held().Workers == 1 }, 30*time.Second, 50*time.Millisecond,
 		"the worker never registered")
 
-	e := &refusalBed{ctx: ctx, o: o, root: root, source: source, allowed: map[index.StreamID]bool{}}
+	e := &refusalBed{ctx: ctx, o: o, root: root, source: source, allowed: map[catalog.StreamID]bool{}}
 	for _, b := range []**testbed.Broadcaster{&e.main, &e.forger} {
 		*b, err = o.NewBroadcaster()
 		require.NoError(t, err)
@@ -287,7 +287,7 @@ func (e *refusalBed) control(t *testing.T, s *testbed.Session) {
 	files, err := s.Send(e.ctx, name, seq, seg)
 	require.NoError(t, err, "the well-formed control after a refusal")
 	require.Len(t, files, 3)
-	e.allowed[index.StreamID{ManifestID: name, Sender: s.Sender()}] = true
+	e.allowed[catalog.StreamID{ManifestID: name, Sender: s.Sender()}] = true
 	require.Eventually(t, func() bool {
 		return e.o.Host.Spool.Stats().Jobs == 0 && e.o.Host.Service.Metrics().Archived > archived
 	}, time.Minute, 20*time.Millisecond, "the control was not archived")
@@ -488,7 +488,7 @@ func refusalCases() []refusalCase {
 			rep, err := s.Post(e.ctx, first)
 			require.NoError(t, err)
 			require.Equal(t, http.StatusOK, rep.Status, rep.Text)
-			e.allowed[index.StreamID{ManifestID: "replay-first", Sender: s.Sender()}] = true
+			e.allowed[catalog.StreamID{ManifestID: "replay-first", Sender: s.Sender()}] = true
 			return first
 		}, send: func(t *testing.T, e *refusalBed, s *testbed.Session) refusalOutcome {
 			r := e.build(t, s, "replay-second", 0, 0)
@@ -568,7 +568,7 @@ func refusalCases() []refusalCase {
 
 	// Names: go-livepeer transcodes whatever the broadcaster signed; the
 	// archive refuses a name it cannot store before anything is recorded.
-	long := strings.Repeat("m", index.MaxManifestIDLen+1)
+	long := strings.Repeat("m", catalog.MaxManifestIDLen+1)
 	for _, n := range []struct{ label, name, msg string }{
 		{"../", "../escape", "path separator '/'"},
 		{"/", "a/b", "path separator '/'"},

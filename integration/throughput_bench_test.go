@@ -1,6 +1,6 @@
 package integration_test
 
-// Issue 8, item 1: node-side stamping, the archiver against Bee's own
+// Node-side stamping, the archiver against Bee's own
 // POST /bytes of the same amount of bytes on the same dev node.
 //
 //	go test ./integration -run '^$' -bench 'ThroughputVsRawBee' -benchtime 4x -v
@@ -43,14 +43,14 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/chunker"
 	"github.com/lpswarm/archiver/grpcsvc"
-	"github.com/lpswarm/archiver/host"
+	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/spool"
+	"github.com/lpswarm/archiver/internal/streams"
 	"github.com/lpswarm/archiver/internal/testbed"
-	"github.com/lpswarm/archiver/orchestrator"
-	"github.com/lpswarm/archiver/spool"
-	"github.com/lpswarm/archiver/streams"
 	"github.com/lpswarm/archiver/upload"
 )
 
@@ -67,19 +67,19 @@ var (
 
 // tpNewJobs makes n segments of fresh random bytes: a source and two
 // renditions each, as files.
-func tpNewJobs(rng *rand.ChaCha8, n int, seq *int64) []orchestrator.Job {
+func tpNewJobs(rng *rand.ChaCha8, n int, seq *int64) []archiver.Job {
 	fill := func(size int) []byte {
 		b := make([]byte, size)
 		_, _ = rng.Read(b)
 		return b
 	}
-	jobs := make([]orchestrator.Job, n)
+	jobs := make([]archiver.Job, n)
 	for i := range jobs {
 		*seq++
-		jobs[i] = orchestrator.Job{
+		jobs[i] = archiver.Job{
 			Sender: [20]byte{0xbe}, ManifestID: "throughput", Seq: *seq,
 			Source: fill(*tpSource),
-			Renditions: []orchestrator.Rendition{
+			Renditions: []archiver.Rendition{
 				{Name: "half", Data: fill(*tpSource / 2)}, {Name: "quarter", Data: fill(*tpSource / 4)},
 			},
 		}
@@ -87,7 +87,7 @@ func tpNewJobs(rng *rand.ChaCha8, n int, seq *int64) []orchestrator.Job {
 	return jobs
 }
 
-func tpFiles(jobs []orchestrator.Job) [][]byte {
+func tpFiles(jobs []archiver.Job) [][]byte {
 	var out [][]byte
 	for _, j := range jobs {
 		out = append(out, j.Source)
@@ -260,9 +260,9 @@ func tpStartPipeline(tb testing.TB, ctx context.Context, bin, batch string, leve
 	go func() { _ = g.Serve(lis) }()
 	tb.Cleanup(func() { g.Stop(); _ = h.Close() })
 
-	cmd := exec.CommandContext(ctx, bin, "node", "-orchAddr", lis.Addr().String(), "-orchSecret", "s3cret", "-orchCertPin", pin,
+	cmd := exec.CommandContext(ctx, bin, "node", "-orchAddr", lis.Addr().String(), "-archiverSecret", "s3cret", "-orchCertPin", pin,
 		"-capacity", strconv.Itoa(*tpCapacity), "-bee", dev.URL, "-postageBatch", batch, "-redundancy", strconv.Itoa(int(level)),
-		"-datadir", tb.TempDir(), "-verify="+strconv.FormatBool(verify))
+		"-dataDir", tb.TempDir(), "-verify="+strconv.FormatBool(verify))
 	var metrics string
 	if !verify && *tpWorkerProf != "" {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -286,11 +286,11 @@ func tpStartPipeline(tb testing.TB, ctx context.Context, bin, batch string, leve
 
 // run spools jobs as the decorator does and returns once the orchestrator
 // has recorded every one archived (the worker's checked report).
-func (p *tpPipeline) run(tb testing.TB, jobs []orchestrator.Job) {
+func (p *tpPipeline) run(tb testing.TB, jobs []archiver.Job) {
 	tb.Helper()
 	want := p.h.Service.Metrics().Archived + int64(len(jobs))
 	in := p.h.Archiver()
-	outcomes := make([]<-chan orchestrator.Outcome, len(jobs))
+	outcomes := make([]<-chan archiver.Outcome, len(jobs))
 	for i, j := range jobs {
 		outcomes[i] = in.Submit(j)
 	}
@@ -449,8 +449,8 @@ func BenchmarkThroughputVsRawBee(b *testing.B) {
 				case "upload":
 					up := ups[n == "upload/verify"]
 					tpMeasure(b, tallies[n], size, 0, func() {
-						require.NoError(b, tpParallel(*tpCapacity, jobs, func(j orchestrator.Job) error {
-							for _, f := range tpFiles([]orchestrator.Job{j}) {
+						require.NoError(b, tpParallel(*tpCapacity, jobs, func(j archiver.Job) error {
+							for _, f := range tpFiles([]archiver.Job{j}) {
 								rec, err := up.Upload(ctx, f)
 								if err != nil {
 									return err

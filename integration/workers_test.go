@@ -26,16 +26,16 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/hls"
-	"github.com/lpswarm/archiver/host"
-	"github.com/lpswarm/archiver/index"
+	"github.com/lpswarm/archiver/internal/catalog"
 	"github.com/lpswarm/archiver/internal/hlstest"
+	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/spool"
+	"github.com/lpswarm/archiver/internal/streams"
 	"github.com/lpswarm/archiver/internal/testbed"
-	"github.com/lpswarm/archiver/orchestrator"
-	"github.com/lpswarm/archiver/spool"
-	"github.com/lpswarm/archiver/streams"
 )
 
 // selfSigned makes a TLS certificate for 127.0.0.1, as go-livepeer
@@ -90,19 +90,19 @@ func (p *beeProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // streamJobs turns three ffmpeg streams into archive jobs: the hi
 // rendition's segments as sources, lo and audio as renditions.
-func streamJobs(t *testing.T) []orchestrator.Job {
+func streamJobs(t *testing.T) []archiver.Job {
 	t.Helper()
-	var jobs []orchestrator.Job
+	var jobs []archiver.Job
 	for i, secs := range []int{6, 8, 10} {
 		dir := generate(t, hlstest.Options{Seconds: secs})
 		src := readSource(t, filepath.Join(dir, "hi", "index.m3u8"))
 		lo := readSource(t, filepath.Join(dir, "lo", "index.m3u8"))
 		audio := readSource(t, filepath.Join(dir, "audio", "index.m3u8"))
 		for seq := range src.segments {
-			jobs = append(jobs, orchestrator.Job{
-				Sender: [20]byte{byte(i + 1)}, ManifestID: orchestrator.ManifestID(fmt.Sprintf("stream-%d", i)), Seq: int64(seq),
+			jobs = append(jobs, archiver.Job{
+				Sender: [20]byte{byte(i + 1)}, ManifestID: archiver.ManifestID(fmt.Sprintf("stream-%d", i)), Seq: int64(seq),
 				Source:     src.segments[seq],
-				Renditions: []orchestrator.Rendition{{Name: "lo", Data: lo.segments[seq]}, {Name: "audio", Data: audio.segments[seq]}},
+				Renditions: []archiver.Rendition{{Name: "lo", Data: lo.segments[seq]}, {Name: "audio", Data: audio.segments[seq]}},
 			})
 		}
 	}
@@ -111,8 +111,8 @@ func streamJobs(t *testing.T) []orchestrator.Job {
 
 func startNode(t *testing.T, ctx context.Context, addr, pin, beeURL, batch string, capacity int, extra ...string) *exec.Cmd {
 	t.Helper()
-	args := append([]string{"node", "-orchAddr", addr, "-orchSecret", "s3cret", "-orchCertPin", pin,
-		"-capacity", fmt.Sprint(capacity), "-bee", beeURL, "-postageBatch", batch, "-redundancy", "0", "-datadir", t.TempDir()}, extra...)
+	args := append([]string{"node", "-orchAddr", addr, "-archiverSecret", "s3cret", "-orchCertPin", pin,
+		"-capacity", fmt.Sprint(capacity), "-bee", beeURL, "-postageBatch", batch, "-redundancy", "0", "-dataDir", t.TempDir()}, extra...)
 	cmd := exec.CommandContext(ctx, archiverNode(t), args...)
 	cmd.Stderr = os.Stderr
 	require.NoError(t, cmd.Start())
@@ -169,7 +169,7 @@ func (o *orch) stop() {
 }
 
 // submit spools jobs as the decorator does and waits for acceptance.
-func (o *orch) submit(t *testing.T, jobs []orchestrator.Job) {
+func (o *orch) submit(t *testing.T, jobs []archiver.Job) {
 	t.Helper()
 	in := o.Archiver()
 	for _, j := range jobs {
@@ -178,12 +178,12 @@ func (o *orch) submit(t *testing.T, jobs []orchestrator.Job) {
 }
 
 // finish ends every stream and returns their final manifests.
-func (o *orch) finish(t *testing.T, ctx context.Context, jobs []orchestrator.Job) map[string]swarm.Address {
+func (o *orch) finish(t *testing.T, ctx context.Context, jobs []archiver.Job) map[string]swarm.Address {
 	t.Helper()
 	require.Eventually(t, func() bool { return o.Spool.Stats().Jobs == 0 }, 2*time.Minute, 100*time.Millisecond, "jobs left in the spool")
-	ids := map[index.StreamID]bool{}
+	ids := map[catalog.StreamID]bool{}
 	for _, j := range jobs {
-		ids[index.StreamID{ManifestID: string(j.ManifestID), Sender: j.Sender}] = true
+		ids[catalog.StreamID{ManifestID: string(j.ManifestID), Sender: j.Sender}] = true
 	}
 	out := map[string]swarm.Address{}
 	for id := range ids {
@@ -192,7 +192,7 @@ func (o *orch) finish(t *testing.T, ctx context.Context, jobs []orchestrator.Job
 	require.Eventually(t, func() bool {
 		for id := range ids {
 			info, err := o.Index.StreamInfo(id)
-			if err != nil || info.State != index.Ended || !info.Published.Final {
+			if err != nil || info.State != catalog.Ended || !info.Published.Final {
 				return false
 			}
 			out[id.ManifestID] = info.Published.Reference
@@ -204,9 +204,9 @@ func (o *orch) finish(t *testing.T, ctx context.Context, jobs []orchestrator.Job
 
 // requireFinalManifests: every segment of every stream appears exactly
 // once in its final manifest, in order, and reads back byte-identical.
-func requireFinalManifests(t *testing.T, ctx context.Context, jobs []orchestrator.Job, manifests map[string]swarm.Address) {
+func requireFinalManifests(t *testing.T, ctx context.Context, jobs []archiver.Job, manifests map[string]swarm.Address) {
 	t.Helper()
-	byStream := map[string][]orchestrator.Job{}
+	byStream := map[string][]archiver.Job{}
 	for _, j := range jobs {
 		byStream[string(j.ManifestID)] = append(byStream[string(j.ManifestID)], j)
 	}
@@ -300,17 +300,17 @@ func TestNodeRefusals(t *testing.T) {
 	o := startOrch(t, t.TempDir(), "127.0.0.1:0", cert, pin)
 	batch, err := dev.BuyBatch(ctx, 22)
 	require.NoError(t, err)
-	base := []string{"node", "-orchAddr", o.addr, "-orchCertPin", pin, "-bee", dev.URL, "-postageBatch", batch, "-datadir", t.TempDir()}
+	base := []string{"node", "-orchAddr", o.addr, "-orchCertPin", pin, "-bee", dev.URL, "-postageBatch", batch, "-dataDir", t.TempDir()}
 
-	_, stderr, err := runCLI(t, ctx, append(base, "-orchSecret", "wrong", "-capacity", "1")...)
+	_, stderr, err := runCLI(t, ctx, append(base, "-archiverSecret", "wrong", "-capacity", "1")...)
 	require.Error(t, err)
 	require.Contains(t, stderr, "orchestrator refused the secret")
 
-	_, stderr, err = runCLI(t, ctx, append(base, "-orchSecret", "s3cret", "-capacity", "0")...)
+	_, stderr, err = runCLI(t, ctx, append(base, "-archiverSecret", "s3cret", "-capacity", "0")...)
 	require.Error(t, err)
 	require.Contains(t, stderr, "-capacity must be at least 1")
 
-	_, stderr, err = runCLI(t, ctx, append(base[:len(base)-2], "-orchSecret", "s3cret", "-orchCertPin", strings.Repeat("00", 32))...)
+	_, stderr, err = runCLI(t, ctx, append(base[:len(base)-2], "-archiverSecret", "s3cret", "-orchCertPin", strings.Repeat("00", 32))...)
 	require.Error(t, err)
 	require.Contains(t, stderr, "does not match -orchCertPin")
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/feed"
 	"github.com/lpswarm/archiver/hls"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // Names of the files a publish report lists.

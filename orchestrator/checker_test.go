@@ -10,18 +10,19 @@ import (
 	lpnet "github.com/livepeer/go-livepeer/net"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/orchestrator"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // checkingArchiver is a fakeArchiver that refuses names as the streams
-// intake does (orchestrator.Checker).
+// intake does (archiver.Checker).
 type checkingArchiver struct {
 	*fakeArchiver
 	refuse error
 }
 
-func (a checkingArchiver) Check(orchestrator.Job) error { return a.refuse }
+func (a checkingArchiver) Check(archiver.Job) error { return a.refuse }
 
 // TestCheckerRefusesBeforeCharging: a job the archiver's Check refuses is
 // REFUSED INVALID_NAME with the archiver's reason, never submitted and

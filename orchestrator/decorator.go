@@ -13,9 +13,10 @@ import (
 	lpnet "github.com/livepeer/go-livepeer/net"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/capability"
 	"github.com/lpswarm/archiver/payments"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // DefaultSessionTTL is how long a session's bookkeeping outlives its last
@@ -49,8 +50,8 @@ type Config struct {
 	// carries the outcome only if it is already decided, PENDING
 	// otherwise, and a later reply (or GetArchiveStatus) carries it. A
 	// positive wait buys a final receipt in the segment's own reply for
-	// milliseconds of every reply (BENCHMARKS.md, item 3). Swarm is never
-	// waited for.
+	// milliseconds of every reply (BENCHMARKS.md, live-path latency).
+	// Swarm is never waited for.
 	AcceptWait time.Duration
 	// SessionTTL forgets a session (its sender, pinned price, untaken
 	// receipts and fee total) that saw no payment, segment, outcome or
@@ -68,7 +69,7 @@ type Decorator struct {
 	inner    Orchestrator // nil when built by Attach
 	ledger   Ledger
 	balances BalanceReader
-	archiver Archiver
+	sink     archiver.Archiver
 	cfg      Config
 	prices   *payments.SessionPrices
 
@@ -77,7 +78,7 @@ type Decorator struct {
 	hold prometheus.Histogram
 
 	mu       sync.Mutex
-	sessions map[ManifestID]*session
+	sessions map[archiver.ManifestID]*session
 }
 
 // session is the decorator's bookkeeping of one go-livepeer session.
@@ -95,8 +96,8 @@ var _ Orchestrator = (*Decorator)(nil)
 
 // New wraps inner. balances reads the session balances the tickets credit
 // (go-livepeer's node.Balances).
-func New(inner Orchestrator, balances BalanceReader, archiver Archiver, cfg Config) (*Decorator, error) {
-	d, err := Attach(inner, balances, archiver, cfg)
+func New(inner Orchestrator, balances BalanceReader, sink archiver.Archiver, cfg Config) (*Decorator, error) {
+	d, err := Attach(inner, balances, sink, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +110,7 @@ func New(inner Orchestrator, balances BalanceReader, archiver Archiver, cfg Conf
 // the decorator only what archiving adds: Advertise, Requested and Strip
 // around the transcode, Transcoded after it, Paid after ProcessPayment.
 // Only the Orchestrator methods of a decorator built by New pass through.
-func Attach(ledger Ledger, balances BalanceReader, archiver Archiver, cfg Config) (*Decorator, error) {
+func Attach(ledger Ledger, balances BalanceReader, sink archiver.Archiver, cfg Config) (*Decorator, error) {
 	if ledger == nil {
 		return nil, fmt.Errorf("orchestrator: no ledger")
 	}
@@ -132,9 +133,9 @@ func Attach(ledger Ledger, balances BalanceReader, archiver Archiver, cfg Config
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Decorator{
-		ledger: ledger, balances: balances, archiver: archiver, cfg: cfg,
+		ledger: ledger, balances: balances, sink: sink, cfg: cfg,
 		prices:   &payments.SessionPrices{},
-		sessions: make(map[ManifestID]*session),
+		sessions: make(map[archiver.ManifestID]*session),
 		hold: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "archiver_orchestrator_reply_hold_seconds",
 			Help: "Time a transcoded segment's reply spent in the archive decorator (checks, reservation, submit, AcceptWait): what archiving adds to the live path.",
@@ -169,7 +170,7 @@ func (d *Decorator) Run(ctx context.Context) error {
 // no outcome in flight.
 func (d *Decorator) expire(now time.Time) {
 	type gone struct {
-		id     ManifestID
+		id     archiver.ManifestID
 		sender common.Address
 	}
 	var forget []gone
@@ -191,10 +192,10 @@ func (d *Decorator) expire(now time.Time) {
 // (sender, pinned price, untaken receipts, fee total), sorted. It exists
 // for metrics and leak checks: once every session has ended or expired it
 // is empty, which the churn test (integration/churn_test.go) asserts.
-func (d *Decorator) Sessions() []ManifestID {
+func (d *Decorator) Sessions() []archiver.ManifestID {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := make([]ManifestID, 0, len(d.sessions))
+	out := make([]archiver.ManifestID, 0, len(d.sessions))
 	for id := range d.sessions {
 		out = append(out, id)
 	}
@@ -204,7 +205,7 @@ func (d *Decorator) Sessions() []ManifestID {
 
 // session returns a session's bookkeeping, creating it, and marks it used;
 // d.mu must be held.
-func (d *Decorator) session(id ManifestID) *session {
+func (d *Decorator) session(id archiver.ManifestID) *session {
 	s := d.sessions[id]
 	if s == nil {
 		s = &session{reserved: new(big.Rat), charged: new(big.Rat)}
@@ -237,7 +238,7 @@ func (d *Decorator) Strip(caps *lpnet.Capabilities) *lpnet.Capabilities {
 
 // Offer is the archive offer for OrchestratorInfo (see archiverpb.SetOffer):
 // the price this sender's session would pin, and what it buys.
-func (d *Decorator) Offer(sender common.Address, manifestID ManifestID) *archiverpb.ArchiveOffer {
+func (d *Decorator) Offer(sender common.Address, manifestID archiver.ManifestID) *archiverpb.ArchiveOffer {
 	p, ok := d.prices.Pinned(sender, string(manifestID))
 	if !ok {
 		p = d.cfg.Price()
@@ -252,13 +253,13 @@ func (d *Decorator) Offer(sender common.Address, manifestID ManifestID) *archive
 }
 
 // PriceInfo is go-livepeer's transcode price, unchanged.
-func (d *Decorator) PriceInfo(sender common.Address, manifestID ManifestID) (*lpnet.PriceInfo, error) {
+func (d *Decorator) PriceInfo(sender common.Address, manifestID archiver.ManifestID) (*lpnet.PriceInfo, error) {
 	return d.inner.PriceInfo(sender, manifestID)
 }
 
 // ProcessPayment credits the tickets as go-livepeer does and remembers who
 // pays for the session: the archive fee is debited from that balance.
-func (d *Decorator) ProcessPayment(ctx context.Context, payment *lpnet.Payment, manifestID ManifestID) error {
+func (d *Decorator) ProcessPayment(ctx context.Context, payment *lpnet.Payment, manifestID archiver.ManifestID) error {
 	if err := d.inner.ProcessPayment(ctx, payment, manifestID); err != nil {
 		return err
 	}
@@ -268,7 +269,7 @@ func (d *Decorator) ProcessPayment(ctx context.Context, payment *lpnet.Payment, 
 
 // Paid remembers who pays for a session, once go-livepeer accepted the
 // payment: the archive fee is debited from that balance.
-func (d *Decorator) Paid(payment *lpnet.Payment, manifestID ManifestID) {
+func (d *Decorator) Paid(payment *lpnet.Payment, manifestID archiver.ManifestID) {
 	if len(payment.GetSender()) == 0 {
 		return
 	}
@@ -278,13 +279,13 @@ func (d *Decorator) Paid(payment *lpnet.Payment, manifestID ManifestID) {
 }
 
 // SufficientBalance is go-livepeer's check, unchanged.
-func (d *Decorator) SufficientBalance(addr common.Address, manifestID ManifestID) bool {
+func (d *Decorator) SufficientBalance(addr common.Address, manifestID archiver.ManifestID) bool {
 	return d.ledger.SufficientBalance(addr, manifestID)
 }
 
 // DebitFees debits the transcode fee, unchanged. Archive fees are debited
 // when the archiver accepts a segment, not here.
-func (d *Decorator) DebitFees(addr common.Address, manifestID ManifestID, price *lpnet.PriceInfo, pixels int64) {
+func (d *Decorator) DebitFees(addr common.Address, manifestID archiver.ManifestID, price *lpnet.PriceInfo, pixels int64) {
 	d.ledger.DebitFees(addr, manifestID, price, pixels)
 }
 

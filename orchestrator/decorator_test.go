@@ -14,15 +14,16 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/capability"
 	"github.com/lpswarm/archiver/orchestrator"
 	"github.com/lpswarm/archiver/payments"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 var (
 	broadcaster = common.HexToAddress("0x00000000000000000000000000000000000000b1")
-	session     = orchestrator.ManifestID("session-1")
+	session     = archiver.ManifestID("session-1")
 	archiveBit  = capability.DefaultArchiveID
 )
 
@@ -143,7 +144,7 @@ func TestRefusals(t *testing.T) {
 			big.NewRat(10, 1), nil, archiverpb.ArchiveReceipt_REFUSED, archiverpb.ArchiveReceipt_INSUFFICIENT_DEPOSIT, 0},
 		{"deposit not known", orchestrator.Config{MinDeposit: big.NewInt(1000), Deposits: fixedDeposits{}},
 			big.NewRat(10, 1), nil, archiverpb.ArchiveReceipt_REFUSED, archiverpb.ArchiveReceipt_INSUFFICIENT_DEPOSIT, 0},
-		{"spool full", orchestrator.Config{}, big.NewRat(10, 1), orchestrator.ErrSpoolFull,
+		{"spool full", orchestrator.Config{}, big.NewRat(10, 1), archiver.ErrSpoolFull,
 			archiverpb.ArchiveReceipt_REFUSED, archiverpb.ArchiveReceipt_SPOOL_FULL, 1},
 		{"failed", orchestrator.Config{}, big.NewRat(10, 1), errors.New("disk error"),
 			archiverpb.ArchiveReceipt_FAILED, archiverpb.ArchiveReceipt_REASON_UNSPECIFIED, 1},
@@ -238,7 +239,7 @@ func TestPricePinnedPerSession(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "3/1", onlyReceipt(t, f.dec).FeeWei, "the running session keeps its price")
 
-	other := orchestrator.ManifestID("session-2")
+	other := archiver.ManifestID("session-2")
 	require.NoError(t, f.dec.ProcessPayment(context.Background(), &lpnet.Payment{Sender: broadcaster.Bytes()}, other))
 	f.orch.credit(broadcaster, other, big.NewRat(100, 1))
 	md2, seg2 := segment(1, true)

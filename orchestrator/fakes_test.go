@@ -8,6 +8,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	lpnet "github.com/livepeer/go-livepeer/net"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/orchestrator"
 )
 
@@ -26,7 +27,7 @@ type fakeOrch struct {
 
 type debit struct {
 	sender common.Address
-	id     orchestrator.ManifestID
+	id     archiver.ManifestID
 	price  *lpnet.PriceInfo
 	units  int64
 }
@@ -39,9 +40,9 @@ func newFakeOrch(renditionSizes ...int) *fakeOrch {
 	}
 }
 
-func key(a common.Address, id orchestrator.ManifestID) string { return a.Hex() + "/" + string(id) }
+func key(a common.Address, id archiver.ManifestID) string { return a.Hex() + "/" + string(id) }
 
-func (f *fakeOrch) credit(a common.Address, id orchestrator.ManifestID, amount *big.Rat) {
+func (f *fakeOrch) credit(a common.Address, id archiver.ManifestID, amount *big.Rat) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	b := f.balances[key(a, id)]
@@ -52,7 +53,7 @@ func (f *fakeOrch) credit(a common.Address, id orchestrator.ManifestID, amount *
 	b.Add(b, amount)
 }
 
-func (f *fakeOrch) Balance(a common.Address, id orchestrator.ManifestID) *big.Rat {
+func (f *fakeOrch) Balance(a common.Address, id archiver.ManifestID) *big.Rat {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if b := f.balances[key(a, id)]; b != nil {
@@ -76,21 +77,21 @@ func (f *fakeOrch) TranscodeSeg(_ context.Context, md *orchestrator.SegTranscodi
 
 func (f *fakeOrch) Capabilities() *lpnet.Capabilities { return f.caps }
 
-func (f *fakeOrch) PriceInfo(common.Address, orchestrator.ManifestID) (*lpnet.PriceInfo, error) {
+func (f *fakeOrch) PriceInfo(common.Address, archiver.ManifestID) (*lpnet.PriceInfo, error) {
 	return &lpnet.PriceInfo{PricePerUnit: 1, PixelsPerUnit: 1}, nil
 }
 
-func (f *fakeOrch) ProcessPayment(context.Context, *lpnet.Payment, orchestrator.ManifestID) error {
+func (f *fakeOrch) ProcessPayment(context.Context, *lpnet.Payment, archiver.ManifestID) error {
 	return nil
 }
 
-func (f *fakeOrch) SufficientBalance(a common.Address, id orchestrator.ManifestID) bool {
+func (f *fakeOrch) SufficientBalance(a common.Address, id archiver.ManifestID) bool {
 	b := f.Balance(a, id)
 	return b != nil && b.Sign() > 0
 }
 
 // DebitFees debits price × units exactly as go-livepeer's core does.
-func (f *fakeOrch) DebitFees(a common.Address, id orchestrator.ManifestID, price *lpnet.PriceInfo, units int64) {
+func (f *fakeOrch) DebitFees(a common.Address, id archiver.ManifestID, price *lpnet.PriceInfo, units int64) {
 	fee := big.NewRat(price.PricePerUnit, price.PixelsPerUnit)
 	fee.Mul(fee, big.NewRat(units, 1))
 	f.credit(a, id, fee.Neg(fee))
@@ -103,28 +104,28 @@ func (f *fakeOrch) DebitFees(a common.Address, id orchestrator.ManifestID, price
 // until released (a slow spool).
 type fakeArchiver struct {
 	mu      sync.Mutex
-	jobs    []orchestrator.Job
+	jobs    []archiver.Job
 	outcome error
 	hold    chan struct{} // when set, outcomes wait for it to close
 }
 
-func (a *fakeArchiver) Submit(job orchestrator.Job) <-chan orchestrator.Outcome {
+func (a *fakeArchiver) Submit(job archiver.Job) <-chan archiver.Outcome {
 	a.mu.Lock()
 	a.jobs = append(a.jobs, job)
 	outcome, hold := a.outcome, a.hold
 	a.mu.Unlock()
-	ch := make(chan orchestrator.Outcome, 1)
+	ch := make(chan archiver.Outcome, 1)
 	go func() {
 		if hold != nil {
 			<-hold
 		}
-		ch <- orchestrator.Outcome{Err: outcome}
+		ch <- archiver.Outcome{Err: outcome}
 	}()
 	return ch
 }
 
-func (a *fakeArchiver) submitted() []orchestrator.Job {
+func (a *fakeArchiver) submitted() []archiver.Job {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return append([]orchestrator.Job(nil), a.jobs...)
+	return append([]archiver.Job(nil), a.jobs...)
 }

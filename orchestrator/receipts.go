@@ -10,8 +10,9 @@ import (
 	lpnet "github.com/livepeer/go-livepeer/net"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/payments"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // archive decides one segment. Refusals are decided here, synchronously
@@ -40,7 +41,7 @@ func (d *Decorator) archive(md *SegTranscodingMetadata, seg *HLSSegment, td *Tra
 	if d.cfg.MinDeposit != nil && d.cfg.MinDeposit.Sign() > 0 {
 		lowDeposit = d.checkDeposit(job.Sender)
 	}
-	if c, ok := d.archiver.(Checker); ok {
+	if c, ok := d.sink.(archiver.Checker); ok {
 		badName = c.Check(job)
 	}
 	switch {
@@ -64,7 +65,7 @@ func (d *Decorator) archive(md *SegTranscodingMetadata, seg *HLSSegment, td *Tra
 		return
 	}
 	r.BytesCharged = uint64(bytes)
-	outcome := d.archiver.Submit(job)
+	outcome := d.sink.Submit(job)
 	select {
 	case o := <-outcome: // decided already: a refusal, or a wait-free archiver
 		d.decide(session, r, job.Sender, price, fee, o)
@@ -107,24 +108,24 @@ func (d *Decorator) checkDeposit(sender common.Address) error {
 }
 
 // job collects the source and the renditions, named by profile.
-func (d *Decorator) job(md *SegTranscodingMetadata, seg *HLSSegment, td *TranscodeData) Job {
+func (d *Decorator) job(md *SegTranscodingMetadata, seg *HLSSegment, td *TranscodeData) archiver.Job {
 	d.mu.Lock()
 	sender := d.session(md.Session()).sender
 	d.mu.Unlock()
-	job := Job{Sender: sender, ManifestID: md.ManifestID, Seq: md.Seq, Duration: md.Duration, Source: seg.Data}
+	job := archiver.Job{Sender: sender, ManifestID: md.ManifestID, Seq: md.Seq, Duration: md.Duration, Source: seg.Data}
 	for i, s := range td.Segments {
 		name := ""
 		if i < len(md.Profiles) {
 			name = md.Profiles[i]
 		}
-		job.Renditions = append(job.Renditions, Rendition{Name: name, Data: s.Data})
+		job.Renditions = append(job.Renditions, archiver.Rendition{Name: name, Data: s.Data})
 	}
 	return job
 }
 
 // reserve holds the fee against the balance until the archiver decides,
 // so concurrent segments cannot spend the same credit twice.
-func (d *Decorator) reserve(sender common.Address, id ManifestID, fee *big.Rat) bool {
+func (d *Decorator) reserve(sender common.Address, id archiver.ManifestID, fee *big.Rat) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s := d.session(id)
@@ -147,12 +148,12 @@ func (d *Decorator) reserve(sender common.Address, id ManifestID, fee *big.Rat) 
 // reservation either way. The receipt waits for the session's next reply,
 // unless the session ended meanwhile; the last outcome of an ended session
 // forgets it.
-func (d *Decorator) decide(id ManifestID, r *archiverpb.ArchiveReceipt, sender common.Address, price *lpnet.PriceInfo, fee *big.Rat, o Outcome) {
+func (d *Decorator) decide(id archiver.ManifestID, r *archiverpb.ArchiveReceipt, sender common.Address, price *lpnet.PriceInfo, fee *big.Rat, o archiver.Outcome) {
 	switch {
 	case o.Err == nil:
 		d.ledger.DebitFees(sender, id, price, int64(r.BytesCharged))
 		r.Status, r.FeeWei = archiverpb.ArchiveReceipt_ACCEPTED, fee.String()
-	case errors.Is(o.Err, ErrSpoolFull):
+	case errors.Is(o.Err, archiver.ErrSpoolFull):
 		r.Status, r.Reason, r.Detail, r.BytesCharged = archiverpb.ArchiveReceipt_REFUSED, archiverpb.ArchiveReceipt_SPOOL_FULL, o.Err.Error(), 0
 	default:
 		r.Status, r.Detail, r.BytesCharged = archiverpb.ArchiveReceipt_FAILED, o.Err.Error(), 0
@@ -177,13 +178,13 @@ func (d *Decorator) decide(id ManifestID, r *archiverpb.ArchiveReceipt, sender c
 	}
 }
 
-func (d *Decorator) refuse(session ManifestID, r *archiverpb.ArchiveReceipt, reason archiverpb.ArchiveReceipt_Reason, detail string) {
+func (d *Decorator) refuse(session archiver.ManifestID, r *archiverpb.ArchiveReceipt, reason archiverpb.ArchiveReceipt_Reason, detail string) {
 	r.Status, r.Reason, r.Detail = archiverpb.ArchiveReceipt_REFUSED, reason, detail
 	d.deliver(session, r)
 }
 
 // deliver queues a receipt for the next reply of the session.
-func (d *Decorator) deliver(id ManifestID, r *archiverpb.ArchiveReceipt) {
+func (d *Decorator) deliver(id archiver.ManifestID, r *archiverpb.ArchiveReceipt) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s := d.session(id)
@@ -197,7 +198,7 @@ func (d *Decorator) deliver(id ManifestID, r *archiverpb.ArchiveReceipt) {
 // A receipt lost with its reply is not sent again; the total lets the
 // broadcaster see the difference. A session the decorator does not know
 // (no archiving, ended or expired) gets an empty answer and is not created.
-func (d *Decorator) TakeReceipts(id ManifestID) *archiverpb.ArchiveReceipts {
+func (d *Decorator) TakeReceipts(id archiver.ManifestID) *archiverpb.ArchiveReceipts {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	out := &archiverpb.ArchiveReceipts{SessionFeeWei: "0/1"}
@@ -213,7 +214,7 @@ func (d *Decorator) TakeReceipts(id ManifestID) *archiverpb.ArchiveReceipts {
 
 // EndSession forgets a session's pinned price and bookkeeping. Outcomes
 // still in flight are debited when they arrive, their receipts dropped.
-func (d *Decorator) EndSession(sender common.Address, id ManifestID) {
+func (d *Decorator) EndSession(sender common.Address, id archiver.ManifestID) {
 	d.prices.Forget(sender, string(id))
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -22,6 +22,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	lpnet "github.com/livepeer/go-livepeer/net"
+
+	"github.com/lpswarm/archiver"
 )
 
 // Orchestrator is the part of go-livepeer's server.Orchestrator
@@ -33,23 +35,23 @@ type Orchestrator interface {
 	Ledger
 	TranscodeSeg(ctx context.Context, md *SegTranscodingMetadata, seg *HLSSegment) (*TranscodeResult, error)
 	Capabilities() *lpnet.Capabilities
-	PriceInfo(sender common.Address, manifestID ManifestID) (*lpnet.PriceInfo, error)
-	ProcessPayment(ctx context.Context, payment *lpnet.Payment, manifestID ManifestID) error
+	PriceInfo(sender common.Address, manifestID archiver.ManifestID) (*lpnet.PriceInfo, error)
+	ProcessPayment(ctx context.Context, payment *lpnet.Payment, manifestID archiver.ManifestID) error
 }
 
 // Ledger is the part of go-livepeer's orchestrator that keeps the session
 // balances the tickets credit: the archive fee is checked against it and
 // debited from it, exactly as the transcode fee is.
 type Ledger interface {
-	SufficientBalance(addr common.Address, manifestID ManifestID) bool
-	DebitFees(addr common.Address, manifestID ManifestID, price *lpnet.PriceInfo, pixels int64)
+	SufficientBalance(addr common.Address, manifestID archiver.ManifestID) bool
+	DebitFees(addr common.Address, manifestID archiver.ManifestID, price *lpnet.PriceInfo, pixels int64)
 }
 
 // BalanceReader is go-livepeer's core.AddressBalances.Balance: the credit
 // left for a sender's session, used to refuse archive work the balance
 // cannot pay for.
 type BalanceReader interface {
-	Balance(addr common.Address, manifestID ManifestID) *big.Rat
+	Balance(addr common.Address, manifestID archiver.ManifestID) *big.Rat
 }
 
 // DepositReader reports a broadcaster's TicketBroker deposit in wei, as
@@ -59,16 +61,12 @@ type DepositReader interface {
 	Deposit(addr common.Address) (*big.Int, bool)
 }
 
-// ManifestID mirrors core.ManifestID. go-livepeer keys balances by the
-// session id (SegData.AuthToken.SessionId) passed as a ManifestID.
-type ManifestID string
-
 // SegTranscodingMetadata mirrors the fields of core.SegTranscodingMetadata
 // the archiver reads. Caps is the segment's capabilities in wire form
 // (core.Capabilities converted with ToNetCapabilities); Profiles holds the
 // rendition names in the order of TranscodeData.Segments.
 type SegTranscodingMetadata struct {
-	ManifestID ManifestID
+	ManifestID archiver.ManifestID
 	Seq        int64
 	Hash       common.Hash
 	Duration   time.Duration
@@ -81,9 +79,9 @@ type SegTranscodingMetadata struct {
 
 // Session is the id go-livepeer keys a segment's balance by: the auth
 // token's session id, or the manifest id when there is none (offchain).
-func (md *SegTranscodingMetadata) Session() ManifestID {
+func (md *SegTranscodingMetadata) Session() archiver.ManifestID {
 	if id := md.AuthToken.GetSessionId(); id != "" {
-		return ManifestID(id)
+		return archiver.ManifestID(id)
 	}
 	return md.ManifestID
 }

@@ -9,8 +9,9 @@ import (
 	lpnet "github.com/livepeer/go-livepeer/net"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/orchestrator"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // TestEndSessionWhileOutcomeInFlight: go-livepeer may end a session while
@@ -39,7 +40,7 @@ func TestEndSessionWhileOutcomeInFlight(t *testing.T) {
 			require.Equal(t, archiverpb.ArchiveReceipt_PENDING, onlyReceipt(t, f.dec).Status)
 
 			f.dec.EndSession(broadcaster, session)
-			require.Equal(t, []orchestrator.ManifestID{session}, f.dec.Sessions(), "kept while the outcome is in flight")
+			require.Equal(t, []archiver.ManifestID{session}, f.dec.Sessions(), "kept while the outcome is in flight")
 			close(f.arch.hold)
 			require.Eventually(t, func() bool { return len(f.dec.Sessions()) == 0 }, 5*time.Second, time.Millisecond)
 			require.Equal(t, tc.balance, f.orch.Balance(broadcaster, session), "the accepted segment is still charged")
@@ -72,7 +73,7 @@ func TestIdleSessionsExpire(t *testing.T) {
 	require.Equal(t, int64(3), f.dec.Offer(broadcaster, session).Price.PricePerUnit, "pinned while alive")
 
 	// A second session whose outcome never arrives while we watch.
-	other := orchestrator.ManifestID("session-2")
+	other := archiver.ManifestID("session-2")
 	require.NoError(t, f.dec.ProcessPayment(context.Background(), &lpnet.Payment{Sender: broadcaster.Bytes()}, other))
 	f.orch.credit(broadcaster, other, big.NewRat(10, 1))
 	f.arch.mu.Lock()
@@ -94,7 +95,7 @@ func TestIdleSessionsExpire(t *testing.T) {
 	require.Equal(t, int64(5), f.dec.Offer(broadcaster, session).Price.PricePerUnit, "the pin went with the session")
 
 	time.Sleep(2 * ttl)
-	require.Equal(t, []orchestrator.ManifestID{other}, f.dec.Sessions(), "an outcome in flight keeps its session")
+	require.Equal(t, []archiver.ManifestID{other}, f.dec.Sessions(), "an outcome in flight keeps its session")
 	close(f.arch.hold)
 	require.Eventually(t, func() bool { return len(f.dec.Sessions()) == 0 }, 5*time.Second, time.Millisecond)
 }

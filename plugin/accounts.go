@@ -8,6 +8,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	lpnet "github.com/livepeer/go-livepeer/net"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/orchestrator"
 	"github.com/lpswarm/archiver/payments"
 )
@@ -55,7 +56,7 @@ type feeLedger struct {
 	o *Orchestrator
 }
 
-func (l feeLedger) DebitFees(addr common.Address, id orchestrator.ManifestID, price *lpnet.PriceInfo, bytes int64) {
+func (l feeLedger) DebitFees(addr common.Address, id archiver.ManifestID, price *lpnet.PriceInfo, bytes int64) {
 	l.Ledger.DebitFees(addr, id, price, bytes)
 	fee, err := payments.Fee(price, bytes)
 	if err != nil {
@@ -86,7 +87,7 @@ func (o *Orchestrator) sessionAccounts(manifestID string, sender common.Address)
 		if o.balances == nil {
 			break
 		}
-		if bal := o.balances.Balance(sender, orchestrator.ManifestID(out[i].Session)); bal != nil {
+		if bal := o.balances.Balance(sender, archiver.ManifestID(out[i].Session)); bal != nil {
 			out[i].BalanceWei = bal.RatString()
 		}
 	}

@@ -19,8 +19,8 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/lpswarm/archiver/capability"
-	archiverpb "github.com/lpswarm/archiver/proto"
-	"github.com/lpswarm/archiver/streams"
+	"github.com/lpswarm/archiver/internal/streams"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // ReasonNotOffered is the gap of a segment sent to an orchestrator that

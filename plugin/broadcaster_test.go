@@ -37,8 +37,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/lpswarm/archiver/capability"
-	archiverpb "github.com/lpswarm/archiver/proto"
-	"github.com/lpswarm/archiver/streams"
+	"github.com/lpswarm/archiver/internal/streams"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 const testGateway = "http://bee.test:1633/"

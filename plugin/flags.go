@@ -16,12 +16,12 @@ import (
 
 	"github.com/lpswarm/archiver/capability"
 	"github.com/lpswarm/archiver/grpcsvc"
-	"github.com/lpswarm/archiver/host"
+	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/spool"
+	"github.com/lpswarm/archiver/internal/streams"
 	"github.com/lpswarm/archiver/orchestrator"
 	"github.com/lpswarm/archiver/payments"
 	"github.com/lpswarm/archiver/postage"
-	"github.com/lpswarm/archiver/spool"
-	"github.com/lpswarm/archiver/streams"
 )
 
 // Defaults of the flags an operator is most likely to ask about.

@@ -23,8 +23,8 @@ import (
 
 	"github.com/lpswarm/archiver/capability"
 	"github.com/lpswarm/archiver/grpcsvc"
+	"github.com/lpswarm/archiver/internal/streams"
 	"github.com/lpswarm/archiver/payments"
-	"github.com/lpswarm/archiver/streams"
 )
 
 const testSecret = "s3cret"

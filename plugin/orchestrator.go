@@ -15,11 +15,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/feed"
-	"github.com/lpswarm/archiver/host"
-	"github.com/lpswarm/archiver/index"
+	"github.com/lpswarm/archiver/internal/catalog"
+	"github.com/lpswarm/archiver/internal/host"
 	"github.com/lpswarm/archiver/orchestrator"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // OrchestratorEnv is what the go-livepeer node tells the archiver about
@@ -197,7 +198,7 @@ func (o *Orchestrator) Strip(caps *lpnet.Capabilities) *lpnet.Capabilities { ret
 // Paid follows go-livepeer's accepted ProcessPayment: the session's payer
 // is who the archive fee is debited from.
 func (o *Orchestrator) Paid(payment *lpnet.Payment, session string) {
-	o.dec.Paid(payment, orchestrator.ManifestID(session))
+	o.dec.Paid(payment, archiver.ManifestID(session))
 	if len(payment.GetSender()) == 0 {
 		return
 	}
@@ -257,14 +258,14 @@ func (o *Orchestrator) AmendInfo(info *lpnet.OrchestratorInfo, sender common.Add
 		// deposit is known when the segment is decided.
 		o.deposits.refresh(context.Background(), sender)
 	}
-	if err := archiverpb.SetOffer(info, o.dec.Offer(sender, orchestrator.ManifestID(session))); err != nil {
+	if err := archiverpb.SetOffer(info, o.dec.Offer(sender, archiver.ManifestID(session))); err != nil {
 		o.log.Error("attaching the archive offer", "error", err)
 	}
 }
 
 // AmendReply attaches the session's archive receipts to a segment's reply.
 func (o *Orchestrator) AmendReply(tr *lpnet.TranscodeResult, session string) {
-	r := o.dec.TakeReceipts(orchestrator.ManifestID(session))
+	r := o.dec.TakeReceipts(archiver.ManifestID(session))
 	if len(r.GetReceipts()) == 0 && (r.GetSessionFeeWei() == "" || r.GetSessionFeeWei() == "0/1") {
 		return // nothing new: stock broadcasters' replies stay as go-livepeer made them
 	}
@@ -297,9 +298,9 @@ func (o *Orchestrator) endSessions(ctx context.Context) {
 			return
 		case now := <-tick.C:
 			for _, e := range o.due(now) {
-				o.dec.EndSession(e.sender, orchestrator.ManifestID(e.session))
+				o.dec.EndSession(e.sender, archiver.ManifestID(e.session))
 				if e.archiving {
-					o.host.Streams.End(index.StreamID{ManifestID: e.manifestID, Sender: e.sender})
+					o.host.Streams.End(catalog.StreamID{ManifestID: e.manifestID, Sender: e.sender})
 					o.log.Info("archive stream ended", "manifestID", e.manifestID, "sender", e.sender.Hex())
 				}
 			}
@@ -362,8 +363,8 @@ func (o *Orchestrator) StatusHandler() http.Handler {
 			writeJSON(w, http.StatusConflict, map[string]any{"error": "several broadcasters archive this manifest id: add sender", "senders": senders})
 			return
 		}
-		st, err := o.host.Queries.Status(index.StreamID{ManifestID: id, Sender: senders[0]})
-		if errors.Is(err, index.ErrUnknownStream) {
+		st, err := o.host.Queries.Status(catalog.StreamID{ManifestID: id, Sender: senders[0]})
+		if errors.Is(err, catalog.ErrUnknownStream) {
 			writeError(w, http.StatusNotFound, fmt.Sprintf("no archive of stream %q", id))
 			return
 		}

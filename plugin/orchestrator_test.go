@@ -22,10 +22,11 @@ import (
 	"go.uber.org/goleak"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/capability"
-	"github.com/lpswarm/archiver/index"
+	"github.com/lpswarm/archiver/internal/catalog"
 	"github.com/lpswarm/archiver/orchestrator"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 var (
@@ -48,14 +49,14 @@ type fakeLedger struct {
 
 type debit struct {
 	sender  common.Address
-	session orchestrator.ManifestID
+	session archiver.ManifestID
 	price   *lpnet.PriceInfo
 	units   int64
 }
 
-func (*fakeLedger) SufficientBalance(common.Address, orchestrator.ManifestID) bool { return true }
+func (*fakeLedger) SufficientBalance(common.Address, archiver.ManifestID) bool { return true }
 
-func (l *fakeLedger) DebitFees(a common.Address, id orchestrator.ManifestID, price *lpnet.PriceInfo, units int64) {
+func (l *fakeLedger) DebitFees(a common.Address, id archiver.ManifestID, price *lpnet.PriceInfo, units int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.debits = append(l.debits, debit{a, id, price, units})
@@ -103,8 +104,8 @@ type orchFixture struct {
 	dir    string
 }
 
-func streamID(manifestID string, sender common.Address) index.StreamID {
-	return index.StreamID{ManifestID: manifestID, Sender: sender}
+func streamID(manifestID string, sender common.Address) catalog.StreamID {
+	return catalog.StreamID{ManifestID: manifestID, Sender: sender}
 }
 
 // baseArgs are what every test orchestrator runs with: the spool keeps no
@@ -142,7 +143,7 @@ func segment(manifestID, session string, seq int64, archive bool) (*orchestrator
 		caps = capability.Request(caps, capability.DefaultArchiveID)
 	}
 	md := &orchestrator.SegTranscodingMetadata{
-		ManifestID: orchestrator.ManifestID(manifestID), Seq: seq, Duration: 2 * time.Second,
+		ManifestID: archiver.ManifestID(manifestID), Seq: seq, Duration: 2 * time.Second,
 		Caps: caps, Profiles: []string{testRendition}, AuthToken: &lpnet.AuthToken{SessionId: session},
 	}
 	seg := &orchestrator.HLSSegment{SeqNo: uint64(seq), Name: "seg.ts", Data: bytes.Repeat([]byte{0x47}, 1880), Duration: 2}
@@ -188,7 +189,7 @@ func (fx orchFixture) hasSession(id string) (plugin, decorator bool) {
 	fx.o.mu.Lock()
 	_, plugin = fx.o.sessions[id]
 	fx.o.mu.Unlock()
-	return plugin, slices.Contains(fx.o.dec.Sessions(), orchestrator.ManifestID(id))
+	return plugin, slices.Contains(fx.o.dec.Sessions(), archiver.ManifestID(id))
 }
 
 func TestOpenOrchestratorDataDir(t *testing.T) {
@@ -344,7 +345,7 @@ func TestOrchestratorSegmentPath(t *testing.T) {
 	debits := fx.ledger.list()
 	require.Len(t, debits, 1)
 	assert.Equal(t, senderA, debits[0].sender)
-	assert.Equal(t, orchestrator.ManifestID("sess1"), debits[0].session, "debited from the session's balance")
+	assert.Equal(t, archiver.ManifestID("sess1"), debits[0].session, "debited from the session's balance")
 	assert.Equal(t, int64(total), debits[0].units)
 	assert.Equal(t, int64(3), debits[0].price.PricePerUnit)
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/lpswarm/archiver/broadcaster"
 	"github.com/lpswarm/archiver/capability"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // SessionLedger is go-livepeer's balance of a broadcaster's session with

@@ -10,7 +10,7 @@ import (
 	lpnet "github.com/livepeer/go-livepeer/net"
 	"github.com/stretchr/testify/require"
 
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // ledger is a session balance as go-livepeer's core.Balance keeps it.

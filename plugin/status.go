@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strings"
 
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // Status is a stream's archive as GET /archive/status answers it on the

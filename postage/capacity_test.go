@@ -50,7 +50,7 @@ func TestLegacyEffectiveCapacity(t *testing.T) {
 		want  uint64
 		ok    bool
 	}{
-		// The four figures the brief calls confirmed.
+		// Four of the table's figures.
 		{22, 4_930_000_000, true},         // 4.93 GB
 		{24, 44_210_000_000, true},        // 44.21 GB (docs: 68.72 GB × 0.6433)
 		{26, 225_860_000_000, true},       // 225.86 GB

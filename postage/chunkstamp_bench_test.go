@@ -23,7 +23,7 @@ import (
 	"github.com/lpswarm/archiver/chunker"
 )
 
-// BenchmarkChunkStampCPU (issue 8, item 2) makes and stamps the chunks of
+// BenchmarkChunkStampCPU makes and stamps the chunks of
 // one 1 MiB segment three ways, and reports CPU and wall time per chunk:
 //   - archiver: chunker.Split (level NONE: its own BMT, chunks spread over
 //     GOMAXPROCS goroutines, copies kept) and Issuer.Stamp (durable index

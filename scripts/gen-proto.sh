@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates proto/*.pb.go with protoc (Debian's) and the protoc plugins
+# Regenerates proto/archiverpb/*.pb.go from proto/*.proto with protoc (Debian's) and the protoc plugins
 # pinned in tools/protoc/go.mod. CI runs it and fails when the committed
 # code differs.
 set -euo pipefail
@@ -15,6 +15,6 @@ mkdir -p "$bin"
 )
 cd "$ROOT/proto"
 PATH="$bin:$PATH" protoc --proto_path=. \
-	--go_out=. --go_opt=paths=source_relative \
-	--go-grpc_out=. --go-grpc_opt=paths=source_relative \
+	--go_out=archiverpb --go_opt=paths=source_relative \
+	--go-grpc_out=archiverpb --go-grpc_opt=paths=source_relative \
 	*.proto

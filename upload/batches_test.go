@@ -17,7 +17,7 @@ import (
 
 // overissuedProxy stands in front of the dev Bee and answers Bee's own 402
 // "batch is overissued" for uploads stamped with a batch in full: a dev
-// node's batches have bucket depth 0 and never fill (FIELD-NOTES), so the
+// node's batches have bucket depth 0 and never fill, so the
 // fault cannot be caused there; the local-Swarm test causes it for real
 // (integration/batchfull_test.go).
 func overissuedProxy(t *testing.T, full map[string]bool) string {

@@ -219,7 +219,7 @@ func (u *Uploader) uploadBytes(ctx context.Context, data []byte) (Receipt, error
 // split is what an upload keeps of its offline split: not the chunks,
 // which would hold a second copy of the file (and more: a 4,104-byte chunk
 // takes a 4,864-byte allocation) for as long as Bee takes, 0.7× a job's
-// bytes more on a worker (BENCHMARKS.md, item 5).
+// bytes more on a worker (docs/benchmarks-history.md, memory).
 type split struct {
 	Root   swarm.Address
 	Size   int64

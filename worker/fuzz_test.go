@@ -22,7 +22,7 @@ import (
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/internal/memstore"
 	"github.com/lpswarm/archiver/jobspec"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // The notices a worker acts on come from the orchestrator (or whoever sits

@@ -12,7 +12,7 @@ import (
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/feed"
 	"github.com/lpswarm/archiver/jobspec"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // ErrNoFeedSupport: a publish job carries a feed update but the worker's

@@ -21,7 +21,7 @@ import (
 	"github.com/lpswarm/archiver/hls"
 	"github.com/lpswarm/archiver/internal/memstore"
 	"github.com/lpswarm/archiver/jobspec"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 	"github.com/lpswarm/archiver/worker"
 )
 

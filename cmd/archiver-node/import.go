@@ -20,6 +20,7 @@ import (
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/feed"
 	"github.com/lpswarm/archiver/hlsimport"
+	"github.com/lpswarm/archiver/internal/cliflags"
 	"github.com/lpswarm/archiver/postage"
 	"github.com/lpswarm/archiver/upload"
 )
@@ -53,32 +54,33 @@ func importFlags(c *importConfig, stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: archiver-node import [flags] <folder | playlist file | http(s) playlist URL>")
+		fmt.Fprintln(stderr, "\n"+cliflags.EnvHelp("postageBatch"))
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.beeURL, "bee", "http://127.0.0.1:1633", "Bee API URL")
-	fs.StringVar(&c.stamping.batches, "batch", "", "postage batch id, or a comma-separated list used in order (node stamping: immutable batches only)")
-	fs.StringVar(&c.stamping.mode, "stamping", "node", "who stamps chunks: node (the Bee node, with its own batch) or client (this process, with -key)")
-	fs.StringVar(&c.stamping.keyFile, "key", "", "client stamping: go-ethereum keystore file of the batch owner")
-	fs.StringVar(&c.stamping.passwordFile, "password-file", "", "client stamping: the keystore password, or a file holding it (default: $ARCHIVER_KEY_PASSWORD)")
-	fs.StringVar(&c.stamping.stateDir, "issuer-state", defaultStateDir(), "client stamping: durable stamp issuer state; never delete or share it")
+	fs.StringVar(&c.stamping.batches, "postageBatch", "", "postage batch id, or a comma-separated list used in order (node stamping: immutable batches only)")
+	fs.StringVar(&c.stamping.mode, "stamping", "node", "who stamps chunks: node (the Bee node, with its own batch) or client (this process, with -ethKeystorePath)")
+	fs.StringVar(&c.stamping.keyFile, "ethKeystorePath", "", "client stamping: go-ethereum keystore file of the batch owner")
+	fs.StringVar(&c.stamping.passwordFile, "ethPassword", "", "client stamping: the keystore password, or a file holding it")
+	fs.StringVar(&c.stamping.stateDir, "issuerState", defaultStateDir(), "client stamping: durable stamp issuer state; never delete or share it")
 	fs.UintVar(&c.redundancy, "redundancy", uint(redundancy.MEDIUM), "Swarm-Redundancy-Level 0-4 (none, medium, strong, insane, paranoid)")
-	fs.BoolVar(&c.follow, "follow", false, "follow a live playlist until EXT-X-ENDLIST, a stop signal or -idle-timeout")
+	fs.BoolVar(&c.follow, "follow", false, "follow a live playlist until EXT-X-ENDLIST, a stop signal or -idleTimeout")
 	fs.DurationVar(&c.poll, "poll", 0, "live playlist reload interval (default: half the target duration)")
-	fs.IntVar(&c.publishEvery, "publish-every", hlsimport.DefaultPublishEvery, "while following, republish the manifest after this many new segments per rendition")
-	fs.DurationVar(&c.publishInterval, "publish-interval", hlsimport.DefaultPublishInterval, "while following, republish at least this often when segments arrived")
-	fs.DurationVar(&c.idleTimeout, "idle-timeout", hlsimport.DefaultIdleTimeout, "while following, end when no segment arrived for this long")
-	fs.Int64Var(&c.maxSegmentBytes, "max-segment-bytes", hlsimport.DefaultMaxSegmentBytes, "refuse larger segments (they become gaps)")
+	fs.IntVar(&c.publishEvery, "publishEvery", hlsimport.DefaultPublishEvery, "while following, republish the manifest after this many new segments per rendition")
+	fs.DurationVar(&c.publishInterval, "publishInterval", hlsimport.DefaultPublishInterval, "while following, republish at least this often when segments arrived")
+	fs.DurationVar(&c.idleTimeout, "idleTimeout", hlsimport.DefaultIdleTimeout, "while following, end when no segment arrived for this long")
+	fs.Int64Var(&c.maxSegmentBytes, "maxSegmentBytes", hlsimport.DefaultMaxSegmentBytes, "refuse larger segments (they become gaps)")
 	fs.IntVar(&c.maxReads, "maxConcurrentReads", hlsimport.DefaultMaxConcurrentReads,
-		"playlists and segments read at once, all renditions together: memory stays within this times -max-segment-bytes")
+		"playlists and segments read at once, all renditions together: memory stays within this times -maxSegmentBytes")
 	fs.DurationVar(&c.sourceStall, "sourceStallTimeout", hlsimport.DefaultSourceStallTimeout,
 		"end a playlist or segment read after this long without a byte from the source (the segment becomes a gap); not a total deadline")
 	fs.DurationVar(&c.beeStall, "beeStallTimeout", bee.DefaultStallTimeout,
 		"fail with \"Bee is not answering\" after this long without progress on a Bee request; not a total deadline")
 	fs.StringVar(&c.allowOrigins, "allowOrigins", "",
 		"comma-separated http(s) origins (scheme://host:port) read besides the input URL's own; absolute URIs and redirects to others are refused")
-	fs.DurationVar(&c.waitSynced, "wait-synced", 0, "after publishing, wait up to this long until Bee reports every chunk synced to the network (real networks; dev nodes never sync)")
-	fs.BoolVar(&c.feed, "feed", true, "with a key (-key), update the stream's feed after every publish: one stable URL that plays the latest archive")
-	fs.StringVar(&c.feedName, "feed-name", "", "names the stream's feed (default: the input, absolute for a local path, without query for a URL)")
+	fs.DurationVar(&c.waitSynced, "waitSynced", 0, "after publishing, wait up to this long until Bee reports every chunk synced to the network (real networks; dev nodes never sync)")
+	fs.BoolVar(&c.feed, "feed", true, "with a key (-ethKeystorePath), update the stream's feed after every publish: one stable URL that plays the latest archive")
+	fs.StringVar(&c.feedName, "feedName", "", "names the stream's feed (default: the input, absolute for a local path, without query for a URL)")
 	fs.BoolVar(&c.verbose, "v", false, "log every archived segment")
 	return fs
 }
@@ -86,7 +88,7 @@ func importFlags(c *importConfig, stderr io.Writer) *flag.FlagSet {
 func parseImport(args []string, stderr io.Writer) (importConfig, error) {
 	var c importConfig
 	fs := importFlags(&c, stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := flagSurface(fs, stderr, "").Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
 		}
@@ -202,8 +204,9 @@ func onPublish(client *bee.Client, fu *feed.Updater, log *slog.Logger) func(cont
 }
 
 // importUploader builds the import's uploader and returns the operator's
-// key when there is one (client stamping, or -key given with node stamping)
-// and the feed is wanted; the key is decrypted once for both.
+// key when there is one (client stamping, or -ethKeystorePath given with
+// node stamping) and the feed is wanted; the key is decrypted once for
+// both.
 func importUploader(ctx context.Context, client *bee.Client, s stampingConfig, wantFeed bool, cfg upload.Config) (
 	*upload.Uploader, *ecdsa.PrivateKey, func() error, error) {
 	var key *ecdsa.PrivateKey
@@ -232,7 +235,7 @@ func importUploader(ctx context.Context, client *bee.Client, s stampingConfig, w
 	return up, key, closeUp, nil
 }
 
-// feedName names an import's stream for its feed topic: -feed-name, or the
+// feedName names an import's stream for its feed topic: -feedName, or the
 // input, so that importing the same folder or URL again continues the
 // same feed.
 func feedName(c importConfig) string {

@@ -27,7 +27,7 @@ func TestImportStallFlags(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append(append([]string{"-batch", "ab"}, tc.args...), "https://media.example/master.m3u8")
+			args := append(append([]string{"-postageBatch", "ab"}, tc.args...), "https://media.example/master.m3u8")
 			c, err := parseImport(args, io.Discard)
 			if tc.wantErr {
 				require.ErrorIs(t, err, errUsage)

@@ -12,7 +12,7 @@ import (
 // TestImportReadFlags: -maxConcurrentReads and -allowOrigins reach the
 // import parsed, and bad values are usage errors.
 func TestImportReadFlags(t *testing.T) {
-	base := []string{"-batch", "ab"}
+	base := []string{"-postageBatch", "ab"}
 	tests := []struct {
 		name    string
 		args    []string

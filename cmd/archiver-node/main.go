@@ -1,7 +1,7 @@
 // Command archiver-node archives live streams to Ethereum Swarm.
 //
-//	archiver-node import --bee URL --batch ID <folder | playlist file | playlist URL>
-//	archiver-node node -orchAddr HOST:PORT -orchSecret S -bee URL -postageBatch ID
+//	archiver-node import -bee URL -postageBatch ID <folder | playlist file | playlist URL>
+//	archiver-node node -orchAddr HOST:PORT -archiverSecret S -bee URL -postageBatch ID
 //	archiver-node postage buy|topup|dilute|status -postageEthUrl URL -ethKeystorePath KEY ...
 //	archiver-node version
 //
@@ -12,13 +12,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/lpswarm/archiver/internal/cliflags"
 	"github.com/lpswarm/archiver/internal/version"
 )
 
@@ -88,11 +88,8 @@ func run(ctx context.Context, stop <-chan struct{}, args []string, stdout, stder
 // help prints the commands and every flag of each.
 func help(w io.Writer) {
 	fmt.Fprint(w, usage)
-	sets := []*flag.FlagSet{importFlags(&importConfig{}, w), nodeFlags(&nodeConfig{}, w)}
-	for _, sub := range postageCommands() {
-		sets = append(sets, postageFlags(&postageConfig{}, sub, w))
-	}
-	for _, fs := range sets {
+	fmt.Fprintln(w, cliflags.EnvHelp("postageBatch"))
+	for _, fs := range commandFlags(w) {
 		fmt.Fprintf(w, "\n%s flags:\n", fs.Name())
 		fs.PrintDefaults()
 	}

@@ -23,18 +23,20 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/lpswarm/archiver/bee"
+	"github.com/lpswarm/archiver/internal/cliflags"
 	"github.com/lpswarm/archiver/internal/version"
 	"github.com/lpswarm/archiver/postage"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 	"github.com/lpswarm/archiver/upload"
 	"github.com/lpswarm/archiver/worker"
 )
 
 // nodeConfig is the worker daemon's flags, named as go-livepeer names its
-// remote transcoder's (-orchAddr, -orchSecret, -capacity).
+// remote transcoder's (-orchAddr, -capacity, -dataDir); the secret is
+// -archiverSecret, as the orchestrator (livepeer-archiver) names it.
 type nodeConfig struct {
 	orchAddr     string
-	orchSecret   string
+	secret       string
 	orchCertPin  string
 	orchInsecure bool
 	capacity     int
@@ -42,7 +44,7 @@ type nodeConfig struct {
 	redundancy   uint
 	verify       bool // node stamping: check Bee's references offline
 	stamping     stampingConfig
-	datadir      string
+	dataDir      string
 	drain        time.Duration
 	// postageRecheck: how often a worker out of postage re-checks.
 	postageRecheck time.Duration
@@ -58,11 +60,13 @@ func nodeFlags(c *nodeConfig, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("node", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: archiver-node node [flags]\n\nRuns an archiver worker: registers with an orchestrator, archives the segments it is given to Swarm.\nEvery flag can also be set as an environment variable ARCHIVER_<FLAG> (e.g. ARCHIVER_ORCHSECRET) or in the\n-config file, one \"flag value\" per line; the command line wins over the environment, which wins over the file.")
+		fmt.Fprintln(stderr, "usage: archiver-node node [flags]\n\nRuns an archiver worker: registers with an orchestrator, archives the segments it is given to Swarm.")
+		fmt.Fprintln(stderr, cliflags.EnvHelp("archiverSecret"))
+		fmt.Fprintln(stderr, "Flags can also come from the -config file, one \"flag value\" per line; the command line wins over the environment, which wins over the file.")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&c.orchAddr, "orchAddr", "", "orchestrator's archiver service, host:port")
-	fs.StringVar(&c.orchSecret, "orchSecret", "", "shared secret the orchestrator expects")
+	fs.StringVar(&c.secret, "archiverSecret", "", "shared secret the orchestrator expects (its -archiverSecret)")
 	fs.StringVar(&c.orchCertPin, "orchCertPin", "", "hex SHA-256 of the orchestrator's TLS certificate (go-livepeer orchestrators use self-signed certificates)")
 	fs.BoolVar(&c.orchInsecure, "orchInsecure", false, "accept any orchestrator certificate (tests only)")
 	fs.IntVar(&c.capacity, "capacity", 4, "segments archived at once")
@@ -74,7 +78,7 @@ func nodeFlags(c *nodeConfig, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.stamping.mode, "stamping", "node", "node (the Bee node stamps) or client (this process stamps with -ethKeystorePath)")
 	fs.StringVar(&c.stamping.keyFile, "ethKeystorePath", "", "client stamping: keystore file of the batch owner")
 	fs.StringVar(&c.stamping.passwordFile, "ethPassword", "", "client stamping: keystore password, or a file holding it")
-	fs.StringVar(&c.datadir, "datadir", defaultDataDir(), "worker state: identity and stamp issuer state")
+	fs.StringVar(&c.dataDir, "dataDir", defaultDataDir(), "worker state: identity and stamp issuer state")
 	fs.DurationVar(&c.drain, "drain", 30*time.Second, "on SIGTERM, let in-flight segments finish for this long")
 	fs.StringVar(&c.metricsAddr, "metricsAddr", "", "serve Prometheus metrics on this address (host:port), e.g. 127.0.0.1:9090")
 	fs.BoolVar(&c.pprof, "pprof", false, "also serve Go's profiles (net/http/pprof) under /debug/pprof/ on -metricsAddr; keep that address private")
@@ -87,27 +91,18 @@ func nodeFlags(c *nodeConfig, stderr io.Writer) *flag.FlagSet {
 func parseNode(args []string, stderr io.Writer) (nodeConfig, error) {
 	var c nodeConfig
 	fs := nodeFlags(&c, stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := flagSurface(fs, stderr, "config").Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
 		}
 		return c, fmt.Errorf("%w: %w", errUsage, err)
 	}
-	set := explicit(fs)
-	if err := fromEnv(fs, set); err != nil {
-		return c, fmt.Errorf("%w: %w", errUsage, err)
-	}
-	if c.configFile != "" {
-		if err := fromFile(fs, c.configFile, set); err != nil {
-			return c, fmt.Errorf("%w: %w", errUsage, err)
-		}
-	}
-	c.stamping.stateDir = filepath.Join(c.datadir, "issuer")
+	c.stamping.stateDir = filepath.Join(c.dataDir, "issuer")
 	switch {
 	case c.orchAddr == "":
 		return c, fmt.Errorf("%w: -orchAddr is required", errUsage)
-	case c.orchSecret == "":
-		return c, fmt.Errorf("%w: -orchSecret is required", errUsage)
+	case c.secret == "":
+		return c, fmt.Errorf("%w: -archiverSecret is required", errUsage)
 	case c.capacity < 1:
 		return c, fmt.Errorf("%w: -capacity must be at least 1", errUsage)
 	case !redundancy.Level(c.redundancy).Validate():
@@ -122,55 +117,6 @@ func parseNode(args []string, stderr io.Writer) (nodeConfig, error) {
 		return c, fmt.Errorf("%w: %w", errUsage, err)
 	}
 	return c, nil
-}
-
-// explicit lists the flags given on the command line.
-func explicit(fs *flag.FlagSet) map[string]bool {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	return set
-}
-
-// fromEnv fills flags not set yet from ARCHIVER_<NAME> and marks them set.
-func fromEnv(fs *flag.FlagSet, set map[string]bool) error {
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if v, ok := os.LookupEnv("ARCHIVER_" + strings.ToUpper(f.Name)); ok && !set[f.Name] && err == nil {
-			if e := f.Value.Set(v); e != nil {
-				err = fmt.Errorf("ARCHIVER_%s: %w", strings.ToUpper(f.Name), e)
-			}
-			set[f.Name] = true
-		}
-	})
-	return err
-}
-
-// fromFile fills flags not set yet from a config file of "flag value"
-// lines, as go-livepeer's -config reads; # starts a comment.
-func fromFile(fs *flag.FlagSet, path string, set map[string]bool) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("-config: %w", err)
-	}
-	for n, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		name, value, _ := strings.Cut(line, " ")
-		name, value = strings.TrimPrefix(name, "-"), strings.TrimSpace(value)
-		f := fs.Lookup(name)
-		if f == nil || name == "config" {
-			return fmt.Errorf("-config %s:%d: unknown flag %q", path, n+1, name)
-		}
-		if set[name] {
-			continue
-		}
-		if err := f.Value.Set(value); err != nil {
-			return fmt.Errorf("-config %s:%d: %s: %w", path, n+1, name, err)
-		}
-	}
-	return nil
 }
 
 func defaultDataDir() string {
@@ -193,7 +139,7 @@ func runNode(ctx context.Context, stop <-chan struct{}, args []string, stderr io
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	id, err := workerID(c.datadir)
+	id, err := workerID(c.dataDir)
 	if err != nil {
 		return err
 	}
@@ -209,7 +155,7 @@ func runNode(ctx context.Context, stop <-chan struct{}, args []string, stderr io
 	}
 	reg := newRegistry()
 	metrics := worker.NewMetrics(reg)
-	watcher, err := newWatcher(ctx, c.watch, c.stamping.mode, c.datadir, client, key, metrics, reg, log)
+	watcher, err := newWatcher(ctx, c.watch, c.stamping.mode, c.dataDir, client, key, metrics, reg, log)
 	if err != nil {
 		return err
 	}
@@ -263,7 +209,7 @@ func runNode(ctx context.Context, stop <-chan struct{}, args []string, stderr io
 		}
 		defer stopMetrics()
 	}
-	w, err := worker.New(conn, up, worker.Config{ID: id, Secret: c.orchSecret, Capacity: c.capacity,
+	w, err := worker.New(conn, up, worker.Config{ID: id, Secret: c.secret, Capacity: c.capacity,
 		Version: "archiver-node " + version.Read().Short(), Drain: c.drain, PostageRecheck: c.postageRecheck, OnLease: onLease, Metrics: metrics, Logger: log.With("worker", id)})
 	if err != nil {
 		return err
@@ -274,18 +220,18 @@ func runNode(ctx context.Context, stop <-chan struct{}, args []string, stderr io
 
 // workerID is this worker's stable identity, kept in the data directory so
 // a restarted worker is recognised.
-func workerID(datadir string) (string, error) {
-	if err := os.MkdirAll(datadir, 0o700); err != nil {
-		return "", fmt.Errorf("datadir: %w", err)
+func workerID(dataDir string) (string, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", fmt.Errorf("-dataDir: %w", err)
 	}
-	p := filepath.Join(datadir, "worker-id")
+	p := filepath.Join(dataDir, "worker-id")
 	if b, err := os.ReadFile(p); err == nil && len(strings.TrimSpace(string(b))) > 0 {
 		return strings.TrimSpace(string(b)), nil
 	}
 	host, _ := os.Hostname()
 	id := fmt.Sprintf("%s-%d", host, time.Now().UnixNano())
 	if err := os.WriteFile(p, []byte(id+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("datadir: %w", err)
+		return "", fmt.Errorf("-dataDir: %w", err)
 	}
 	return id, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/lpswarm/archiver/bee"
+	"github.com/lpswarm/archiver/internal/cliflags"
 	"github.com/lpswarm/archiver/postage"
 	"github.com/lpswarm/archiver/postage/onchain"
 )
@@ -58,7 +59,7 @@ func postageFlags(c *postageConfig, sub string, stderr io.Writer) *flag.FlagSet 
 	fs := flag.NewFlagSet("postage "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: archiver-node postage %s [flags]\n\nEvery flag can also be set as ARCHIVER_<FLAG> (e.g. ARCHIVER_POSTAGEETHURL).\n", sub)
+		fmt.Fprintf(stderr, "usage: archiver-node postage %s [flags]\n\n%s\n", sub, cliflags.EnvHelp("postageEthUrl"))
 		fs.PrintDefaults()
 	}
 	chain := func() {
@@ -68,9 +69,9 @@ func postageFlags(c *postageConfig, sub string, stderr io.Writer) *flag.FlagSet 
 	}
 	key := func() {
 		fs.StringVar(&c.keyFile, "ethKeystorePath", "", "go-ethereum keystore file of your key (the one that stamps client-side)")
-		fs.StringVar(&c.password, "ethPassword", "", "keystore password, or a file holding it (default $ARCHIVER_KEY_PASSWORD)")
+		fs.StringVar(&c.password, "ethPassword", "", "keystore password, or a file holding it")
 		fs.DurationVar(&c.timeout, "txTimeout", 10*time.Minute, "give up waiting for the transactions after this long (they may still be mined: check the printed hashes)")
-		fs.BoolVar(&c.dryRun, "dry-run", false, "print what it would cost and do, send nothing")
+		fs.BoolVar(&c.dryRun, "dryRun", false, "print what it would cost and do, send nothing")
 	}
 	funding := func() {
 		fs.StringVar(&c.amount, "amount", "", "PLUR per chunk (1 xBZZ = 1e16 PLUR); or use -ttl")
@@ -84,22 +85,22 @@ func postageFlags(c *postageConfig, sub string, stderr io.Writer) *flag.FlagSet 
 		fs.UintVar(&c.depth, "depth", 0, "batch depth: 2^depth chunks; 17 or more (20 ≈ 0.69 GB effective, 24 ≈ 47 GB)")
 		fs.BoolVar(&c.immutable, "immutable", false, "buy an immutable batch (cannot be diluted; client-side stamping never overwrites either kind)")
 	case "topup":
-		fs.StringVar(&c.batch, "batch", "", "batch id")
+		fs.StringVar(&c.batch, "postageBatch", "", "batch id")
 		chain()
 		key()
 		funding()
 		fs.BoolVar(&c.anyOwner, "anyOwner", false, "pay for a batch another key owns (refused by default: usually a mistyped id)")
 	case "dilute":
-		fs.StringVar(&c.batch, "batch", "", "batch id (a mutable batch your key owns)")
+		fs.StringVar(&c.batch, "postageBatch", "", "batch id (a mutable batch your key owns)")
 		chain()
 		key()
 		fs.UintVar(&c.depth, "depth", 0, "new depth, above the batch's")
-		fs.StringVar(&c.stateDir, "issuer-state", defaultStateDir(), "client stamping's issuer state to migrate to the new depth (as given to import)")
+		fs.StringVar(&c.stateDir, "issuerState", defaultStateDir(), "client stamping's issuer state to migrate to the new depth (as given to import)")
 	case "status":
-		fs.StringVar(&c.batch, "batch", "", "batch id")
+		fs.StringVar(&c.batch, "postageBatch", "", "batch id")
 		fs.StringVar(&c.beeURL, "bee", "http://127.0.0.1:1633", "Bee API URL, for a batch the node owns (without -postageEthUrl)")
 		chain()
-		fs.StringVar(&c.stateDir, "issuer-state", defaultStateDir(), "with -postageEthUrl: client stamping's issuer state, for the batch's fill")
+		fs.StringVar(&c.stateDir, "issuerState", defaultStateDir(), "with -postageEthUrl: client stamping's issuer state, for the batch's fill")
 	}
 	return fs
 }
@@ -109,24 +110,18 @@ func runPostage(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if len(args) == 0 || !slices.Contains(postageCommands(), args[0]) {
 		fmt.Fprintln(stderr, postageUsage)
 		if len(args) > 0 && isHelp(args[0]) {
+			fmt.Fprintln(stderr, "\n"+cliflags.EnvHelp("postageEthUrl"))
 			return nil
 		}
 		return fmt.Errorf("%w: postage needs one of %s", errUsage, strings.Join(postageCommands(), ", "))
 	}
 	sub := args[0]
-	var c postageConfig
-	fs := postageFlags(&c, sub, stderr)
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: %w", errUsage, err)
+	c, err := parsePostage(sub, args[1:], stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
 	}
-	if err := fromEnv(fs, explicit(fs)); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	if err != nil {
+		return err
 	}
 	if sub == "status" {
 		return runPostageStatus(ctx, c, stdout)
@@ -158,10 +153,26 @@ func runPostage(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return op(ctx, c, client, stdout)
 }
 
+// parsePostage parses the flags of postage subcommand sub.
+func parsePostage(sub string, args []string, stderr io.Writer) (postageConfig, error) {
+	var c postageConfig
+	fs := postageFlags(&c, sub, stderr)
+	if err := flagSurface(fs, stderr, "").Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, err
+		}
+		return c, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	return c, nil
+}
+
 // checkOp checks the flags of buy, topup and dilute.
 func (c postageConfig) checkOp(sub string) error {
 	if sub != "buy" && c.batch == "" {
-		return errors.New("-batch is required")
+		return errors.New("-postageBatch is required")
 	}
 	if sub != "dilute" && (c.amount == "") == (c.ttl <= 0) {
 		return errors.New("give one of -amount and -ttl")
@@ -342,7 +353,7 @@ func postageDilute(ctx context.Context, c postageConfig, client *onchain.Client,
 
 func runPostageStatus(ctx context.Context, c postageConfig, stdout io.Writer) error {
 	if c.batch == "" {
-		return fmt.Errorf("%w: -batch is required", errUsage)
+		return fmt.Errorf("%w: -postageBatch is required", errUsage)
 	}
 	if c.ethURL == "" {
 		return nodeBatchStatus(ctx, c, stdout)

@@ -69,10 +69,10 @@ func TestPostageUsageErrors(t *testing.T) {
 		{[]string{"buy", "-postageEthUrl", "http://127.0.0.1:1", "-ethKeystorePath", key, "-amount", "1"}, "-depth is required"},
 		{[]string{"buy", "-postageEthUrl", "http://127.0.0.1:1", "-ethKeystorePath", key, "-depth", "20"}, "give one of -amount and -ttl"},
 		{[]string{"buy", "-postageEthUrl", "http://127.0.0.1:1", "-ethKeystorePath", key, "-depth", "20", "-amount", "1", "-ttl", "1h"}, "give one of -amount and -ttl"},
-		{[]string{"topup", "-postageEthUrl", "http://127.0.0.1:1", "-ethKeystorePath", key, "-amount", "1"}, "-batch is required"},
-		{[]string{"dilute", "-postageEthUrl", "http://127.0.0.1:1", "-ethKeystorePath", key, "-batch", "ab"}, "-depth is required"},
-		{[]string{"status"}, "-batch is required"},
-		{[]string{"status", "-batch", "ab", "extra"}, "unexpected arguments"},
+		{[]string{"topup", "-postageEthUrl", "http://127.0.0.1:1", "-ethKeystorePath", key, "-amount", "1"}, "-postageBatch is required"},
+		{[]string{"dilute", "-postageEthUrl", "http://127.0.0.1:1", "-ethKeystorePath", key, "-postageBatch", "ab"}, "-depth is required"},
+		{[]string{"status"}, "-postageBatch is required"},
+		{[]string{"status", "-postageBatch", "ab", "extra"}, "unexpected arguments"},
 	} {
 		err := run(context.Background(), nil, append([]string{"postage"}, tc.args...), io.Discard, io.Discard)
 		require.ErrorIs(t, err, errUsage, "%v", tc.args)
@@ -95,7 +95,7 @@ func TestPostageWrongPasswordSendsNothing(t *testing.T) {
 	// Nothing listens on the URL: the password is checked before dialling.
 	var stdout strings.Builder
 	err = run(context.Background(), nil, []string{"postage", "topup", "-postageEthUrl", "http://127.0.0.1:1", "-ethKeystorePath", key,
-		"-ethPassword", "wrong", "-batch", strings.Repeat("ab", 32), "-amount", "1"}, &stdout, io.Discard)
+		"-ethPassword", "wrong", "-postageBatch", strings.Repeat("ab", 32), "-amount", "1"}, &stdout, io.Discard)
 	require.ErrorIs(t, err, postage.ErrWrongPassword)
 	require.NotErrorIs(t, err, errUsage)
 	require.Empty(t, stdout.String())

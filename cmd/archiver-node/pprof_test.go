@@ -46,10 +46,10 @@ func TestMetricsPprof(t *testing.T) {
 }
 
 func TestPprofNeedsMetricsAddr(t *testing.T) {
-	_, err := parseNode([]string{"-orchAddr", "a:1", "-orchSecret", "s", "-postageBatch", "ab", "-pprof"}, io.Discard)
+	_, err := parseNode([]string{"-orchAddr", "a:1", "-archiverSecret", "s", "-postageBatch", "ab", "-pprof"}, io.Discard)
 	require.ErrorIs(t, err, errUsage)
 	require.ErrorContains(t, err, "-pprof serves on -metricsAddr: set -metricsAddr too")
-	c, err := parseNode([]string{"-orchAddr", "a:1", "-orchSecret", "s", "-postageBatch", "ab", "-pprof", "-metricsAddr", "127.0.0.1:0"}, io.Discard)
+	c, err := parseNode([]string{"-orchAddr", "a:1", "-archiverSecret", "s", "-postageBatch", "ab", "-pprof", "-metricsAddr", "127.0.0.1:0"}, io.Discard)
 	require.NoError(t, err)
 	require.True(t, c.pprof)
 }

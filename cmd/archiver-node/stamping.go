@@ -49,13 +49,13 @@ func (s stampingConfig) validate(leased bool) error {
 		}
 	case "client":
 		if s.keyFile == "" {
-			return errors.New("-stamping client needs -key (-ethKeystorePath for node)")
+			return errors.New("-stamping client needs -ethKeystorePath")
 		}
 	default:
 		return fmt.Errorf("-stamping must be node or client, not %q", s.mode)
 	}
 	if s.batches == "" && !(leased && s.mode == "client") {
-		return errors.New("a postage batch is required (-batch, -postageBatch)")
+		return errors.New("a postage batch is required (-postageBatch)")
 	}
 	return nil
 }
@@ -113,14 +113,13 @@ func clientUploader(ctx context.Context, c *bee.Client, key *ecdsa.PrivateKey, i
 }
 
 // loadKey decrypts the keystore. password is the password itself or, as
-// go-livepeer's -ethPassword, a file holding it; empty means
-// $ARCHIVER_KEY_PASSWORD.
+// go-livepeer's -ethPassword, a file holding it. (The environment's
+// ARCHIVER_ETH_PASSWORD reaches it as -ethPassword.)
 func loadKey(keyFile, password string) (*ecdsa.PrivateKey, error) {
-	switch b, err := os.ReadFile(password); {
-	case password == "":
-		password = os.Getenv("ARCHIVER_KEY_PASSWORD")
-	case err == nil:
-		password = strings.TrimRight(string(b), "\r\n")
+	if password != "" {
+		if b, err := os.ReadFile(password); err == nil {
+			password = strings.TrimRight(string(b), "\r\n")
+		}
 	}
 	key, err := postage.LoadKey(keyFile, password)
 	if err != nil {

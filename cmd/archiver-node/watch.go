@@ -74,7 +74,7 @@ func (c watchConfig) capPLUR() (*big.Int, error) {
 // newWatcher builds the watch of the batches the worker stamps with: the
 // node's own (node stamping) or the operator key's (client stamping). The
 // top-up ledger lives in the data directory, so a restart keeps the cap.
-func newWatcher(ctx context.Context, c watchConfig, mode, datadir string, client *bee.Client, key *ecdsa.PrivateKey,
+func newWatcher(ctx context.Context, c watchConfig, mode, dataDir string, client *bee.Client, key *ecdsa.PrivateKey,
 	m *worker.Metrics, reg prometheus.Registerer, log *slog.Logger) (*watch.Watcher, error) {
 	var src watch.Source = watch.NodeBatches{Client: client}
 	var topUpper watch.TopUpper = watch.NodeTopUp{Client: client}
@@ -101,7 +101,7 @@ func newWatcher(ctx context.Context, c watchConfig, mode, datadir string, client
 			return nil, fmt.Errorf("%w: %w", errUsage, err)
 		}
 		cfg.TopUp = &watch.TopUpConfig{TopUpper: topUpper, Add: c.topUpAdd, Cap: limit,
-			Ledger: filepath.Join(datadir, "topups.json"), BlockTime: c.blockTime}
+			Ledger: filepath.Join(dataDir, "topups.json"), BlockTime: c.blockTime}
 	}
 	return watch.New(src, cfg)
 }

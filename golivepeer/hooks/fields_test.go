@@ -22,7 +22,7 @@ import (
 
 	"github.com/lpswarm/archiver/orchestrator"
 	"github.com/lpswarm/archiver/plugin"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // These tests prove that the wrapper's TranscodeSeg drops nothing of

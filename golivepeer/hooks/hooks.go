@@ -24,7 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 
-	"github.com/lpswarm/archiver/orchestrator"
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/plugin"
 )
 
@@ -184,17 +184,17 @@ func (a account) Sign(msg []byte) ([]byte, error) { return a.eth.Sign(msg) }
 // balances reads go-livepeer's session balances.
 type balances struct{ b *core.AddressBalances }
 
-func (b balances) Balance(addr ethcommon.Address, id orchestrator.ManifestID) *big.Rat {
+func (b balances) Balance(addr ethcommon.Address, id archiver.ManifestID) *big.Rat {
 	return b.b.Balance(addr, core.ManifestID(id))
 }
 
 // ledger is go-livepeer's orchestrator as the archive fee's ledger.
 type ledger struct{ server.Orchestrator }
 
-func (l ledger) SufficientBalance(addr ethcommon.Address, id orchestrator.ManifestID) bool {
+func (l ledger) SufficientBalance(addr ethcommon.Address, id archiver.ManifestID) bool {
 	return l.Orchestrator.SufficientBalance(addr, core.ManifestID(id))
 }
 
-func (l ledger) DebitFees(addr ethcommon.Address, id orchestrator.ManifestID, price *net.PriceInfo, pixels int64) {
+func (l ledger) DebitFees(addr ethcommon.Address, id archiver.ManifestID, price *net.PriceInfo, pixels int64) {
 	l.Orchestrator.DebitFees(addr, core.ManifestID(id), price, pixels)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/livepeer/go-livepeer/server"
 	"github.com/livepeer/lpms/stream"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/orchestrator"
 	"github.com/lpswarm/archiver/plugin"
 )
@@ -67,7 +68,7 @@ func (o *orch) TranscodeSeg(ctx context.Context, md *core.SegTranscodingMetadata
 // segMetadata is the archiver's view of a segment's metadata.
 func segMetadata(md *core.SegTranscodingMetadata) *orchestrator.SegTranscodingMetadata {
 	out := &orchestrator.SegTranscodingMetadata{
-		ManifestID: orchestrator.ManifestID(md.ManifestID),
+		ManifestID: archiver.ManifestID(md.ManifestID),
 		Seq:        md.Seq,
 		Hash:       md.Hash,
 		Duration:   md.Duration,

@@ -321,8 +321,8 @@ func StartClientWorker(ctx context.Context, bin, name, dir, orchAddr, secret, be
 }
 
 func startWorker(ctx context.Context, bin, name, dir, orchAddr, secret, bee string, capacity int, stamping ...string) (*Node, error) {
-	args := append([]string{"node", "-orchAddr", orchAddr, "-orchSecret", secret, "-orchInsecure",
-		"-bee", bee, "-datadir", dir, "-capacity", strconv.Itoa(capacity), "-v"}, stamping...)
+	args := append([]string{"node", "-orchAddr", orchAddr, "-archiverSecret", secret, "-orchInsecure",
+		"-bee", bee, "-dataDir", dir, "-capacity", strconv.Itoa(capacity), "-v"}, stamping...)
 	n, err := Start(name, bin, dir+".log", args...)
 	if err != nil {
 		return nil, err

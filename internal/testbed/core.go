@@ -8,6 +8,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	lpnet "github.com/livepeer/go-livepeer/net"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/internal/tickets"
 	"github.com/lpswarm/archiver/internal/transcode"
 	"github.com/lpswarm/archiver/orchestrator"
@@ -33,11 +34,11 @@ var (
 	_ orchestrator.BalanceReader = (*core)(nil)
 )
 
-func balanceKey(a common.Address, id orchestrator.ManifestID) string {
+func balanceKey(a common.Address, id archiver.ManifestID) string {
 	return a.Hex() + "/" + string(id)
 }
 
-func (c *core) Balance(a common.Address, id orchestrator.ManifestID) *big.Rat {
+func (c *core) Balance(a common.Address, id archiver.ManifestID) *big.Rat {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if b := c.balances[balanceKey(a, id)]; b != nil {
@@ -46,7 +47,7 @@ func (c *core) Balance(a common.Address, id orchestrator.ManifestID) *big.Rat {
 	return nil
 }
 
-func (c *core) add(a common.Address, id orchestrator.ManifestID, v *big.Rat) {
+func (c *core) add(a common.Address, id archiver.ManifestID, v *big.Rat) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	b := c.balances[balanceKey(a, id)]
@@ -59,7 +60,7 @@ func (c *core) add(a common.Address, id orchestrator.ManifestID, v *big.Rat) {
 
 // ProcessPayment validates the tickets (pm.Validator through the
 // recipient) and credits their expected value to the session.
-func (c *core) ProcessPayment(ctx context.Context, p *lpnet.Payment, id orchestrator.ManifestID) error {
+func (c *core) ProcessPayment(ctx context.Context, p *lpnet.Payment, id archiver.ManifestID) error {
 	ev, err := c.rcp.ReceivePayment(ctx, p)
 	if err != nil {
 		return err
@@ -69,20 +70,20 @@ func (c *core) ProcessPayment(ctx context.Context, p *lpnet.Payment, id orchestr
 }
 
 // SufficientBalance is core's rule: at least one ticket's EV.
-func (c *core) SufficientBalance(a common.Address, id orchestrator.ManifestID) bool {
+func (c *core) SufficientBalance(a common.Address, id archiver.ManifestID) bool {
 	b := c.Balance(a, id)
 	return b != nil && b.Cmp(c.rcp.EV()) >= 0
 }
 
 // DebitFees debits price × units, as core.DebitFees.
-func (c *core) DebitFees(a common.Address, id orchestrator.ManifestID, price *lpnet.PriceInfo, units int64) {
+func (c *core) DebitFees(a common.Address, id archiver.ManifestID, price *lpnet.PriceInfo, units int64) {
 	fee := big.NewRat(price.GetPricePerUnit(), price.GetPixelsPerUnit())
 	c.add(a, id, fee.Neg(fee.Mul(fee, big.NewRat(units, 1))))
 }
 
 func (c *core) Capabilities() *lpnet.Capabilities { return c.caps }
 
-func (c *core) PriceInfo(common.Address, orchestrator.ManifestID) (*lpnet.PriceInfo, error) {
+func (c *core) PriceInfo(common.Address, archiver.ManifestID) (*lpnet.PriceInfo, error) {
 	return &lpnet.PriceInfo{PricePerUnit: c.price.GetPricePerUnit(), PixelsPerUnit: c.price.GetPixelsPerUnit()}, nil
 }
 

@@ -26,15 +26,16 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/capability"
 	"github.com/lpswarm/archiver/grpcsvc"
-	"github.com/lpswarm/archiver/host"
+	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/spool"
+	"github.com/lpswarm/archiver/internal/streams"
 	"github.com/lpswarm/archiver/internal/tickets"
 	"github.com/lpswarm/archiver/internal/transcode"
 	"github.com/lpswarm/archiver/orchestrator"
 	"github.com/lpswarm/archiver/payments"
-	"github.com/lpswarm/archiver/spool"
-	"github.com/lpswarm/archiver/streams"
 )
 
 // OrchestratorConfig sets up the testbed orchestrator.
@@ -178,7 +179,7 @@ func (o *Orchestrator) Address() common.Address { return o.addr }
 
 // Balance is the session balance as the orchestrator keeps it.
 func (o *Orchestrator) Balance(sender common.Address, session string) *big.Rat {
-	if b := o.core.Balance(sender, orchestrator.ManifestID(session)); b != nil {
+	if b := o.core.Balance(sender, archiver.ManifestID(session)); b != nil {
 		return b
 	}
 	return new(big.Rat)
@@ -212,7 +213,7 @@ func renditionKey(session, profile string, seq int64) string {
 
 // orchestratorInfo is what GetOrchestrator and every reply carry.
 func (o *Orchestrator) orchestratorInfo(sender common.Address, session string) (*lpnet.OrchestratorInfo, error) {
-	price, err := o.dec.PriceInfo(sender, orchestrator.ManifestID(session))
+	price, err := o.dec.PriceInfo(sender, archiver.ManifestID(session))
 	if err != nil {
 		return nil, err
 	}

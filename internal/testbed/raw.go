@@ -23,7 +23,7 @@ import (
 	"github.com/lpswarm/archiver/capability"
 	"github.com/lpswarm/archiver/internal/lpwire"
 	"github.com/lpswarm/archiver/internal/tickets"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // This file exposes the pieces Stream is made of, so that a test can send

@@ -24,10 +24,11 @@ import (
 	lpnet "github.com/livepeer/go-livepeer/net"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/internal/lpcaps"
 	"github.com/lpswarm/archiver/internal/lpwire"
 	"github.com/lpswarm/archiver/orchestrator"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // maxSegmentBody bounds a segment upload, as go-livepeer's common.MaxSegSize.
@@ -47,7 +48,7 @@ func (o *Orchestrator) GetOrchestrator(_ context.Context, req *lpnet.Orchestrato
 	if err != nil {
 		return nil, err
 	}
-	if err := archiverpb.SetOffer(info, o.dec.Offer(sender, orchestrator.ManifestID(session))); err != nil {
+	if err := archiverpb.SetOffer(info, o.dec.Offer(sender, archiver.ManifestID(session))); err != nil {
 		return nil, err
 	}
 	return info, nil
@@ -76,7 +77,7 @@ func (o *Orchestrator) serveSegment(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
 	}
-	session := orchestrator.ManifestID(meta.AuthToken.GetSessionId())
+	session := archiver.ManifestID(meta.AuthToken.GetSessionId())
 	if !o.compatible(meta.Capabilities) {
 		http.Error(w, "capabilities mismatch", http.StatusBadRequest)
 		return
@@ -122,7 +123,7 @@ func (o *Orchestrator) transcode(ctx context.Context, sender common.Address, met
 	for i, p := range meta.Profiles {
 		names[i] = p.Name
 	}
-	md := &orchestrator.SegTranscodingMetadata{ManifestID: orchestrator.ManifestID(meta.ManifestID), Seq: meta.Seq, Hash: meta.Hash,
+	md := &orchestrator.SegTranscodingMetadata{ManifestID: archiver.ManifestID(meta.ManifestID), Seq: meta.Seq, Hash: meta.Hash,
 		Duration: meta.Duration, Caps: meta.Capabilities, Profiles: names, AuthToken: meta.AuthToken}
 	tr, err := o.dec.TranscodeSeg(ctx, md, &orchestrator.HLSSegment{SeqNo: uint64(meta.Seq), Data: body, Duration: meta.Duration.Seconds()})
 	info, ierr := o.orchestratorInfo(sender, session)
@@ -145,12 +146,12 @@ func (o *Orchestrator) transcode(ctx context.Context, sender common.Address, met
 		pixels += s.Pixels
 	}
 	o.mu.Unlock()
-	o.dec.DebitFees(sender, orchestrator.ManifestID(session), price, pixels)
+	o.dec.DebitFees(sender, archiver.ManifestID(session), price, pixels)
 	res, err := lpwire.BuildTranscodeResult(o.key, meta.Seq, rends, info)
 	if err != nil {
 		return nil, err
 	}
-	if err := archiverpb.SetReceipts(res, o.dec.TakeReceipts(orchestrator.ManifestID(session))); err != nil {
+	if err := archiverpb.SetReceipts(res, o.dec.TakeReceipts(archiver.ManifestID(session))); err != nil {
 		return nil, err
 	}
 	return res, nil

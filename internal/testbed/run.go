@@ -20,10 +20,10 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/lpswarm/archiver/bee"
-	"github.com/lpswarm/archiver/index"
+	"github.com/lpswarm/archiver/internal/catalog"
 	"github.com/lpswarm/archiver/internal/lpwire"
+	"github.com/lpswarm/archiver/internal/streams"
 	"github.com/lpswarm/archiver/internal/tickets"
-	"github.com/lpswarm/archiver/streams"
 )
 
 // RunConfig is one end-to-end run.
@@ -104,7 +104,7 @@ func Run(ctx context.Context, cfg RunConfig) (*Summary, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	id := index.StreamID{ManifestID: "archived-stream", Sender: archiving.Address()}
+	id := catalog.StreamID{ManifestID: "archived-stream", Sender: archiving.Address()}
 	o.Host.Streams.End(id)
 	if sum.Manifest, err = waitFinal(ctx, o, id); err != nil {
 		return nil, err
@@ -149,9 +149,9 @@ func startWorkers(ctx context.Context, cfg RunConfig, o *Orchestrator) (func(), 
 		}
 	}
 	for i := range max(cfg.Workers, 1) {
-		cmd := exec.CommandContext(ctx, cfg.ArchiverNode, "node", "-orchAddr", o.RPCAddr, "-orchSecret", "testbed-secret",
+		cmd := exec.CommandContext(ctx, cfg.ArchiverNode, "node", "-orchAddr", o.RPCAddr, "-archiverSecret", "testbed-secret",
 			"-orchCertPin", o.CertPin, "-capacity", "2", "-bee", cfg.Bee.URL(""), "-postageBatch", cfg.Batch, "-redundancy", "0",
-			"-datadir", filepath.Join(cfg.WorkDir, "worker-"+strconv.Itoa(i)))
+			"-dataDir", filepath.Join(cfg.WorkDir, "worker-"+strconv.Itoa(i)))
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			stop()
@@ -163,9 +163,9 @@ func startWorkers(ctx context.Context, cfg RunConfig, o *Orchestrator) (func(), 
 }
 
 // waitFinal waits for the stream's final VOD manifest.
-func waitFinal(ctx context.Context, o *Orchestrator, id index.StreamID) (swarm.Address, error) {
+func waitFinal(ctx context.Context, o *Orchestrator, id catalog.StreamID) (swarm.Address, error) {
 	for {
-		if info, err := o.Host.Index.StreamInfo(id); err == nil && info.State == index.Ended && info.Published.Final {
+		if info, err := o.Host.Index.StreamInfo(id); err == nil && info.State == catalog.Ended && info.Published.Final {
 			return info.Published.Reference, nil
 		}
 		select {
@@ -209,7 +209,7 @@ func verify(ctx context.Context, cfg RunConfig, o *Orchestrator, archiving, stoc
 			return mismatch("%s: broadcaster flagged %+v", r.res.ManifestID, d)
 		}
 	}
-	if _, err := o.Host.Index.StreamInfo(index.StreamID{ManifestID: "stock-stream", Sender: stock.Address()}); !errors.Is(err, index.ErrUnknownStream) {
+	if _, err := o.Host.Index.StreamInfo(catalog.StreamID{ManifestID: "stock-stream", Sender: stock.Address()}); !errors.Is(err, catalog.ErrUnknownStream) {
 		return mismatch("the stock stream was archived (%v)", err)
 	}
 	if sum.Stock.Mirror.Balance().Cmp(sum.Stock.Credit) != 0 {

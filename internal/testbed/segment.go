@@ -14,7 +14,7 @@ import (
 	"github.com/lpswarm/archiver/capability"
 	"github.com/lpswarm/archiver/internal/lpwire"
 	"github.com/lpswarm/archiver/internal/tickets"
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // stockCaps are the capabilities a stock broadcaster's segment carries.

@@ -8,8 +8,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
-	archiverpb "github.com/lpswarm/archiver/proto"
-	"github.com/lpswarm/archiver/streams"
+	"github.com/lpswarm/archiver/internal/streams"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // archiveStatus asks the orchestrator, over its gRPC port, for the

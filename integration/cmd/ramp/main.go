@@ -1,4 +1,4 @@
-// Command ramp is the seed's load ramp (issue 8, item 4): how much content
+// Command ramp is the archiver's load ramp: how much content
 // can be pumped into a Swarm endpoint? It replays pre-transcoded segments
 // (ffmpeg runs once, before the ramp, and the clips are cached) as live
 // streams into the real orchestrator side (package host: spool with fsync,
@@ -8,7 +8,7 @@
 // count and bitrate step by step, and stops at the first step whose p95
 // archive lag exceeds one segment duration or whose spool keeps growing.
 //
-// Archive lag is the foundation issue's: from the orchestrator accepting a
+// Archive lag runs from the orchestrator accepting a
 // segment (the spool's Submit outcome nil) to the orchestrator recording it
 // archived (the index record after the worker's checked report).
 //
@@ -68,7 +68,7 @@ type config struct {
 }
 
 // defaultSteps roughly doubles the aggregate bitrate per step at first
-// (144p streams only, as the seed asks), then climbs by about 1.4× with
+// (144p streams only, from one 144p 10 fps stream), then climbs by about 1.4× with
 // 720p sources carrying their 360p, 240p and 144p renditions.
 const defaultSteps = "1@144p,4@144p,16@144p,64@144p,16@360p,32@360p,12@720p,16@720p,24@720p,32@720p,48@720p,64@720p,96@720p"
 

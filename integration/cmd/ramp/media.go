@@ -21,8 +21,8 @@ type profile struct {
 	Kbps          int
 }
 
-// ladder starts where the seed says to (144p at 10 fps, as low a bitrate
-// as possible) and climbs to a 1080p source.
+// ladder starts at 144p at 10 fps (as low a bitrate as possible) and
+// climbs to a 1080p source.
 var ladder = []profile{
 	{"144p", 256, 144, 10, 100},
 	{"240p", 426, 240, 15, 300},

@@ -22,15 +22,15 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/grpcsvc"
-	"github.com/lpswarm/archiver/host"
-	"github.com/lpswarm/archiver/index"
 	"github.com/lpswarm/archiver/internal/beetest"
+	"github.com/lpswarm/archiver/internal/catalog"
+	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/spool"
+	"github.com/lpswarm/archiver/internal/streams"
 	"github.com/lpswarm/archiver/internal/testbed"
-	"github.com/lpswarm/archiver/orchestrator"
-	"github.com/lpswarm/archiver/spool"
-	"github.com/lpswarm/archiver/streams"
 )
 
 const secret = "ramp-secret"
@@ -50,7 +50,7 @@ type rig struct {
 	clips   []clip
 	run     uint64
 	seq     map[string]int64 // next sequence number per manifest id
-	live    map[string]index.StreamID
+	live    map[string]catalog.StreamID
 	t0      time.Time // the first step's start: segments.csv counts from it
 }
 
@@ -63,7 +63,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) ([]result, error) {
 	if err := os.MkdirAll(cfg.out, 0o755); err != nil {
 		return nil, fmt.Errorf("ramp: %w", err)
 	}
-	r := &rig{cfg: cfg, rec: newRecorder(), raw: newRecorder(), seq: map[string]int64{}, live: map[string]index.StreamID{}}
+	r := &rig{cfg: cfg, rec: newRecorder(), raw: newRecorder(), seq: map[string]int64{}, live: map[string]catalog.StreamID{}}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	r.run = binary.BigEndian.Uint64(b[:])
@@ -237,9 +237,9 @@ func (r *rig) start(ctx context.Context, stdout io.Writer) (func(), error) {
 		if err != nil {
 			return cleanup, fmt.Errorf("ramp: %w", err)
 		}
-		cmd := exec.Command(bin, "node", "-orchAddr", lis.Addr().String(), "-orchSecret", secret, "-orchCertPin", pin,
+		cmd := exec.Command(bin, "node", "-orchAddr", lis.Addr().String(), "-archiverSecret", secret, "-orchCertPin", pin,
 			"-capacity", fmt.Sprint(cfg.capacity), "-bee", r.beeURL, "-postageBatch", batch,
-			"-redundancy", fmt.Sprint(cfg.redundancy), "-datadir", filepath.Join(dir, fmt.Sprintf("worker-%d", i)))
+			"-redundancy", fmt.Sprint(cfg.redundancy), "-dataDir", filepath.Join(dir, fmt.Sprintf("worker-%d", i)))
 		cmd.Stdout, cmd.Stderr = wlog, wlog
 		if err := cmd.Start(); err != nil {
 			wlog.Close()
@@ -392,13 +392,13 @@ func (r *rig) replay(ctx context.Context, stepIdx, streamIdx int, id string, s s
 		// One goroutine per stream, steps in turn: r.seq is not shared.
 		seq := r.nextSeq(id)
 		src := r.clips[s.Level].segments[int(seq)%len(r.clips[s.Level].segments)]
-		job := orchestrator.Job{
-			Sender: sender, ManifestID: orchestrator.ManifestID(id), Seq: seq, Duration: r.cfg.segment,
+		job := archiver.Job{
+			Sender: sender, ManifestID: archiver.ManifestID(id), Seq: seq, Duration: r.cfg.segment,
 			Source: unique(src, salt, streamIdx, s.Level, seq),
 		}
 		for l := s.Level - 1; l >= 0; l-- {
 			seg := r.clips[l].segments[int(seq)%len(r.clips[l].segments)]
-			job.Renditions = append(job.Renditions, orchestrator.Rendition{Name: ladder[l].Name, Data: unique(seg, salt, streamIdx, l, seq)})
+			job.Renditions = append(job.Renditions, archiver.Rendition{Name: ladder[l].Name, Data: unique(seg, salt, streamIdx, l, seq)})
 		}
 		r.remember(id, sender)
 		key := r.rec.submitted(stepIdx, id, seq, job.Bytes())
@@ -423,13 +423,13 @@ func (r *rig) nextSeq(id string) int64 {
 func (r *rig) remember(id string, sender [20]byte) {
 	r.rec.mu.Lock()
 	defer r.rec.mu.Unlock()
-	r.live[id] = index.StreamID{ManifestID: id, Sender: sender}
+	r.live[id] = catalog.StreamID{ManifestID: id, Sender: sender}
 }
 
 // endStreams ends every live stream not in keep (nil: all of them).
 func (r *rig) endStreams(keep map[string]bool) {
 	r.rec.mu.Lock()
-	var end []index.StreamID
+	var end []catalog.StreamID
 	for id, sid := range r.live {
 		if !keep[id] {
 			end = append(end, sid)
@@ -536,7 +536,7 @@ type lagResults struct {
 	rec  *recorder
 }
 
-func (l lagResults) Archived(ctx context.Context, j orchestrator.Job, files []grpcsvc.FileResult) error {
+func (l lagResults) Archived(ctx context.Context, j archiver.Job, files []grpcsvc.FileResult) error {
 	err := l.next.Archived(ctx, j, files)
 	if err == nil {
 		l.rec.archived(string(j.ManifestID), j.Seq, false)
@@ -544,7 +544,7 @@ func (l lagResults) Archived(ctx context.Context, j orchestrator.Job, files []gr
 	return err
 }
 
-func (l lagResults) Failed(ctx context.Context, j orchestrator.Job, reason string) error {
+func (l lagResults) Failed(ctx context.Context, j archiver.Job, reason string) error {
 	err := l.next.Failed(ctx, j, reason)
 	if err == nil {
 		l.rec.archived(string(j.ManifestID), j.Seq, true)

@@ -10,7 +10,7 @@ import (
 
 	"google.golang.org/grpc"
 
-	archiverpb "github.com/lpswarm/archiver/proto"
+	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // The interceptors below time each segment's way through the workers'
