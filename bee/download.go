@@ -2,9 +2,12 @@ package bee
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"syscall"
+	"time"
 
 	"github.com/ethersphere/bee/v2/pkg/swarm"
 )
@@ -19,8 +22,29 @@ type Content struct {
 }
 
 // Get downloads an API path such as "/bytes/<ref>" or "/bzz/<ref>/a/b.ts",
-// reading at most limit bytes.
+// reading at most limit bytes. A body cut off mid-way (Bee or the
+// connection closed it) is fetched again, as a refused connection is: a
+// download changes nothing, and a node under load does cut some.
 func (c *Client) Get(ctx context.Context, path string, limit int64) (Content, error) {
+	backoff := c.retry.Initial
+	for attempt := 1; ; attempt++ {
+		content, err := c.getOnce(ctx, path, limit)
+		if err == nil || !errors.Is(err, errBodyCut) || attempt >= c.retry.Attempts || ctx.Err() != nil {
+			return content, err
+		}
+		select {
+		case <-ctx.Done():
+			return Content{}, fmt.Errorf("%w (after %d attempts: %w)", ctx.Err(), attempt, err)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, c.retry.Max)
+	}
+}
+
+// errBodyCut marks a body that ended before its announced end.
+var errBodyCut = errors.New("body cut off")
+
+func (c *Client) getOnce(ctx context.Context, path string, limit int64) (Content, error) {
 	resp, err := c.do(ctx, request{method: http.MethodGet, path: path})
 	if err != nil {
 		return Content{}, err
@@ -28,6 +52,9 @@ func (c *Client) Get(ctx context.Context, path string, limit int64) (Content, er
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+			err = fmt.Errorf("%w: %w", errBodyCut, err)
+		}
 		return Content{}, fmt.Errorf("bee: GET %s: read body: %w", path, err)
 	}
 	if int64(len(data)) > limit {

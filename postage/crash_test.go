@@ -8,7 +8,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math/big"
 	"math/rand/v2"
 	"os"
@@ -144,7 +143,12 @@ func TestCrashNeverReissuesIndex(t *testing.T) {
 	var lines []string
 	var perRound []int
 	for round := range *crashRounds {
-		out := runAndKill(t, dir, key, time.Duration(20+rand.IntN(180))*time.Millisecond)
+		// Most kills land while the child issues (counted from its first
+		// stamp, so a loaded machine's slow start does not turn them into
+		// kills before any work); one in five from its start, which may
+		// be while it opens its state.
+		fromStart := round%5 == 0
+		out := runAndKill(t, dir, key, time.Duration(20+rand.IntN(180))*time.Millisecond, fromStart)
 		complete, _ := splitComplete(out)
 		perRound = append(perRound, len(complete))
 		for _, line := range complete {
@@ -162,8 +166,9 @@ func TestCrashNeverReissuesIndex(t *testing.T) {
 	verifyStateAhead(t, dir, key, seen)
 }
 
-// runAndKill runs the helper for about d and SIGKILLs it.
-func runAndKill(t *testing.T, dir string, key *ecdsa.PrivateKey, d time.Duration) []byte {
+// runAndKill runs the helper and SIGKILLs it d after it started or, unless
+// fromStart, d after it reported its first stamp.
+func runAndKill(t *testing.T, dir string, key *ecdsa.PrivateKey, d time.Duration, fromStart bool) []byte {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperIssuerProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), helperEnvDir+"="+dir, helperEnvKey+"="+hex.EncodeToString(ethcrypto.FromECDSA(key)),
@@ -174,10 +179,31 @@ func runAndKill(t *testing.T, dir string, key *ecdsa.PrivateKey, d time.Duration
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
 	read := make(chan []byte)
+	first := make(chan struct{})
 	go func() {
-		b, _ := io.ReadAll(stdout)
+		var b []byte
+		buf := make([]byte, 32<<10)
+		reported := false
+		for {
+			n, err := stdout.Read(buf)
+			if !reported && bytes.IndexByte(buf[:n], '\n') >= 0 {
+				close(first)
+				reported = true
+			}
+			b = append(b, buf[:n]...)
+			if err != nil {
+				break
+			}
+		}
 		read <- b
 	}()
+	if !fromStart {
+		select {
+		case <-first:
+		case <-time.After(helperLifetime / 2):
+			t.Fatalf("the helper reported no stamp; stderr: %s", stderr.String())
+		}
+	}
 	time.Sleep(d)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 	out := <-read // all reads must finish before Wait
