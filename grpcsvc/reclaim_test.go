@@ -48,7 +48,7 @@ func TestWorkerLeavingDuringItsReportIsNotARedispatch(t *testing.T) {
 	require.NoError(t, <-doneA)
 	startWorker(t, h, "b", offlineUploader{}, 1)
 	require.Eventually(t, func() bool { return h.q.finished() == 1 }, 10*time.Second, 10*time.Millisecond)
-	time.Sleep(1500 * time.Millisecond) // time for a second recording to land
+	h.srv.Close() // waits for any report still being recorded
 	m := h.srv.Metrics()
 	require.Zero(t, m.Redispatched)
 	require.Equal(t, int64(1), m.Archived)

@@ -46,7 +46,9 @@ func TestSlowRecordingIsNotADeadlineMiss(t *testing.T) {
 	startWorker(t, h, "a", offlineUploader{}, 1)
 	startWorker(t, h, "b", offlineUploader{}, 1)
 	require.Eventually(t, func() bool { return h.q.finished() == len(js) }, 10*time.Second, 10*time.Millisecond)
-	time.Sleep(1500 * time.Millisecond) // time for any second report to land
+	// A wrong re-dispatch happens at the deadline, long before the first
+	// recording ends; Close waits for any report still being recorded.
+	h.srv.Close()
 	m := h.srv.Metrics()
 	require.Zero(t, m.Redispatched)
 	require.Equal(t, int64(len(js)), m.Archived)

@@ -54,7 +54,8 @@ func TestEndedStreamsAreForgotten(t *testing.T) {
 	require.Equal(t, []string{"m"}, p.endedStreams())
 
 	s.End(id)
-	time.Sleep(200 * time.Millisecond) // several sweeps
+	s.Sweep(ctx)
+	s.Sweep(ctx)
 	require.Zero(t, s.Len())
 	require.Equal(t, n, p.count(), "an ended stream is not published again")
 }
@@ -77,7 +78,8 @@ func TestLateReportBringsNothingBack(t *testing.T) {
 	require.NoError(t, s.Archived(ctx, job(0), results(t, job(0))))
 	require.NoError(t, s.Failed(ctx, job(0), "late"))
 	require.Zero(t, s.Len(), "a report after the final publish brought the stream back")
-	time.Sleep(200 * time.Millisecond) // several sweeps
+	s.Sweep(ctx)
+	s.Sweep(ctx)
 	require.Equal(t, n, p.count(), "an ended stream is not published again")
 }
 
@@ -105,7 +107,8 @@ func TestEndBeforeTheFirstRecord(t *testing.T) {
 	s, _, p := setup(t, streams.Config{PublishEvery: 100, PublishInterval: 50 * time.Millisecond, IdleTimeout: time.Hour})
 	go func() { _ = s.Run(ctx) }()
 	s.End(catalog.StreamID{ManifestID: "m", Sender: common.Address{1}})
-	time.Sleep(100 * time.Millisecond) // sweeps find no such stream yet
+	s.Sweep(ctx) // finds no such stream yet
+	s.Sweep(ctx)
 	archiveOne(t, s, 0)
 	require.Eventually(t, func() bool { _, final, _ := p.last(); return final }, 5*time.Second, time.Millisecond)
 	require.Eventually(t, func() bool { return s.Len() == 0 }, 5*time.Second, time.Millisecond)

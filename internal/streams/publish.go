@@ -3,6 +3,7 @@ package streams
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/lpswarm/archiver/archive"
@@ -224,8 +225,17 @@ func (s *Streams) Run(ctx context.Context) error {
 	}
 }
 
-// sweep applies the interval, idle and teardown rules once.
-func (s *Streams) sweep(ctx context.Context, interval bool) {
+// Sweep applies the interval, idle and teardown rules once, as Run does at
+// every tick, and returns when the publishes and teardowns it started have
+// finished. Run does not need it; it lets a caller (a test) see what one
+// sweep does, or that it leaves a stream alone, without waiting for ticks.
+func (s *Streams) Sweep(ctx context.Context) {
+	s.sweep(ctx, true).Wait()
+}
+
+// sweep applies the interval, idle and teardown rules once; the returned
+// group finishes with the tasks it started.
+func (s *Streams) sweep(ctx context.Context, interval bool) *sync.WaitGroup {
 	type task struct {
 		id       catalog.StreamID
 		teardown bool
@@ -248,20 +258,22 @@ func (s *Streams) sweep(ctx context.Context, interval bool) {
 		}
 	}
 	s.mu.Unlock()
+	var wg sync.WaitGroup
 	for _, t := range tasks {
 		if t.teardown {
-			go func() {
+			wg.Go(func() {
 				s.teardown(ctx, t.id)
 				s.mu.Lock()
 				defer s.mu.Unlock()
 				if st := s.state[t.id]; st != nil {
 					st.tearing = false
 				}
-			}()
+			})
 		} else {
-			go func() { _ = s.publish(ctx, t.id, false) }()
+			wg.Go(func() { _ = s.publish(ctx, t.id, false) })
 		}
 	}
+	return &wg
 }
 
 // teardown publishes the final VOD once nothing is pending, then forgets

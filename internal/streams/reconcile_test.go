@@ -49,11 +49,12 @@ func TestCrashBetweenIndexAndSpool(t *testing.T) {
 	p := &publisher{}
 	s = streams.New(ix, p, streams.Config{PublishInterval: time.Hour, IdleTimeout: time.Hour})
 	require.NoError(t, s.Reconcile(ctx, func(got catalog.StreamID, seq int64) bool { return got == id && seq == 1 }))
-	go func() { _ = s.Run(ctx) }()
 	s.End(id)
-	time.Sleep(1500 * time.Millisecond) // two sweeps: seq 1 is in the spool, still pending
+	s.Sweep(ctx) // seq 1 is in the spool, still pending
+	s.Sweep(ctx)
 	_, final, _ := p.last()
 	require.False(t, final, "finished over a segment the spool holds")
+	go func() { _ = s.Run(ctx) }()
 
 	require.NoError(t, s.Archived(ctx, job(1), results(t, job(1))))
 	require.Eventually(t, func() bool { _, f, _ := p.last(); return f }, 5*time.Second, 10*time.Millisecond,

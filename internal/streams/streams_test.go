@@ -127,12 +127,13 @@ func TestCadenceAndTeardown(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { _, _, n := p.last(); return n == 1 }, 5*time.Second, time.Millisecond)
 
-	go func() { _ = s.Run(ctx) }()
 	id := catalog.StreamID{ManifestID: "m", Sender: common.Address{1}}
 	s.End(id)
-	time.Sleep(1500 * time.Millisecond) // two sweeps: seq 2 is still pending
+	s.Sweep(ctx) // seq 2 is still pending
+	s.Sweep(ctx)
 	_, final, _ := p.last()
 	require.False(t, final, "finished over a pending segment")
+	go func() { _ = s.Run(ctx) }()
 
 	require.NoError(t, s.Archived(ctx, job(2), results(t, job(2))))
 	require.Eventually(t, func() bool { _, f, _ := p.last(); return f }, 5*time.Second, 10*time.Millisecond)

@@ -95,17 +95,3 @@ func TestParseSteps(t *testing.T) {
 		require.Equal(t, tc.want, got)
 	}
 }
-
-// TestGlyphsCoverLabels: every rune of the plot's fixed labels and of
-// its axis numbers has a glyph.
-func TestGlyphsCoverLabels(t *testing.T) {
-	for _, s := range append(labels, "0123456789.") {
-		for _, r := range s {
-			if r == ' ' {
-				continue
-			}
-			_, ok := glyphs[r]
-			require.True(t, ok, "no glyph for %q in %q", r, s)
-		}
-	}
-}
