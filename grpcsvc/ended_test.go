@@ -12,7 +12,7 @@ import (
 // connected worker (its final publish may have gone to any of them), and a
 // worker whose notice queue is full does not hold the caller up.
 func TestStreamEndedTellsEveryWorker(t *testing.T) {
-	s, err := New(&fakeQueue{}, &fakeResults{}, Config{Secret: fuzzSecret})
+	s, err := New(&fakeQueue{}, Config{Secret: fuzzSecret})
 	require.NoError(t, err)
 	free := &worker{id: "free", capacity: 1, notices: make(chan *archiverpb.WorkerNotice, 1), gone: make(chan struct{})}
 	full := &worker{id: "full", capacity: 1, notices: make(chan *archiverpb.WorkerNotice, 1), gone: make(chan struct{})}

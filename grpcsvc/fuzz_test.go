@@ -96,8 +96,9 @@ func fuzzJob() archiver.Job {
 // fuzzToken to one worker, with the given failures already reported.
 func assignedServer(tb testing.TB, attempts int) (*Server, *fakeQueue, *fakeResults) {
 	q, res := &fakeQueue{}, &fakeResults{}
-	s, err := New(q, res, Config{Secret: fuzzSecret, ChunkSize: 16})
+	s, err := New(q, Config{Secret: fuzzSecret, ChunkSize: 16})
 	require.NoError(tb, err)
+	s.results = res // as Run sets it; the assignment below is Run's
 	w := &worker{id: "w", capacity: 1, load: 1, notices: make(chan *archiverpb.WorkerNotice, 1), gone: make(chan struct{})}
 	s.workers.add(w)
 	timer := time.AfterFunc(time.Hour, func() {})
@@ -255,7 +256,7 @@ func FuzzRegisterArchiver(f *testing.F) {
 			_ = os.Remove(lc.Path)
 			cfg.Leases = &lc
 		}
-		s, err := New(&fakeQueue{}, &fakeResults{}, cfg)
+		s, err := New(&fakeQueue{}, cfg)
 		require.NoError(t, err)
 		st := newSentStream[archiverpb.WorkerNotice]()
 		err = s.RegisterArchiver(&req, st)
@@ -347,7 +348,7 @@ func TestRegisterCapacityBounds(t *testing.T) {
 		{1 << 26, codes.InvalidArgument}, {1 << 50, codes.InvalidArgument}, {-1 << 63, codes.InvalidArgument},
 	}
 	for _, tc := range tests {
-		s, err := New(&fakeQueue{}, &fakeResults{}, Config{Secret: fuzzSecret})
+		s, err := New(&fakeQueue{}, Config{Secret: fuzzSecret})
 		require.NoError(t, err)
 		err = s.RegisterArchiver(&archiverpb.RegisterRequest{Secret: fuzzSecret, Capacity: tc.capacity}, newSentStream[archiverpb.WorkerNotice]())
 		require.Equal(t, tc.want, status.Code(err), "capacity %d", tc.capacity)

@@ -39,9 +39,11 @@ func (r *hookedResults) Archived(ctx context.Context, j archiver.Job, files []gr
 // lease. The claimed report wins: recorded once, never re-dispatched.
 func TestWorkerLeavingDuringItsReportIsNotARedispatch(t *testing.T) {
 	js := jobs(1)
-	h := newHarness(t, newMemQueue(js...), grpcsvc.Config{BaseTimeout: 10 * time.Second, MinThroughput: 1 << 30})
 	recording := make(chan struct{})
-	h.srv.SetResults(&hookedResults{memResults: h.res, delay: time.Second, onRecord: func() { close(recording) }})
+	h := newHarnessRecording(t, newMemQueue(js...), grpcsvc.Config{BaseTimeout: 10 * time.Second, MinThroughput: 1 << 30},
+		func(r *memResults) grpcsvc.Results {
+			return &hookedResults{memResults: r, delay: time.Second, onRecord: func() { close(recording) }}
+		})
 	stopA, doneA := startWorker(t, h, "a", offlineUploader{}, 1)
 	<-recording
 	stopA() // a's registration ends while its report is recorded
@@ -65,9 +67,11 @@ func TestWorkerLeavingDuringItsReportIsNotARedispatch(t *testing.T) {
 // process to archive and count again.
 func TestCloseWaitsForReportsBeingRecorded(t *testing.T) {
 	js := jobs(1)
-	h := newHarness(t, newMemQueue(js...), grpcsvc.Config{BaseTimeout: 10 * time.Second, MinThroughput: 1 << 30})
 	recording := make(chan struct{})
-	h.srv.SetResults(&hookedResults{memResults: h.res, delay: 500 * time.Millisecond, onRecord: func() { close(recording) }})
+	h := newHarnessRecording(t, newMemQueue(js...), grpcsvc.Config{BaseTimeout: 10 * time.Second, MinThroughput: 1 << 30},
+		func(r *memResults) grpcsvc.Results {
+			return &hookedResults{memResults: r, delay: 500 * time.Millisecond, onRecord: func() { close(recording) }}
+		})
 	startWorker(t, h, "a", offlineUploader{}, 1)
 	<-recording
 	h.srv.Close()

@@ -22,7 +22,7 @@ import (
 // minute waited 30 s for its workers while its spool filled
 // (integration/faults_test.go, TestOrchestratorRestartWithWorkersConnected).
 func TestWorkerRejoinsARestartedOrchestratorAtOnce(t *testing.T) {
-	srv, err := grpcsvc.New(newMemQueue(), &memResults{}, grpcsvc.Config{Secret: "s3cret"})
+	srv, err := grpcsvc.New(newMemQueue(), grpcsvc.Config{Secret: "s3cret"})
 	require.NoError(t, err)
 	serve := func(addr string) *grpc.Server {
 		t.Helper()

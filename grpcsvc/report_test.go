@@ -41,8 +41,8 @@ func (r slowResults) Archived(ctx context.Context, j archiver.Job, files []grpcs
 // job: recorded once, never re-dispatched.
 func TestSlowRecordingIsNotADeadlineMiss(t *testing.T) {
 	js := jobs(2)
-	h := newHarness(t, newMemQueue(js...), grpcsvc.Config{BaseTimeout: 300 * time.Millisecond, MinThroughput: 1 << 30})
-	h.srv.SetResults(slowResults{h.res, time.Second})
+	h := newHarnessRecording(t, newMemQueue(js...), grpcsvc.Config{BaseTimeout: 300 * time.Millisecond, MinThroughput: 1 << 30},
+		func(r *memResults) grpcsvc.Results { return slowResults{r, time.Second} })
 	startWorker(t, h, "a", offlineUploader{}, 1)
 	startWorker(t, h, "b", offlineUploader{}, 1)
 	require.Eventually(t, func() bool { return h.q.finished() == len(js) }, 10*time.Second, 10*time.Millisecond)

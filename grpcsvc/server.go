@@ -198,7 +198,7 @@ type Metrics struct {
 var _ archiverpb.ArchiverServiceServer = (*Server)(nil)
 
 // New returns a server; Run starts dispatching.
-func New(queue Queue, results Results, cfg Config) (*Server, error) {
+func New(queue Queue, cfg Config) (*Server, error) {
 	if cfg.Secret == "" {
 		return nil, errors.New("grpcsvc: an empty secret would let anyone register")
 	}
@@ -212,14 +212,10 @@ func New(queue Queue, results Results, cfg Config) (*Server, error) {
 	}
 	workers := newRegistry()
 	workers.maxUnacked = cfg.MaxUnacked
-	return &Server{cfg: cfg, queue: queue, results: results, workers: workers, log: cfg.Logger, leases: leases,
+	return &Server{cfg: cfg, queue: queue, workers: workers, log: cfg.Logger, leases: leases,
 		assigned: make(map[string]*assignment), missed: make(map[string]map[*worker]bool), failures: make(map[string]int),
 		publishing: make(map[string]*publication), revoked: make(map[string][]revocation)}, nil
 }
-
-// SetResults sets where results go, for wiring that builds the results
-// keeper from the server (it publishes through it). Call before Run.
-func (s *Server) SetResults(r Results) { s.results = r }
 
 // Metrics returns a snapshot of the counters.
 func (s *Server) Metrics() Metrics {
@@ -355,8 +351,19 @@ func (s *Server) deadline(j archiver.Job) time.Duration {
 	return s.cfg.BaseTimeout + time.Duration(j.Bytes()/s.cfg.MinThroughput)*time.Second
 }
 
-// Run dispatches queued jobs to workers until ctx ends.
-func (s *Server) Run(ctx context.Context) error {
+// Run dispatches queued jobs to workers until ctx ends, and records what
+// they report in results. Results are given here, not to New, because the
+// stream keeper that records them publishes through this server: it is
+// built from the server, and the server needs it only once jobs go out.
+func (s *Server) Run(ctx context.Context, results Results) error {
+	if results == nil {
+		return errors.New("grpcsvc: Run needs somewhere to record results")
+	}
+	// Written before the first assignment; reports reach it only through
+	// an assignment, taken under s.mu.
+	s.mu.Lock()
+	s.results = results
+	s.mu.Unlock()
 	for {
 		qj, err := s.queue.Next(ctx)
 		if err != nil {

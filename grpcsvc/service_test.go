@@ -138,19 +138,30 @@ type harness struct {
 
 func newHarness(t *testing.T, q *memQueue, cfg grpcsvc.Config) *harness {
 	t.Helper()
+	return newHarnessRecording(t, q, cfg, nil)
+}
+
+// newHarnessRecording is newHarness whose server records reports in
+// results(h.res) instead of h.res itself.
+func newHarnessRecording(t *testing.T, q *memQueue, cfg grpcsvc.Config, results func(*memResults) grpcsvc.Results) *harness {
+	t.Helper()
 	h := &harness{q: q, res: &memResults{archived: map[string][]grpcsvc.FileResult{}}, lis: bufconn.Listen(1 << 20)}
 	if cfg.Secret == "" {
 		cfg.Secret = "s3cret"
 	}
+	var rec grpcsvc.Results = h.res
+	if results != nil {
+		rec = results(h.res)
+	}
 	var err error
-	h.srv, err = grpcsvc.New(q, h.res, cfg)
+	h.srv, err = grpcsvc.New(q, cfg)
 	require.NoError(t, err)
 	g := grpc.NewServer()
 	archiverpb.RegisterArchiverServiceServer(g, h.srv)
 	go func() { _ = g.Serve(h.lis) }()
 	ctx, cancel := context.WithCancel(context.Background())
 	h.stop = cancel
-	go func() { _ = h.srv.Run(ctx) }()
+	go func() { _ = h.srv.Run(ctx, rec) }()
 	t.Cleanup(func() { cancel(); g.Stop() })
 	return h
 }

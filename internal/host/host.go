@@ -48,7 +48,11 @@ type Config struct {
 	// /bzz/<feed manifest>/index.m3u8, that plays the latest archive. In
 	// go-livepeer it is the node's Ethereum account (docs/golivepeer.md).
 	FeedSigner feed.Signer
-	Logger     *slog.Logger
+	// Results, when set, wraps where the workers' reports are recorded
+	// (the stream keeper), for a tool that observes them; nil records
+	// them directly.
+	Results func(grpcsvc.Results) grpcsvc.Results
+	Logger  *slog.Logger
 }
 
 // Host is the assembled orchestrator side.
@@ -59,9 +63,10 @@ type Host struct {
 	Service *grpcsvc.Server
 	Queries *streams.Queries
 
-	log    *slog.Logger
-	cancel context.CancelFunc
-	done   chan struct{}
+	results grpcsvc.Results // the stream keeper, or Config.Results's wrap of it
+	log     *slog.Logger
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
 // Open opens the data directory and builds the pieces.
@@ -86,11 +91,14 @@ func Open(cfg Config) (*Host, error) {
 	if h.Index, err = catalog.Open(filepath.Join(cfg.DataDir, "index.db")); err != nil {
 		return nil, errors.Join(fmt.Errorf("host: %w", err), h.Spool.Close())
 	}
-	if h.Service, err = grpcsvc.New(grpcsvc.SpoolQueue(h.Spool), nil, cfg.Service); err != nil {
+	if h.Service, err = grpcsvc.New(grpcsvc.SpoolQueue(h.Spool), cfg.Service); err != nil {
 		return nil, errors.Join(fmt.Errorf("host: %w", err), h.Spool.Close(), h.Index.Close())
 	}
 	h.Streams = streams.New(h.Index, h.Service, cfg.Streams)
-	h.Service.SetResults(h.Streams)
+	h.results = h.Streams
+	if cfg.Results != nil {
+		h.results = cfg.Results(h.Streams)
+	}
 	h.Queries = streams.NewQueries(h.Index, cfg.Offer, cfg.PublicStatus)
 	return h, nil
 }
@@ -125,7 +133,7 @@ func (h *Host) Start(ctx context.Context) error {
 	go func() {
 		defer close(h.done)
 		errc := make(chan error, 2)
-		go func() { errc <- h.Service.Run(ctx) }()
+		go func() { errc <- h.Service.Run(ctx, h.results) }()
 		go func() { errc <- h.Streams.Run(ctx) }()
 		for range 2 {
 			if err := <-errc; err != nil {

@@ -201,14 +201,14 @@ func (r *rig) start(ctx context.Context, stdout io.Writer) (func(), error) {
 		Spool:   spool.Config{MaxBytes: cfg.spoolBytes},
 		Service: grpcsvc.Config{Secret: secret, Redundancy: redundancy.Level(cfg.redundancy)},
 		Streams: streams.Config{PublishEvery: cfg.pubEvery, PublishInterval: cfg.pubInterval},
+		// Lag ends where the catalog records the worker's report: wrap
+		// the results keeper the service reports to.
+		Results: func(next grpcsvc.Results) grpcsvc.Results { return lagResults{next: next, rec: r.rec} },
 		Logger:  slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		return cleanup, fmt.Errorf("ramp: %w", err)
 	}
-	// Lag ends where the index records the worker's report: wrap the
-	// results keeper the service reports to.
-	h.Service.SetResults(lagResults{next: h.Streams, rec: r.rec})
 	if err := h.Start(context.Background()); err != nil {
 		_ = h.Close()
 		return cleanup, fmt.Errorf("ramp: %w", err)
