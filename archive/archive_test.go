@@ -7,17 +7,19 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
 	"github.com/ethersphere/bee/v2/pkg/manifest"
 	"github.com/ethersphere/bee/v2/pkg/swarm"
 	"github.com/stretchr/testify/require"
 
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/hls"
+	"github.com/lpswarm/archiver/internal/memstore"
 )
 
 var renditions = []string{"audio", "hi", "lo"}
 
-func newArchive(t *testing.T, st *memStore) *archive.Archive {
+func newArchive(t *testing.T, st *memstore.Store) *archive.Archive {
 	t.Helper()
 	a := archive.New(st)
 	for _, r := range renditions {
@@ -49,21 +51,21 @@ func addRange(t *testing.T, a *archive.Archive, from, to uint64, every uint64) {
 	}
 }
 
-func readManifest(t *testing.T, st *memStore, ref swarm.Address) manifest.Interface {
+func readManifest(t *testing.T, st *memstore.Store, ref swarm.Address) manifest.Interface {
 	t.Helper()
 	m, err := manifest.NewDefaultManifestReference(ref, loader{st})
 	require.NoError(t, err)
 	return m
 }
 
-type loader struct{ st *memStore }
+type loader struct{ st *memstore.Store }
 
 func (l loader) Load(ctx context.Context, ref []byte) ([]byte, error) {
 	return l.st.DownloadBytes(ctx, swarm.NewAddress(ref), 1<<20)
 }
 func (loader) Save(context.Context, []byte) ([]byte, error) { return nil, errors.New("read only") }
 
-func file(t *testing.T, st *memStore, m manifest.Interface, path string) ([]byte, map[string]string) {
+func file(t *testing.T, st *memstore.Store, m manifest.Interface, path string) ([]byte, map[string]string) {
 	t.Helper()
 	e, err := m.Lookup(context.Background(), path)
 	require.NoError(t, err, path)
@@ -77,13 +79,13 @@ func file(t *testing.T, st *memStore, m manifest.Interface, path string) ([]byte
 // builds (same root reference), with every entry, reference and metadata.
 func TestRepublishedManifestMatchesOneBuiltAtOnce(t *testing.T) {
 	ctx := context.Background()
-	liveStore := newMemStore()
+	liveStore := memstore.New(redundancy.NONE)
 	live := newArchive(t, liveStore)
 	addRange(t, live, 0, 40, 3)
 	got, err := live.Publish(ctx, true)
 	require.NoError(t, err)
 
-	st := newMemStore()
+	st := memstore.New(redundancy.NONE)
 	once := newArchive(t, st)
 	addRange(t, once, 0, 40, 0)
 	want, err := once.Publish(ctx, true)
@@ -118,18 +120,18 @@ func TestRepublishedManifestMatchesOneBuiltAtOnce(t *testing.T) {
 // stores the changed manifest nodes and playlists, not the whole tree.
 func TestRepublishCostIsIncremental(t *testing.T) {
 	ctx := context.Background()
-	st := newMemStore()
+	st := memstore.New(redundancy.NONE)
 	a := newArchive(t, st)
 	addRange(t, a, 0, 300, 0)
 	_, err := a.Publish(ctx, false)
 	require.NoError(t, err)
-	fullCost := st.uploaded - segmentBytes(0, 300)
+	fullCost := st.Bytes() - segmentBytes(0, 300)
 
-	before := st.uploaded
+	before := st.Bytes()
 	addRange(t, a, 300, 303, 0)
 	_, err = a.Publish(ctx, false)
 	require.NoError(t, err)
-	incremental := st.uploaded - before - segmentBytes(300, 303)
+	incremental := st.Bytes() - before - segmentBytes(300, 303)
 
 	// Playlists are rewritten in full (they grow with the stream); the
 	// manifest is not. The whole first publish is the upper bound.
@@ -165,7 +167,7 @@ func segmentBytes(from, to uint64) int64 {
 // archive is an EVENT playlist and a finished one a VOD with ENDLIST.
 func TestPlaylistsMarkGapsAndDiscontinuities(t *testing.T) {
 	ctx := context.Background()
-	st := newMemStore()
+	st := memstore.New(redundancy.NONE)
 	a := newArchive(t, st)
 	for _, seq := range []uint64{5, 6, 9} {
 		_, err := a.AddSegment(ctx, "hi", seg(seq), payload("hi", seq))
@@ -221,7 +223,7 @@ func TestPlaylistsMarkGapsAndDiscontinuities(t *testing.T) {
 // an archived sequence number are refused and the first version stays.
 func TestRepeatedSequence(t *testing.T) {
 	ctx := context.Background()
-	a := newArchive(t, newMemStore())
+	a := newArchive(t, memstore.New(redundancy.NONE))
 	first, err := a.AddSegment(ctx, "hi", seg(3), []byte("first"))
 	require.NoError(t, err)
 	again, err := a.AddSegment(ctx, "hi", seg(3), []byte("first"))
@@ -237,7 +239,7 @@ func TestRepeatedSequence(t *testing.T) {
 
 func TestBadInputIsRefused(t *testing.T) {
 	ctx := context.Background()
-	a := newArchive(t, newMemStore())
+	a := newArchive(t, memstore.New(redundancy.NONE))
 	for _, name := range []string{"../x", "a/b", "", "..", "a\x00b", "hi"} {
 		err := a.AddRendition(name, archive.Listing{})
 		require.Error(t, err, "%q", name)
@@ -268,7 +270,7 @@ func TestBadInputIsRefused(t *testing.T) {
 // referenced by EXT-X-MAP.
 func TestInitSections(t *testing.T) {
 	ctx := context.Background()
-	st := newMemStore()
+	st := memstore.New(redundancy.NONE)
 	a := newArchive(t, st)
 	n0, err := a.AddInit(ctx, "hi", []byte("init A"))
 	require.NoError(t, err)
@@ -303,7 +305,7 @@ func TestInitSections(t *testing.T) {
 func BenchmarkRepublish(b *testing.B) {
 	for _, n := range []uint64{100, 1000, 5000} {
 		b.Run(fmt.Sprintf("segments=%d", n), func(b *testing.B) {
-			st := newMemStore()
+			st := memstore.New(redundancy.NONE)
 			a := archive.New(st)
 			for _, r := range renditions {
 				if err := a.AddRendition(r, archive.Listing{Variants: []hls.Variant{{Bandwidth: 1}}}); err != nil {
@@ -330,12 +332,12 @@ func BenchmarkRepublish(b *testing.B) {
 				b.StopTimer()
 				add(next, next+10)
 				next += 10
-				before := st.uploaded
+				before := st.Bytes()
 				b.StartTimer()
 				if _, err := a.Publish(ctx, false); err != nil {
 					b.Fatal(err)
 				}
-				uploaded += st.uploaded - before
+				uploaded += st.Bytes() - before
 			}
 			b.ReportMetric(float64(uploaded)/float64(b.N), "uploaded-B/op")
 		})
@@ -347,13 +349,13 @@ func BenchmarkRepublish(b *testing.B) {
 // orchestrator's index) publishes the very same manifest.
 func TestRecordsRebuildTheSameManifest(t *testing.T) {
 	ctx := context.Background()
-	st := newMemStore()
+	st := memstore.New(redundancy.NONE)
 	orig := newArchive(t, st)
 	addRange(t, orig, 0, 12, 0)
 	want, err := orig.Publish(ctx, true)
 	require.NoError(t, err)
 
-	rebuilt := newArchive(t, newMemStore())
+	rebuilt := newArchive(t, memstore.New(redundancy.NONE))
 	for _, r := range renditions {
 		entries, err := orig.Entries(r)
 		require.NoError(t, err)

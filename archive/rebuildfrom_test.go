@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
 	"github.com/stretchr/testify/require"
 
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/hls"
+	"github.com/lpswarm/archiver/internal/memstore"
 )
 
 // specOf is the spec of a's records, as the orchestrator's index gives it.
@@ -34,7 +36,7 @@ func specOf(t *testing.T, a *archive.Archive) archive.Spec {
 // publishes' uploads.
 func TestRebuildFromUploadsOnlyWhatChanged(t *testing.T) {
 	ctx := context.Background()
-	st := newMemStore() // the segments are stored where the manifests go
+	st := memstore.New(redundancy.NONE) // the segments are stored where the manifests go
 	src := newArchive(t, st)
 	addRange(t, src, 0, 60, 0)
 	first := specOf(t, src)
@@ -45,16 +47,16 @@ func TestRebuildFromUploadsOnlyWhatChanged(t *testing.T) {
 	require.NoError(t, err)
 	_, err = a1.Publish(ctx, false)
 	require.NoError(t, err)
-	full := st.uploaded
+	full := st.Bytes()
 	require.Positive(t, a1.Stored().Len())
 
 	a2, err := archive.RebuildFrom(st, second, a1.Stored())
 	require.NoError(t, err)
 	got, err := a2.Publish(ctx, false)
 	require.NoError(t, err)
-	incremental := st.uploaded - full
+	incremental := st.Bytes() - full
 
-	fresh := newMemStore()
+	fresh := memstore.New(redundancy.NONE)
 	b, err := archive.Rebuild(fresh, second)
 	require.NoError(t, err)
 	want, err := b.Publish(ctx, false)
@@ -62,7 +64,7 @@ func TestRebuildFromUploadsOnlyWhatChanged(t *testing.T) {
 	require.Equal(t, want, got, "the same records give the same manifest")
 	// Playlists are rewritten in full; of the manifest's nodes ten new
 	// segments change a few.
-	require.Less(t, incremental, fresh.uploaded/3, "incremental publish uploaded %d bytes, a full one %d", incremental, fresh.uploaded)
+	require.Less(t, incremental, fresh.Bytes()/3, "incremental publish uploaded %d bytes, a full one %d", incremental, fresh.Bytes())
 
 	m := readManifest(t, st, got)
 	for _, r := range renditions {

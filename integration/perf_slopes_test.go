@@ -11,9 +11,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -478,50 +475,6 @@ func slopeSpooledSegments(b *testing.B, counts []int) {
 		points, slope, segBytes, slope/float64(segBytes), at0/(1<<20), load, loadAfter)
 }
 
-// slopeStall is a proxy in front of the dev Bee that holds every
-// POST /bytes, before reading its body, until release: the worker's
-// upload stays in flight with the job's bytes on its side.
-type slopeStall struct {
-	mu      sync.Mutex
-	held    int
-	release chan struct{}
-	next    *httputil.ReverseProxy
-	url     string
-}
-
-func newSlopeStall(tb testing.TB) *slopeStall {
-	tb.Helper()
-	target, err := url.Parse(dev.URL)
-	require.NoError(tb, err)
-	s := &slopeStall{release: make(chan struct{}), next: httputil.NewSingleHostReverseProxy(target)}
-	srv := httptest.NewServer(s)
-	tb.Cleanup(srv.Close)
-	s.url = srv.URL
-	return s
-}
-
-func (s *slopeStall) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPost && r.URL.Path == "/bytes" {
-		s.mu.Lock()
-		s.held++
-		s.mu.Unlock()
-		select {
-		case <-s.release:
-		case <-r.Context().Done():
-		}
-		s.mu.Lock()
-		s.held--
-		s.mu.Unlock()
-	}
-	s.next.ServeHTTP(w, r)
-}
-
-func (s *slopeStall) holding() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.held
-}
-
 // slopeFreeAddr is a free local address (freeAddr takes a *testing.T).
 func slopeFreeAddr(tb testing.TB) string {
 	tb.Helper()
@@ -611,12 +564,12 @@ func slopeInflightJobs(b *testing.B, bin string, counts []int, verify bool) {
 	r := startSlopeRig(b, ctx, batch, slopeRigConfig{tls: true, acceptWait: time.Minute,
 		streams: streams.Config{PublishEvery: 1 << 20, PublishInterval: time.Hour, IdleTimeout: time.Hour, TeardownGrace: time.Hour}})
 	defer r.close()
-	stall := newSlopeStall(b)
+	stall := newBeeGate(b, 0, false) // holds every upload until released
 	capacity := slices.Max(counts)
 	metrics := slopeFreeAddr(b)
 	wctx, wcancel := context.WithCancel(ctx)
 	cmd := exec.CommandContext(wctx, bin, "node", "-orchAddr", r.addr, "-archiverSecret", "s3cret", "-orchCertPin", r.pin,
-		"-capacity", fmt.Sprint(capacity), "-bee", stall.url, "-postageBatch", batch, "-redundancy", "0",
+		"-capacity", fmt.Sprint(capacity), "-bee", stall.URL, "-postageBatch", batch, "-redundancy", "0",
 		"-dataDir", b.TempDir(), "-metricsAddr", metrics, "-pprof", fmt.Sprintf("-verify=%v", verify))
 	cmd.Stderr = os.Stderr
 	require.NoError(b, cmd.Start())
@@ -637,8 +590,8 @@ func slopeInflightJobs(b *testing.B, bin string, counts []int, verify bool) {
 		sent = max(sent, k)
 		require.Eventually(b, func() bool {
 			st := r.h.Spool.Stats()
-			return st.Pending == 0 && st.Leased == k && r.h.Service.Held().Assigned == k && stall.holding() == k
-		}, 2*time.Minute, 10*time.Millisecond, "spool %+v, held %+v, proxy holding %d", r.h.Spool.Stats(), r.h.Service.Held(), stall.holding())
+			return st.Pending == 0 && st.Leased == k && r.h.Service.Held().Assigned == k && stall.Holding() == k
+		}, 2*time.Minute, 10*time.Millisecond, "spool %+v, held %+v, proxy holding %d", r.h.Spool.Stats(), r.h.Service.Held(), stall.Holding())
 		require.Eventually(b, func() bool {
 			accepted += r.takeAccepted(b, streamsN)
 			return accepted == sent
@@ -656,7 +609,7 @@ func slopeInflightJobs(b *testing.B, bin string, counts []int, verify bool) {
 	sw, w0 := slopeFit(work)
 
 	// Nothing lost: the uploads go through, every file is archived.
-	close(stall.release)
+	stall.Release()
 	require.Eventually(b, func() bool { st := r.h.Spool.Stats(); return st.Jobs == 0 && st.Pending == 0 },
 		5*time.Minute, 20*time.Millisecond, "spool %+v", r.h.Spool.Stats())
 	require.Equal(b, int64(sent), r.h.Service.Metrics().Archived)

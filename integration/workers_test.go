@@ -9,14 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -45,47 +41,6 @@ func selfSigned(t *testing.T) (tls.Certificate, string) {
 	cert, pin, err := testbed.SelfSigned()
 	require.NoError(t, err)
 	return cert, pin
-}
-
-// beeProxy stands in front of Bee for one worker: "hold" keeps the first
-// upload open until the worker dies, "slow" delays every upload.
-type beeProxy struct {
-	mode  string
-	delay time.Duration
-	held  chan struct{}
-	once  sync.Once
-	next  http.Handler
-}
-
-func newBeeProxy(t *testing.T, mode string, delay time.Duration) (*beeProxy, string) {
-	t.Helper()
-	target, err := url.Parse(dev.URL)
-	require.NoError(t, err)
-	p := &beeProxy{mode: mode, delay: delay, held: make(chan struct{}), next: httputil.NewSingleHostReverseProxy(target)}
-	srv := httptest.NewServer(p)
-	t.Cleanup(srv.Close)
-	return p, srv.URL
-}
-
-func (p *beeProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPost && r.URL.Path == "/bytes" {
-		switch p.mode {
-		case "hold":
-			// Read the upload, then hold the reply until the worker's
-			// connection dies (the server notices once the body is read).
-			_, _ = io.Copy(io.Discard, r.Body)
-			p.once.Do(func() { close(p.held) })
-			select {
-			case <-r.Context().Done():
-			case <-time.After(time.Minute):
-			}
-			return
-		case "slow":
-			p.once.Do(func() { close(p.held) })
-			time.Sleep(p.delay)
-		}
-	}
-	p.next.ServeHTTP(w, r)
 }
 
 // streamJobs turns three ffmpeg streams into archive jobs: the hi
@@ -242,17 +197,16 @@ func TestWorkersSurviveADeadAndASlowWorker(t *testing.T) {
 
 	batch, err := dev.BuyBatch(ctx, 22)
 	require.NoError(t, err)
-	hold, holdURL := newBeeProxy(t, "hold", 0)
-	doomed := startNode(t, ctx, o.addr, pin, holdURL, batch, 1)
+	hold := newBeeGate(t, 0, true)
+	doomed := startNode(t, ctx, o.addr, pin, hold.URL, batch, 1)
 	select {
-	case <-hold.held:
+	case <-hold.First():
 	case <-ctx.Done():
 		t.Fatal("the doomed worker never uploaded")
 	}
 	require.NoError(t, doomed.Process.Kill()) // SIGKILL mid-transfer
 
-	_, slowURL := newBeeProxy(t, "slow", 5*time.Second)
-	startNode(t, ctx, o.addr, pin, slowURL, batch, 1)
+	startNode(t, ctx, o.addr, pin, newBeeGate(t, 5*time.Second, false).URL, batch, 1)
 	metricsAddr := freeAddr(t)
 	startNode(t, ctx, o.addr, pin, dev.URL, batch, 2, "-metricsAddr", metricsAddr)
 
@@ -343,10 +297,10 @@ func TestSIGTERMDrainsInFlightJobs(t *testing.T) {
 	o.submit(t, jobs)
 	batch, err := dev.BuyBatch(ctx, 22)
 	require.NoError(t, err)
-	slow, slowURL := newBeeProxy(t, "slow", 500*time.Millisecond) // three uploads stay within the 3 s deadline
-	node := startNode(t, ctx, o.addr, pin, slowURL, batch, 1, "-drain", "20s")
+	slow := newBeeGate(t, 500*time.Millisecond, false) // three uploads stay within the 3 s deadline
+	node := startNode(t, ctx, o.addr, pin, slow.URL, batch, 1, "-drain", "20s")
 	select {
-	case <-slow.held: // the upload is in flight
+	case <-slow.First(): // the upload is in flight
 	case <-ctx.Done():
 		t.Fatal("no upload started")
 	}

@@ -8,8 +8,11 @@ package memstore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"sync"
 
+	"github.com/ethersphere/bee/v2/pkg/file/joiner"
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
 	"github.com/ethersphere/bee/v2/pkg/soc"
 	"github.com/ethersphere/bee/v2/pkg/storage/inmemchunkstore"
@@ -29,6 +32,7 @@ type Store struct {
 
 	mu    sync.Mutex
 	files map[string]int // reference → times uploaded
+	bytes int64          // file bytes uploaded, every upload counted
 	socs  int
 }
 
@@ -53,6 +57,7 @@ func (s *Store) Upload(ctx context.Context, data []byte) (upload.Receipt, error)
 	}
 	s.mu.Lock()
 	s.files[f.Root.String()]++
+	s.bytes += int64(len(data))
 	s.mu.Unlock()
 	return upload.Receipt{Reference: f.Root, Bytes: f.Size, Chunks: len(f.Chunks)}, nil
 }
@@ -96,3 +101,30 @@ func (s *Store) SOCs() int {
 	defer s.mu.Unlock()
 	return s.socs
 }
+
+// Bytes is how many file bytes were uploaded, counting every upload.
+func (s *Store) Bytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bytes
+}
+
+// DownloadBytes reads the file at ref back with Bee's joiner, as GET
+// /bytes/<ref> would; ErrTooLarge past limit bytes.
+func (s *Store) DownloadBytes(ctx context.Context, ref swarm.Address, limit int64) ([]byte, error) {
+	j, size, err := joiner.New(ctx, s.Chunks, nil, ref, s.level)
+	if err != nil {
+		return nil, fmt.Errorf("memstore: %s: %w", ref, err)
+	}
+	if size > limit {
+		return nil, fmt.Errorf("memstore: %s: %w", ref, ErrTooLarge)
+	}
+	data := make([]byte, size)
+	if _, err := io.ReadFull(j, data); err != nil {
+		return nil, fmt.Errorf("memstore: %s: %w", ref, err)
+	}
+	return data, nil
+}
+
+// ErrTooLarge: a download exceeded the caller's limit.
+var ErrTooLarge = errors.New("memstore: content too large")
