@@ -1,7 +1,9 @@
-// Package grpcsvc is the orchestrator's side of remote archiver workers: a
-// gRPC service where workers register with a shared secret and a capacity,
-// receive jobs (the source and renditions of one segment), fetch the job
-// data in chunks and report Swarm references back.
+// Package grpcsvc is the orchestrator's two gRPC services. ArchiverService
+// is for remote archiver workers: they register with a shared secret and a
+// capacity, receive jobs (the source and renditions of one segment), fetch
+// the job data in chunks and report Swarm references back. ArchiveQueries
+// (Queries) is for broadcasters: the archive offer, and a stream's archive
+// status for its broadcaster, read from the catalog.
 //
 // Jobs come from a durable Queue (the spool) and go back to it whenever the
 // worker holding them disconnects, dies or misses its deadline, so a job is

@@ -19,7 +19,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/lpswarm/archiver/capability"
-	"github.com/lpswarm/archiver/internal/streams"
+	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
@@ -316,7 +316,7 @@ func (b *Broadcaster) query(ctx context.Context, serviceURI, manifestID string) 
 	now := time.Now().Unix()
 	req := &archiverpb.ArchiveStatusRequest{ManifestId: []byte(manifestID), Sender: b.env.Address.Bytes(), TimestampUnix: now}
 	if b.env.Sign != nil {
-		if req.Sig, err = b.env.Sign(streams.StatusMessage(req.ManifestId, now)); err != nil {
+		if req.Sig, err = b.env.Sign(grpcsvc.StatusMessage(req.ManifestId, now)); err != nil {
 			return nil, err
 		}
 	}

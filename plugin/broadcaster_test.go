@@ -37,7 +37,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/lpswarm/archiver/capability"
-	"github.com/lpswarm/archiver/internal/streams"
+	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
@@ -479,7 +479,7 @@ func TestStatusFromOrchestrator(t *testing.T) {
 		sig := bytes.Clone(r.GetSig())
 		require.Len(t, sig, crypto.SignatureLength)
 		sig[64] -= 27
-		pub, err := crypto.SigToPub(accounts.TextHash(streams.StatusMessage(r.GetManifestId(), r.GetTimestampUnix())), sig)
+		pub, err := crypto.SigToPub(accounts.TextHash(grpcsvc.StatusMessage(r.GetManifestId(), r.GetTimestampUnix())), sig)
 		require.NoError(t, err)
 		assert.Equal(t, addr, crypto.PubkeyToAddress(*pub))
 	}

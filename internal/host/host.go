@@ -61,7 +61,7 @@ type Host struct {
 	Index   *catalog.Index
 	Streams *streams.Streams
 	Service *grpcsvc.Server
-	Queries *streams.Queries
+	Queries *grpcsvc.Queries
 
 	results grpcsvc.Results // the stream keeper, or Config.Results's wrap of it
 	log     *slog.Logger
@@ -99,7 +99,7 @@ func Open(cfg Config) (*Host, error) {
 	if cfg.Results != nil {
 		h.results = cfg.Results(h.Streams)
 	}
-	h.Queries = streams.NewQueries(h.Index, cfg.Offer, cfg.PublicStatus)
+	h.Queries = grpcsvc.NewQueries(h.Index, cfg.Offer, cfg.PublicStatus)
 	return h, nil
 }
 

@@ -61,7 +61,7 @@ func TestFeedIndexAdvancesOnlyOnSuccess(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, catalog.Feed{Owner: owner, Topic: topic, Manifest: info.Feed.Manifest, Updates: 3}, info.Feed)
 
-	q := streams.NewQueries(ix, func() *archiverpb.ArchiveOffer { return nil }, true)
+	q := grpcsvc.NewQueries(ix, func() *archiverpb.ArchiveOffer { return nil }, true)
 	st, err := q.GetArchiveStatus(ctx, &archiverpb.ArchiveStatusRequest{ManifestId: []byte("m"), Sender: id.Sender.Bytes()})
 	require.NoError(t, err)
 	require.Equal(t, info.Feed.Manifest.Bytes(), st.FeedManifestReference)
@@ -91,7 +91,7 @@ func TestNoFeedWithoutOwner(t *testing.T) {
 	require.NoError(t, s.Archived(ctx, job(0), results(t, job(0))))
 	require.Eventually(t, func() bool { _, _, n := p.last(); return n == 1 }, 5*time.Second, time.Millisecond)
 	require.Nil(t, p.feeds[0])
-	q := streams.NewQueries(ix, func() *archiverpb.ArchiveOffer { return nil }, true)
+	q := grpcsvc.NewQueries(ix, func() *archiverpb.ArchiveOffer { return nil }, true)
 	st, err := q.GetArchiveStatus(ctx, &archiverpb.ArchiveStatusRequest{ManifestId: []byte("m"), Sender: common.Address{1}.Bytes()})
 	require.NoError(t, err)
 	require.Nil(t, st.FeedIndex)

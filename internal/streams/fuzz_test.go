@@ -54,7 +54,7 @@ func FuzzGetArchiveStatus(f *testing.F) {
 	j.Sender = sender
 	require.NoError(f, (<-s.Intake(spoolNow{}).Submit(j)).Err)
 
-	signed, err := streams.SignStatusRequest(key, "m", time.Now())
+	signed, err := grpcsvc.SignStatusRequest(key, "m", time.Now())
 	require.NoError(f, err)
 	for _, r := range []*archiverpb.ArchiveStatusRequest{signed, {ManifestId: []byte("m"), Sender: sender.Bytes()},
 		{ManifestId: []byte("m"), Sender: []byte{1}}, {}} {
@@ -64,7 +64,7 @@ func FuzzGetArchiveStatus(f *testing.F) {
 		f.Add(raw, true)
 	}
 	offer := func() *archiverpb.ArchiveOffer { return &archiverpb.ArchiveOffer{} }
-	private, public := streams.NewQueries(ix, offer, false), streams.NewQueries(ix, offer, true)
+	private, public := grpcsvc.NewQueries(ix, offer, false), grpcsvc.NewQueries(ix, offer, true)
 	f.Fuzz(func(t *testing.T, raw []byte, open bool) {
 		var req archiverpb.ArchiveStatusRequest
 		if proto.Unmarshal(raw, &req) != nil {
@@ -88,13 +88,13 @@ func FuzzGetArchiveStatus(f *testing.F) {
 		}
 		// Checked without the package's verifier: fresh, and signed by the
 		// sender over this manifest id and timestamp.
-		require.LessOrEqual(t, time.Since(time.Unix(req.GetTimestampUnix(), 0)).Abs(), streams.StatusFreshness+time.Second)
+		require.LessOrEqual(t, time.Since(time.Unix(req.GetTimestampUnix(), 0)).Abs(), grpcsvc.StatusFreshness+time.Second)
 		sig := bytes.Clone(req.GetSig())
 		require.Len(t, sig, 65)
 		if sig[64] >= 27 {
 			sig[64] -= 27
 		}
-		pub, err := crypto.SigToPub(accounts.TextHash(streams.StatusMessage(req.GetManifestId(), req.GetTimestampUnix())), sig)
+		pub, err := crypto.SigToPub(accounts.TextHash(grpcsvc.StatusMessage(req.GetManifestId(), req.GetTimestampUnix())), sig)
 		require.NoError(t, err)
 		require.Equal(t, sender, crypto.PubkeyToAddress(*pub), "status given for a request the sender did not sign")
 	})
@@ -179,7 +179,7 @@ func TestIntakeRefusesBadNamesWhole(t *testing.T) {
 // find (testdata/fuzz/FuzzGetArchiveStatus): a manifest id no stream can
 // have was answered as an internal error.
 func TestArchiveStatusBadManifestID(t *testing.T) {
-	q := streams.NewQueries(fuzzIndex(t), func() *archiverpb.ArchiveOffer { return nil }, true)
+	q := grpcsvc.NewQueries(fuzzIndex(t), func() *archiverpb.ArchiveOffer { return nil }, true)
 	for _, id := range [][]byte{nil, bytes.Repeat([]byte("m"), 1025)} {
 		_, err := q.GetArchiveStatus(context.Background(), &archiverpb.ArchiveStatusRequest{ManifestId: id, Sender: common.Address{1}.Bytes()})
 		require.Equal(t, codes.InvalidArgument, status.Code(err), "%d bytes: %v", len(id), err)

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/internal/streams"
 	"github.com/lpswarm/archiver/proto/archiverpb"
 )
@@ -25,13 +26,13 @@ func TestArchiveStatusOnlyForTheBroadcaster(t *testing.T) {
 	require.NoError(t, (<-s.Intake(spoolNow{}).Submit(j)).Err)
 	require.NoError(t, s.Archived(ctx, j, results(t, j)))
 	offer := &archiverpb.ArchiveOffer{CapabilityId: 63}
-	q := streams.NewQueries(ix, func() *archiverpb.ArchiveOffer { return offer }, false)
+	q := grpcsvc.NewQueries(ix, func() *archiverpb.ArchiveOffer { return offer }, false)
 
 	info, err := q.GetArchiveInfo(ctx, &archiverpb.ArchiveInfoRequest{})
 	require.NoError(t, err)
 	require.Equal(t, uint32(63), info.CapabilityId)
 
-	req, err := streams.SignStatusRequest(key, "m", time.Now())
+	req, err := grpcsvc.SignStatusRequest(key, "m", time.Now())
 	require.NoError(t, err)
 	st, err := q.GetArchiveStatus(ctx, req)
 	require.NoError(t, err)
@@ -42,12 +43,12 @@ func TestArchiveStatusOnlyForTheBroadcaster(t *testing.T) {
 
 	stranger, err := crypto.GenerateKey()
 	require.NoError(t, err)
-	forged, err := streams.SignStatusRequest(stranger, "m", time.Now())
+	forged, err := grpcsvc.SignStatusRequest(stranger, "m", time.Now())
 	require.NoError(t, err)
 	forged.Sender = sender.Bytes()
-	stale, err := streams.SignStatusRequest(key, "m", time.Now().Add(-time.Hour))
+	stale, err := grpcsvc.SignStatusRequest(key, "m", time.Now().Add(-time.Hour))
 	require.NoError(t, err)
-	other, err := streams.SignStatusRequest(stranger, "m", time.Now()) // asks about its own (absent) stream
+	other, err := grpcsvc.SignStatusRequest(stranger, "m", time.Now()) // asks about its own (absent) stream
 	require.NoError(t, err)
 	for name, tc := range map[string]struct {
 		req  *archiverpb.ArchiveStatusRequest
@@ -62,7 +63,7 @@ func TestArchiveStatusOnlyForTheBroadcaster(t *testing.T) {
 		require.Equal(t, tc.code, status.Code(err), name)
 	}
 
-	public := streams.NewQueries(ix, func() *archiverpb.ArchiveOffer { return offer }, true)
+	public := grpcsvc.NewQueries(ix, func() *archiverpb.ArchiveOffer { return offer }, true)
 	st, err = public.GetArchiveStatus(ctx, &archiverpb.ArchiveStatusRequest{ManifestId: []byte("m"), Sender: sender.Bytes()})
 	require.NoError(t, err)
 	require.Len(t, st.Segments, 2)

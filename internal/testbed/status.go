@@ -8,7 +8,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
-	"github.com/lpswarm/archiver/internal/streams"
+	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
@@ -20,7 +20,7 @@ func archiveStatus(ctx context.Context, o *Orchestrator, b *Broadcaster) (*archi
 		return nil, err
 	}
 	defer conn.Close()
-	req, err := streams.SignStatusRequest(b.key, "archived-stream", time.Now())
+	req, err := grpcsvc.SignStatusRequest(b.key, "archived-stream", time.Now())
 	if err != nil {
 		return nil, err
 	}
