@@ -21,7 +21,8 @@ var orchestratorSide = []string{module + "/orchestrator", module + "/internal/st
 	module + "/internal/host", module + "/internal/spool", module + "/internal/catalog", module + "/plugin", module + "/broadcaster"}
 
 // TestImportsPointInward: the domain package imports nothing of the module;
-// the queue (spool) and the store (catalog) import no transport; the Swarm
+// the queue (spool), the store (catalog) and the choice of worker
+// (dispatch) import no transport; the Swarm
 // libraries know nothing of the orchestrator. `go list -deps` is the
 // judge, so an indirect import counts as much as a direct one.
 func TestImportsPointInward(t *testing.T) {
@@ -33,6 +34,7 @@ func TestImportsPointInward(t *testing.T) {
 		{pkg: module, forbidden: transport, onlyOwn: []string{module}},
 		{pkg: module + "/internal/spool", forbidden: append(append([]string(nil), transport...), orchestratorSide[:4]...)},
 		{pkg: module + "/internal/catalog", forbidden: append(append([]string(nil), transport...), orchestratorSide[:4]...)},
+		{pkg: module + "/internal/dispatch", forbidden: append(append([]string(nil), transport...), orchestratorSide...)},
 	}
 	for _, lib := range []string{"bee", "upload", "postage", "chunker", "feed", "hls", "archive", "hlsimport", "worker"} {
 		tests = append(tests, struct {

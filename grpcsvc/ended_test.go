@@ -1,6 +1,7 @@
 package grpcsvc
 
 import (
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,16 +15,18 @@ import (
 func TestStreamEndedTellsEveryWorker(t *testing.T) {
 	s, err := New(&fakeQueue{}, Config{Secret: fuzzSecret})
 	require.NoError(t, err)
-	free := &worker{id: "free", capacity: 1, notices: make(chan *archiverpb.WorkerNotice, 1), gone: make(chan struct{})}
-	full := &worker{id: "full", capacity: 1, notices: make(chan *archiverpb.WorkerNotice, 1), gone: make(chan struct{})}
-	full.notices <- &archiverpb.WorkerNotice{}
-	s.workers.add(free)
-	s.workers.add(full)
-	s.workers.affinity["m"] = free
+	free, full := newWorker("free", 1), newWorker("full", 1)
+	full.Link.notices <- &archiverpb.WorkerNotice{}
+	s.workers.Add(free)
+	s.workers.Add(full)
+	w, err := s.workers.Pick(context.Background(), "m", map[*worker]bool{full: true}) // the stream's affinity
+	require.NoError(t, err)
+	require.Equal(t, free, w)
+	s.workers.Release(w)
 
 	s.StreamEnded("m")
-	n := <-free.notices
+	n := <-free.Link.notices
 	require.Equal(t, []byte("m"), n.GetEnded().GetManifestId())
-	require.Len(t, full.notices, 1, "a full queue keeps what it had")
+	require.Len(t, full.Link.notices, 1, "a full queue keeps what it had")
 	require.Zero(t, s.Held().Affinities, "the stream's affinity is forgotten")
 }

@@ -7,7 +7,7 @@ func AssignedTo(s *Server, id string) int {
 	defer s.mu.Unlock()
 	n := 0
 	for _, a := range s.assigned {
-		if a.worker.id == id {
+		if a.worker.ID == id {
 			n++
 		}
 	}

@@ -99,8 +99,10 @@ func assignedServer(tb testing.TB, attempts int) (*Server, *fakeQueue, *fakeResu
 	s, err := New(q, Config{Secret: fuzzSecret, ChunkSize: 16})
 	require.NoError(tb, err)
 	s.results = res // as Run sets it; the assignment below is Run's
-	w := &worker{id: "w", capacity: 1, load: 1, notices: make(chan *archiverpb.WorkerNotice, 1), gone: make(chan struct{})}
-	s.workers.add(w)
+	w := newWorker("w", 1)
+	s.workers.Add(w)
+	_, err = s.workers.Pick(context.Background(), "m", nil) // holds the job below
+	require.NoError(tb, err)
 	timer := time.AfterFunc(time.Hour, func() {})
 	tb.Cleanup(func() { timer.Stop() }) // millions of inputs must not leave millions of timers
 	if attempts > 0 {
@@ -283,7 +285,7 @@ func FuzzRegisterArchiver(f *testing.F) {
 			require.Less(t, l.GetCounterFrom(), l.GetCounterTo())
 			require.LessOrEqual(t, l.GetCounterTo(), lc.BucketCapacity)
 		}
-		workers, _ := s.workers.count()
+		workers, _ := s.workers.Count()
 		require.Zero(t, workers, "a worker whose stream ended is still registered")
 	})
 }

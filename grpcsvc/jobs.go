@@ -51,8 +51,8 @@ func (s *Server) assign(qj QueuedJob, w *worker) {
 	}
 	s.mu.Unlock()
 	select {
-	case w.notices <- &archiverpb.WorkerNotice{Notice: &archiverpb.WorkerNotice_Job{Job: job}}:
-	case <-w.gone: // left between pick and send: reclaim runs (or ran) for it
+	case w.Link.notices <- &archiverpb.WorkerNotice{Notice: &archiverpb.WorkerNotice_Job{Job: job}}:
+	case <-w.Link.gone: // left between pick and send: reclaim runs (or ran) for it
 		s.redispatch(qj.ID, a, "worker left before the job was sent")
 	}
 }
@@ -89,14 +89,14 @@ func (s *Server) unacknowledged(a *assignment, why string) bool {
 		return false
 	}
 	select {
-	case <-w.gone:
+	case <-w.Link.gone:
 		// Left: reclaim re-dispatches its jobs, after which it forgets
 		// what was taken back from it; nothing may be added since.
 		s.mu.Unlock()
 		return false
 	default:
 	}
-	already := s.workers.stall(w)
+	already := s.workers.Stall(w)
 	var mine []*assignment
 	for id, b := range s.assigned {
 		if b.worker != w || b.acked {
@@ -120,10 +120,10 @@ func (s *Server) unacknowledged(a *assignment, why string) bool {
 	s.mu.Unlock()
 	if !already {
 		s.log.Warn("worker does not acknowledge its jobs; taking them back and giving it none until it does",
-			"worker", w.id, "jobs", len(mine), "reason", why)
+			"worker", w.ID, "jobs", len(mine), "reason", why)
 	}
 	for _, b := range mine {
-		s.workers.releaseUnacked(w)
+		s.workers.ReleaseUnacked(w)
 		if err := s.queue.Release(b.qj.ID); err != nil {
 			s.log.Error("re-queue job", "job", b.qj.ID, "error", err)
 		}
@@ -166,9 +166,9 @@ func (s *Server) ackLocked(a *assignment) {
 // unacknowledged if held: a stalled w is given jobs again and what was
 // taken back from it is forgotten. s.mu must be held.
 func (s *Server) unstallLocked(w *worker, held bool) {
-	if s.workers.ack(w, held) {
+	if s.workers.Ack(w, held) {
 		s.forgetRevokedLocked(w)
-		s.log.Info("stalled worker acknowledges again; giving it jobs", "worker", w.id)
+		s.log.Info("stalled worker acknowledges again; giving it jobs", "worker", w.ID)
 	}
 }
 
@@ -243,11 +243,11 @@ func (s *Server) redispatch(id string, a *assignment, why string) {
 	unacked := !a.acked
 	s.mu.Unlock()
 	if unacked {
-		s.workers.releaseUnacked(a.worker)
+		s.workers.ReleaseUnacked(a.worker)
 	} else {
-		s.workers.release(a.worker)
+		s.workers.Release(a.worker)
 	}
-	s.log.Warn("re-dispatching job", "job", id, "worker", a.worker.id, "reason", why)
+	s.log.Warn("re-dispatching job", "job", id, "worker", a.worker.ID, "reason", why)
 	if err := s.queue.Release(id); err != nil {
 		s.log.Error("re-queue job", "job", id, "error", err)
 	}
@@ -299,7 +299,7 @@ func (s *Server) unclaim(a *assignment) {
 	}
 	a.claimed = false
 	select {
-	case <-a.worker.gone:
+	case <-a.worker.Link.gone:
 		s.mu.Unlock()
 		s.redispatch(a.qj.ID, a, "worker left while its report was refused")
 	default:
@@ -403,7 +403,7 @@ func (s *Server) finish(a *assignment, count func(*Metrics)) {
 	delete(s.failures, a.qj.ID)
 	count(&s.metrics)
 	s.mu.Unlock()
-	s.workers.release(a.worker)
+	s.workers.Release(a.worker)
 	if err := s.queue.Done(a.qj.ID); err != nil {
 		s.log.Error("remove finished job from the spool", "job", a.qj.ID, "error", err)
 	}

@@ -130,21 +130,21 @@ func (s *Server) publishVia(ctx context.Context, manifestID string, job *archive
 	avoid := map[*worker]bool{}
 	var last error
 	for range s.cfg.MaxAttempts {
-		w, err := s.workers.pick(ctx, manifestID, avoid)
+		w, err := s.workers.Pick(ctx, manifestID, avoid)
 		if err != nil {
 			return err
 		}
 		res, err := s.publishOnce(ctx, w, job)
-		s.workers.release(w)
+		s.workers.Release(w)
 		if err == nil {
 			if err = checkReport(res.GetFiles(), want); err == nil {
 				return nil
 			}
-			err = fmt.Errorf("worker %s: %w", w.id, err)
+			err = fmt.Errorf("worker %s: %w", w.ID, err)
 		}
 		last = err
 		avoid[w] = true
-		s.log.Warn("publish attempt failed", "stream", manifestID, "worker", w.id, "error", err)
+		s.log.Warn("publish attempt failed", "stream", manifestID, "worker", w.ID, "error", err)
 	}
 	return fmt.Errorf("grpcsvc: %w: %s: %w", ErrPublishFailed, manifestID, last)
 }
@@ -183,8 +183,8 @@ func (s *Server) publishOnce(ctx context.Context, w *worker, job *archiverpb.Pub
 		s.mu.Unlock()
 	}()
 	select {
-	case w.notices <- &archiverpb.WorkerNotice{Notice: &archiverpb.WorkerNotice_Publish{Publish: job}}:
-	case <-w.gone:
+	case w.Link.notices <- &archiverpb.WorkerNotice{Notice: &archiverpb.WorkerNotice_Publish{Publish: job}}:
+	case <-w.Link.gone:
 		return nil, errors.New("worker left")
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -197,7 +197,7 @@ func (s *Server) publishOnce(ctx context.Context, w *worker, job *archiverpb.Pub
 			return nil, errors.New(res.GetError())
 		}
 		return res, nil
-	case <-w.gone:
+	case <-w.Link.gone:
 		return nil, errors.New("worker left")
 	case <-timer.C:
 		return nil, errors.New("deadline passed")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/feed"
+	"github.com/lpswarm/archiver/internal/dispatch"
 	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
@@ -144,7 +145,7 @@ type Server struct {
 	cfg     Config
 	queue   Queue
 	results Results
-	workers *registry
+	workers *dispatch.Pool[link]
 	log     *slog.Logger
 	metrics Metrics
 	leases  *leaseTable
@@ -210,9 +211,7 @@ func New(queue Queue, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	workers := newRegistry()
-	workers.maxUnacked = cfg.MaxUnacked
-	return &Server{cfg: cfg, queue: queue, workers: workers, log: cfg.Logger, leases: leases,
+	return &Server{cfg: cfg, queue: queue, workers: dispatch.NewPool[link](cfg.MaxUnacked), log: cfg.Logger, leases: leases,
 		assigned: make(map[string]*assignment), missed: make(map[string]map[*worker]bool), failures: make(map[string]int),
 		publishing: make(map[string]*publication), revoked: make(map[string][]revocation)}, nil
 }
@@ -230,12 +229,12 @@ func (s *Server) Metrics() Metrics {
 // remembered of the stream's earlier publishes; the notice is not waited
 // for (a worker that misses it forgets the stream by its cache's bound).
 func (s *Server) StreamEnded(manifestID string) {
-	s.workers.forget(manifestID)
+	s.workers.Forget(manifestID)
 	n := &archiverpb.WorkerNotice{Notice: &archiverpb.WorkerNotice_Ended{Ended: &archiverpb.StreamEnded{ManifestId: []byte(manifestID)}}}
-	for _, w := range s.workers.all() {
+	for _, w := range s.workers.All() {
 		select {
-		case w.notices <- n:
-		case <-w.gone:
+		case w.Link.notices <- n:
+		case <-w.Link.gone:
 		default:
 		}
 	}
@@ -264,9 +263,7 @@ func (s *Server) Held() Held {
 		h.Revoked += len(rs)
 	}
 	s.mu.Unlock()
-	s.workers.mu.Lock()
-	h.Affinities, h.Workers = len(s.workers.affinity), len(s.workers.workers)
-	s.workers.mu.Unlock()
+	h.Affinities, h.Workers = s.workers.Sizes()
 	return h
 }
 
@@ -288,8 +285,7 @@ func (s *Server) RegisterArchiver(req *archiverpb.RegisterRequest, stream archiv
 	if c := req.GetCapacity(); c < 1 || c > maxCapacity {
 		return status.Errorf(codes.InvalidArgument, "capacity must be in 1..%d, got %d", maxCapacity, c)
 	}
-	w := &worker{id: req.GetWorkerId(), capacity: int(req.GetCapacity()),
-		notices: make(chan *archiverpb.WorkerNotice, req.GetCapacity()), gone: make(chan struct{})}
+	w := newWorker(req.GetWorkerId(), int(req.GetCapacity()))
 	leased := req.GetCapabilities().GetClientStamping()
 	if leased {
 		if err := s.sendLease(w, stream); err != nil {
@@ -299,14 +295,14 @@ func (s *Server) RegisterArchiver(req *archiverpb.RegisterRequest, stream archiv
 			return nil // the lease was all it asked for: not admitted, given no job
 		}
 	}
-	s.workers.add(w)
-	s.log.Info("worker registered", "worker", w.id, "capacity", w.capacity, "version", req.GetVersion())
+	s.workers.Add(w)
+	s.log.Info("worker registered", "worker", w.ID, "capacity", w.Capacity, "version", req.GetVersion())
 	defer func() {
-		s.workers.remove(w)
-		close(w.gone)
+		s.workers.Remove(w)
+		close(w.Link.gone)
 		s.reclaim(w)
 		s.forgetRevoked(w)
-		s.log.Info("worker left; its jobs are re-dispatched", "worker", w.id)
+		s.log.Info("worker left; its jobs are re-dispatched", "worker", w.ID)
 	}()
 	if !leased { // the lease's message carried the headers already
 		if err := stream.SendHeader(metadata.Pairs(archiverpb.RegisteredHeader, "1")); err != nil {
@@ -317,7 +313,7 @@ func (s *Server) RegisterArchiver(req *archiverpb.RegisterRequest, stream archiv
 		select {
 		case <-stream.Context().Done():
 			return nil
-		case n := <-w.notices:
+		case n := <-w.Link.notices:
 			if err := stream.Send(n); err != nil {
 				return err
 			}
@@ -330,10 +326,10 @@ func (s *Server) sendLease(w *worker, stream archiverpb.ArchiverService_Register
 	if s.leases == nil {
 		return status.Error(codes.FailedPrecondition, "this orchestrator has no batch to lease for client-side stamping")
 	}
-	if w.id == "" {
+	if w.ID == "" {
 		return status.Error(codes.InvalidArgument, "client-side stamping needs a stable worker id")
 	}
-	lease, err := s.leases.lease(w.id)
+	lease, err := s.leases.lease(w.ID)
 	if err != nil {
 		return status.Error(codes.ResourceExhausted, err.Error())
 	}
@@ -375,7 +371,7 @@ func (s *Server) Run(ctx context.Context, results Results) error {
 		s.mu.Lock()
 		avoid := s.missed[qj.ID]
 		s.mu.Unlock()
-		w, err := s.workers.pickJob(ctx, string(qj.Job.ManifestID), avoid)
+		w, err := s.workers.PickJob(ctx, string(qj.Job.ManifestID), avoid)
 		if err != nil {
 			_ = s.queue.Release(qj.ID)
 			return nil

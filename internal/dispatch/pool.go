@@ -1,0 +1,234 @@
+// Package dispatch decides which connected worker archives a job, with no
+// transport in sight: the worker that archived the stream before, if it
+// has room (its stamps and Bee node stay warm for the stream), else the
+// least loaded relative to its capacity. grpcsvc keeps the workers'
+// connections, the assignments and their deadlines, and asks a Pool.
+package dispatch
+
+import (
+	"context"
+	"sync"
+)
+
+// Worker is one connected worker. L is what the transport reaches it by.
+type Worker[L any] struct {
+	ID       string
+	Capacity int
+	Link     L
+
+	// Guarded by Pool.mu:
+	load    int  // jobs assigned and not reported
+	unacked int  // archive jobs assigned and neither fetched nor reported
+	stalled bool // missed an acknowledgement: given nothing until it acknowledges
+}
+
+// Pool tracks connected workers and picks one per job. Room is what a
+// worker declared, and fewer than maxUnacked jobs it has not
+// acknowledged: the declaration is the worker's word, the
+// acknowledgements are what it does.
+type Pool[L any] struct {
+	mu         sync.Mutex
+	workers    map[*Worker[L]]struct{}
+	affinity   map[string]*Worker[L] // manifest id → last worker
+	changed    chan struct{}         // closed and replaced on every change
+	maxUnacked int                   // 0: no bound
+}
+
+// NewPool returns an empty pool; a worker holds at most maxUnacked jobs it
+// has not acknowledged (0: no bound).
+func NewPool[L any](maxUnacked int) *Pool[L] {
+	return &Pool[L]{workers: map[*Worker[L]]struct{}{}, affinity: map[string]*Worker[L]{}, changed: make(chan struct{}),
+		maxUnacked: maxUnacked}
+}
+
+// signal wakes everyone waiting for a change; r.mu must be held.
+func (r *Pool[L]) signal() {
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+// Add admits a worker.
+func (r *Pool[L]) Add(w *Worker[L]) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.workers[w] = struct{}{}
+	r.signal()
+}
+
+// Remove forgets a worker; its jobs are re-dispatched by the caller.
+func (r *Pool[L]) Remove(w *Worker[L]) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.workers, w)
+	for k, a := range r.affinity {
+		if a == w {
+			delete(r.affinity, k)
+		}
+	}
+	r.signal()
+}
+
+// All lists the connected workers.
+func (r *Pool[L]) All() []*Worker[L] {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*Worker[L], 0, len(r.workers))
+	for w := range r.workers {
+		out = append(out, w)
+	}
+	return out
+}
+
+// Forget drops a stream's affinity once the stream has ended: without it
+// the map would keep one entry per stream ever archived.
+func (r *Pool[L]) Forget(stream string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.affinity, stream)
+}
+
+// Release returns one unit of a worker's capacity.
+func (r *Pool[L]) Release(w *Worker[L]) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if w.load > 0 {
+		w.load--
+	}
+	r.signal()
+}
+
+// Ack records that w reads its stream: it fetched or reported a job, held
+// if that job still counted as unacknowledged. A stalled worker gets jobs
+// again; ack reports whether it was stalled.
+func (r *Pool[L]) Ack(w *Worker[L], held bool) (wasStalled bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	wasStalled = w.stalled
+	if held && w.unacked > 0 {
+		w.unacked--
+	}
+	w.stalled = false
+	if held || wasStalled {
+		r.signal()
+	}
+	return wasStalled
+}
+
+// Stall gives w no job until it acknowledges one; it reports whether w was
+// stalled already.
+func (r *Pool[L]) Stall(w *Worker[L]) (already bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	already, w.stalled = w.stalled, true
+	return already
+}
+
+// ReleaseUnacked returns the unit of capacity of a job w had not
+// acknowledged.
+func (r *Pool[L]) ReleaseUnacked(w *Worker[L]) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if w.unacked > 0 {
+		w.unacked--
+	}
+	if w.load > 0 {
+		w.load--
+	}
+	r.signal()
+}
+
+// Stalled returns the number of connected workers given nothing until
+// they acknowledge.
+func (r *Pool[L]) Stalled() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for w := range r.workers {
+		if w.stalled {
+			n++
+		}
+	}
+	return n
+}
+
+// Pick waits until a worker has room for a job of the stream and reserves
+// one unit of its capacity. Workers in avoid (they missed this job's
+// deadline) are used only when no other worker is connected.
+func (r *Pool[L]) Pick(ctx context.Context, stream string, avoid map[*Worker[L]]bool) (*Worker[L], error) {
+	return r.reserve(ctx, stream, avoid, false)
+}
+
+// PickJob picks like Pick for an archive job, which the worker holds
+// unacknowledged until it fetches or reports it.
+func (r *Pool[L]) PickJob(ctx context.Context, stream string, avoid map[*Worker[L]]bool) (*Worker[L], error) {
+	return r.reserve(ctx, stream, avoid, true)
+}
+
+func (r *Pool[L]) reserve(ctx context.Context, stream string, avoid map[*Worker[L]]bool, unacked bool) (*Worker[L], error) {
+	for {
+		r.mu.Lock()
+		w := r.choose(stream, avoid)
+		if w != nil {
+			w.load++
+			if unacked {
+				w.unacked++
+			}
+			r.affinity[stream] = w
+			r.mu.Unlock()
+			return w, nil
+		}
+		changed := r.changed
+		r.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-changed:
+		}
+	}
+}
+
+// choose applies the selection rule; r.mu must be held. A stalled worker
+// is never used, nor counted as another worker to wait for: it may never
+// acknowledge again.
+func (r *Pool[L]) choose(stream string, avoid map[*Worker[L]]bool) *Worker[L] {
+	others := false
+	for w := range r.workers {
+		others = others || (!avoid[w] && !w.stalled)
+	}
+	usable := func(w *Worker[L]) bool {
+		return w.load < w.Capacity && !w.stalled && (r.maxUnacked == 0 || w.unacked < r.maxUnacked) && (!avoid[w] || !others)
+	}
+	if w, ok := r.affinity[stream]; ok && usable(w) {
+		return w
+	}
+	var best *Worker[L]
+	for w := range r.workers {
+		if !usable(w) {
+			continue
+		}
+		// least loaded relative to capacity: w.load/w.Capacity < best.load/best.Capacity
+		if best == nil || w.load*best.Capacity < best.load*w.Capacity ||
+			(w.load*best.Capacity == best.load*w.Capacity && w.ID < best.ID) {
+			best = w
+		}
+	}
+	return best
+}
+
+// Count returns the number of connected workers and their total capacity.
+func (r *Pool[L]) Count() (workers, capacity int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for w := range r.workers {
+		workers++
+		capacity += w.Capacity
+	}
+	return workers, capacity
+}
+
+// Sizes reports how many stream affinities and workers the pool holds.
+func (r *Pool[L]) Sizes() (affinities, workers int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.affinity), len(r.workers)
+}

@@ -1,0 +1,87 @@
+package dispatch
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// worker is a pool member with no link, as the tests need none.
+type worker = Worker[struct{}]
+
+func TestPoolLeastLoadedWithAffinity(t *testing.T) {
+	r := NewPool[struct{}](0)
+	a := &worker{ID: "a", Capacity: 2}
+	b := &worker{ID: "b", Capacity: 4}
+	r.Add(a)
+	r.Add(b)
+	ctx := context.Background()
+
+	w, err := r.Pick(ctx, "s1", nil)
+	require.NoError(t, err)
+	require.Equal(t, "a", w.ID, "tie broken by id")
+	w, err = r.Pick(ctx, "s2", nil)
+	require.NoError(t, err)
+	require.Equal(t, "b", w.ID, "a is half full, b empty")
+	w, err = r.Pick(ctx, "s1", nil)
+	require.NoError(t, err)
+	require.Equal(t, "a", w.ID, "affinity: s1 stays on a while a has room")
+	w, err = r.Pick(ctx, "s1", nil)
+	require.NoError(t, err)
+	require.Equal(t, "b", w.ID, "a is full: s1 moves on")
+	require.Equal(t, 2, a.load)
+	require.Equal(t, 2, b.load)
+}
+
+func TestPoolWaitsForCapacityAndHandsOver(t *testing.T) {
+	r := NewPool[struct{}](0)
+	a := &worker{ID: "a", Capacity: 1}
+	r.Add(a)
+	_, err := r.Pick(context.Background(), "s", nil)
+	require.NoError(t, err)
+
+	got := make(chan *worker, 1)
+	go func() {
+		w, err := r.Pick(context.Background(), "s", nil)
+		if err == nil {
+			got <- w
+		}
+	}()
+	select {
+	case <-got:
+		t.Fatal("picked a full worker")
+	case <-time.After(20 * time.Millisecond):
+	}
+	b := &worker{ID: "b", Capacity: 1}
+	r.Remove(a) // a goes away: its stream is handed over
+	r.Add(b)
+	select {
+	case w := <-got:
+		require.Equal(t, "b", w.ID)
+	case <-time.After(5 * time.Second):
+		t.Fatal("waiting pick not woken")
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = r.Pick(ctx, "s", nil)
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func TestPoolAvoidsWorkersThatMissedTheJob(t *testing.T) {
+	r := NewPool[struct{}](0)
+	slow := &worker{ID: "a", Capacity: 1}
+	r.Add(slow)
+	avoid := map[*worker]bool{slow: true}
+	w, err := r.Pick(context.Background(), "s", avoid)
+	require.NoError(t, err)
+	require.Equal(t, slow, w, "the only worker is used even if it missed the job")
+	r.Release(w)
+	fast := &worker{ID: "b", Capacity: 1}
+	r.Add(fast)
+	w, err = r.Pick(context.Background(), "s", avoid)
+	require.NoError(t, err)
+	require.Equal(t, fast, w)
+}
