@@ -16,6 +16,7 @@ import (
 
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/grpcsvc"
+	"github.com/lpswarm/archiver/internal/dispatch"
 	"github.com/lpswarm/archiver/proto/archiverpb"
 	"github.com/lpswarm/archiver/upload"
 	"github.com/lpswarm/archiver/worker"
@@ -63,7 +64,7 @@ func TestBeeOutageIsNotTheJobsFault(t *testing.T) {
 // it has instead of ending with ErrLease, and archives the next job.
 func TestReconnectWhileBeeIsDownKeepsTheLease(t *testing.T) {
 	q := newMemQueue()
-	h := newHarness(t, q, grpcsvc.Config{Leases: &grpcsvc.LeaseConfig{Batch: [32]byte{7}, BucketCapacity: 16, Slot: 8,
+	h := newHarness(t, q, grpcsvc.Config{Leases: &dispatch.LeaseConfig{Batch: [32]byte{7}, BucketCapacity: 16, Slot: 8,
 		Path: filepath.Join(t.TempDir(), "leases.json")}})
 	var mu sync.Mutex
 	var conns []net.Conn

@@ -3,7 +3,6 @@ package grpcsvc
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"sync"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/chunker"
+	"github.com/lpswarm/archiver/internal/dispatch"
 	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
@@ -253,7 +253,7 @@ func FuzzRegisterArchiver(f *testing.F) {
 			return
 		}
 		cfg := Config{Secret: fuzzSecret}
-		lc := LeaseConfig{Batch: [32]byte{1}, BucketCapacity: 1 << 10, Slot: 256, Path: filepath.Join(dir, "leases.json")}
+		lc := dispatch.LeaseConfig{Batch: [32]byte{1}, BucketCapacity: 1 << 10, Slot: 256, Path: filepath.Join(dir, "leases.json")}
 		if leases {
 			_ = os.Remove(lc.Path)
 			cfg.Leases = &lc
@@ -290,54 +290,6 @@ func FuzzRegisterArchiver(f *testing.F) {
 	})
 }
 
-// FuzzLeaseTable: the lease table is read back from disk at startup. A
-// table is refused, or every worker it names and every worker admitted
-// after it gets a range of its own inside the buckets: two workers with
-// one range would stamp the same indices, and Bee keeps only the newer
-// chunk.
-func FuzzLeaseTable(f *testing.F) {
-	batch := [32]byte{1}
-	good, err := json.Marshal(leaseDoc{Batch: "01" + string(bytes.Repeat([]byte("0"), 62)), Slot: 256, Workers: map[string]int{"a": 0, "b": 1}})
-	require.NoError(f, err)
-	for _, doc := range []string{string(good), `{}`, `{"batch":"x"}`, `null`, `{"workers":{"a":1}}`, `{"workers":{"a":0,"b":0}}`, `{"workers":{"a":-1}}`} {
-		f.Add([]byte(doc), "c", "d")
-	}
-	dir := f.TempDir()
-	f.Fuzz(func(t *testing.T, doc []byte, w1, w2 string) {
-		// Batch and slot as the file names them, so the fuzzer reaches the
-		// worker map without guessing 64 hex digits.
-		var d map[string]any
-		if json.Unmarshal(doc, &d) == nil && d != nil {
-			d["batch"], d["slot"] = "01"+string(bytes.Repeat([]byte("0"), 62)), 256
-			doc, _ = json.Marshal(d)
-		}
-		path := filepath.Join(dir, "leases.json")
-		require.NoError(t, os.WriteFile(path, doc, 0o600))
-		table, err := openLeases(LeaseConfig{Batch: batch, BucketCapacity: 1 << 10, Slot: 256, Path: path})
-		if err != nil {
-			return
-		}
-		ranges := map[uint32]string{}
-		names := []string{w1, w2}
-		for name := range table.doc.Workers {
-			names = append(names, name)
-		}
-		for _, name := range names {
-			l, err := table.lease(name)
-			if err != nil {
-				require.ErrorIs(t, err, ErrNoLease)
-				continue
-			}
-			require.Less(t, l.GetCounterFrom(), l.GetCounterTo())
-			require.LessOrEqual(t, l.GetCounterTo(), uint32(1<<10))
-			if other, ok := ranges[l.GetCounterFrom()]; ok {
-				require.Equal(t, other, name, "workers %q and %q share the range at %d", other, name, l.GetCounterFrom())
-			}
-			ranges[l.GetCounterFrom()] = name
-		}
-	})
-}
-
 // TestRegisterCapacityBounds is the regression test of the fuzzer's find
 // (testdata/fuzz/FuzzRegisterArchiver): the capacity sized a channel
 // unchecked, so 2^50 panicked the orchestrator and 2^26 took 512 MiB.
@@ -354,35 +306,5 @@ func TestRegisterCapacityBounds(t *testing.T) {
 		require.NoError(t, err)
 		err = s.RegisterArchiver(&archiverpb.RegisterRequest{Secret: fuzzSecret, Capacity: tc.capacity}, newSentStream[archiverpb.WorkerNotice]())
 		require.Equal(t, tc.want, status.Code(err), "capacity %d", tc.capacity)
-	}
-}
-
-// TestLeaseTableRefusesDamage: a table that still parses but whose slots
-// are not the 0, 1, 2, … lease hands out is refused at startup, as a
-// damaged issuer state is, instead of giving two workers one range.
-func TestLeaseTableRefusesDamage(t *testing.T) {
-	batch := `"batch":"01` + string(bytes.Repeat([]byte("0"), 62)) + `","slot":256`
-	tests := []struct {
-		name, doc string
-		ok        bool
-	}{
-		{"written by lease", `{` + batch + `,"workers":{"a":0,"b":1}}`, true},
-		{"no workers yet", `{` + batch + `}`, true},
-		{"a flipped digit: one range twice", `{` + batch + `,"workers":{"a":0,"b":0}}`, false},
-		{"a gap: the next worker gets a's range", `{` + batch + `,"workers":{"a":1}}`, false},
-		{"negative slot", `{` + batch + `,"workers":{"a":-1}}`, false},
-		{"more ranges than the buckets hold", `{` + batch + `,"workers":{"a":0,"b":1,"c":2,"d":3,"e":4}}`, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "leases.json")
-			require.NoError(t, os.WriteFile(path, []byte(tc.doc), 0o600))
-			_, err := openLeases(LeaseConfig{Batch: [32]byte{1}, BucketCapacity: 1 << 10, Slot: 256, Path: path})
-			if tc.ok {
-				require.NoError(t, err)
-				return
-			}
-			require.ErrorContains(t, err, "damaged")
-		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/lpswarm/archiver/grpcsvc"
+	"github.com/lpswarm/archiver/internal/dispatch"
 	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
@@ -22,7 +23,7 @@ import (
 // registration afterwards gets the same lease, then the job.
 func TestLeaseProbeAdmitsNoWorker(t *testing.T) {
 	q := newMemQueue()
-	h := newHarness(t, q, grpcsvc.Config{Leases: &grpcsvc.LeaseConfig{Batch: [32]byte{9}, BucketCapacity: 16, Slot: 8,
+	h := newHarness(t, q, grpcsvc.Config{Leases: &dispatch.LeaseConfig{Batch: [32]byte{9}, BucketCapacity: 16, Slot: 8,
 		Path: filepath.Join(t.TempDir(), "leases.json")}})
 	js := jobs(1)
 	q.mu.Lock()

@@ -87,7 +87,7 @@ type Config struct {
 	AckTimeout time.Duration
 	// Leases, when set, shares one batch among workers with client-side
 	// stamping.
-	Leases *LeaseConfig
+	Leases *dispatch.LeaseConfig
 	// Redundancy is the Swarm-Redundancy-Level workers upload with; the
 	// orchestrator checks reported references at this level.
 	Redundancy redundancy.Level
@@ -148,7 +148,7 @@ type Server struct {
 	workers *dispatch.Pool[link]
 	log     *slog.Logger
 	metrics Metrics
-	leases  *leaseTable
+	leases  *dispatch.LeaseTable
 
 	// mu may be held while taking workers.mu, never the other way round.
 	mu         sync.Mutex
@@ -204,10 +204,10 @@ func New(queue Queue, cfg Config) (*Server, error) {
 		return nil, errors.New("grpcsvc: an empty secret would let anyone register")
 	}
 	cfg = cfg.withDefaults()
-	var leases *leaseTable
+	var leases *dispatch.LeaseTable
 	if cfg.Leases != nil {
 		var err error
-		if leases, err = openLeases(*cfg.Leases); err != nil {
+		if leases, err = dispatch.OpenLeases(*cfg.Leases); err != nil {
 			return nil, err
 		}
 	}
@@ -329,10 +329,11 @@ func (s *Server) sendLease(w *worker, stream archiverpb.ArchiverService_Register
 	if w.ID == "" {
 		return status.Error(codes.InvalidArgument, "client-side stamping needs a stable worker id")
 	}
-	lease, err := s.leases.lease(w.ID)
+	l, err := s.leases.Lease(w.ID)
 	if err != nil {
 		return status.Error(codes.ResourceExhausted, err.Error())
 	}
+	lease := &archiverpb.StampLease{BatchId: l.Batch[:], CounterFrom: l.From, CounterTo: l.To}
 	return stream.Send(&archiverpb.WorkerNotice{Notice: &archiverpb.WorkerNotice_Lease{Lease: lease}})
 }
 

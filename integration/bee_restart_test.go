@@ -24,9 +24,9 @@ import (
 	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/bee"
-	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/hls"
 	"github.com/lpswarm/archiver/internal/chaintest"
+	"github.com/lpswarm/archiver/internal/dispatch"
 	"github.com/lpswarm/archiver/internal/hlstest"
 	"github.com/lpswarm/archiver/internal/host"
 	"github.com/lpswarm/archiver/postage"
@@ -75,7 +75,7 @@ func TestBeeRestartMidStream(t *testing.T) {
 	cert, pin := selfSigned(t)
 	dir := t.TempDir()
 	o := startOrchWith(t, dir, "127.0.0.1:0", cert, pin,
-		&grpcsvc.LeaseConfig{Batch: id, BucketCapacity: 16, Slot: 16, Path: filepath.Join(dir, "leases.json")},
+		&dispatch.LeaseConfig{Batch: id, BucketCapacity: 16, Slot: 16, Path: filepath.Join(dir, "leases.json")},
 		func(c *host.Config) { c.Service.MaxAttempts = attempts })
 	metricsAddr, datadir := freeAddr(t), t.TempDir()
 	var logs lockedBuffer

@@ -21,8 +21,8 @@ import (
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/chunker"
-	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/internal/chaintest"
+	"github.com/lpswarm/archiver/internal/dispatch"
 	"github.com/lpswarm/archiver/internal/hlstest"
 	"github.com/lpswarm/archiver/postage"
 )
@@ -75,7 +75,7 @@ func TestLeasedWorkersOnALocalSwarm(t *testing.T) {
 	jobs := streamJobs(t)
 	cert, pin := selfSigned(t)
 	dir := t.TempDir()
-	o := startOrchWith(t, dir, "127.0.0.1:0", cert, pin, &grpcsvc.LeaseConfig{Batch: id, BucketCapacity: 16, Slot: 8,
+	o := startOrchWith(t, dir, "127.0.0.1:0", cert, pin, &dispatch.LeaseConfig{Batch: id, BucketCapacity: 16, Slot: 8,
 		Path: filepath.Join(dir, "leases.json")})
 	o.submit(t, jobs)
 	nodeA, nodeB := net.Nodes()[0], net.Nodes()[1]

@@ -28,6 +28,7 @@ import (
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/hls"
 	"github.com/lpswarm/archiver/internal/catalog"
+	"github.com/lpswarm/archiver/internal/dispatch"
 	"github.com/lpswarm/archiver/internal/hlstest"
 	"github.com/lpswarm/archiver/internal/host"
 	"github.com/lpswarm/archiver/internal/spool"
@@ -46,7 +47,7 @@ func startFeedOrch(t *testing.T, key *ecdsa.PrivateKey, batch [32]byte) (*orch, 
 		DataDir: dir,
 		Spool:   spool.Config{MaxBytes: 256 << 20},
 		Service: grpcsvc.Config{Secret: "s3cret", BaseTimeout: 30 * time.Second, MinThroughput: 1 << 30,
-			Leases: &grpcsvc.LeaseConfig{Batch: batch, BucketCapacity: 16, Slot: 8, Path: filepath.Join(dir, "leases.json")}},
+			Leases: &dispatch.LeaseConfig{Batch: batch, BucketCapacity: 16, Slot: 8, Path: filepath.Join(dir, "leases.json")}},
 		Streams:      streams.Config{PublishEvery: 1, PublishInterval: time.Hour, IdleTimeout: time.Hour},
 		FeedSigner:   feed.KeySigner(key),
 		PublicStatus: true,

@@ -15,7 +15,7 @@ import (
 
 	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/bee"
-	"github.com/lpswarm/archiver/grpcsvc"
+	"github.com/lpswarm/archiver/internal/dispatch"
 	"github.com/lpswarm/archiver/postage"
 )
 
@@ -50,7 +50,7 @@ func TestLeasedBatchFillsUp(t *testing.T) {
 	cert, pin := selfSigned(t)
 	dir := t.TempDir()
 	o := startOrchWith(t, dir, "127.0.0.1:0", cert, pin,
-		&grpcsvc.LeaseConfig{Batch: first, BucketCapacity: 2, Slot: 1, Path: filepath.Join(dir, "leases-1.json")})
+		&dispatch.LeaseConfig{Batch: first, BucketCapacity: 2, Slot: 1, Path: filepath.Join(dir, "leases-1.json")})
 	metrics, datadir := freeAddr(t), t.TempDir()
 	logs := &lockedBuffer{}
 	cmd := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", o.addr, "-archiverSecret", "s3cret", "-orchCertPin", pin,
@@ -98,7 +98,7 @@ func TestLeasedBatchFillsUp(t *testing.T) {
 	require.NoError(t, err)
 	o.stop()
 	o = startOrchWith(t, dir, o.addr, cert, pin,
-		&grpcsvc.LeaseConfig{Batch: second, BucketCapacity: 16, Slot: 16, Path: filepath.Join(dir, "leases-2.json")})
+		&dispatch.LeaseConfig{Batch: second, BucketCapacity: 16, Slot: 16, Path: filepath.Join(dir, "leases-2.json")})
 	remedied := time.Now()
 	manifests := o.finish(t, ctx, jobs)
 	drained := time.Since(remedied)

@@ -18,9 +18,9 @@ import (
 	beepostage "github.com/ethersphere/bee/v2/pkg/postage"
 	"github.com/stretchr/testify/require"
 
-	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/internal/beetest"
 	"github.com/lpswarm/archiver/internal/catalog"
+	"github.com/lpswarm/archiver/internal/dispatch"
 )
 
 // TestLeasedClientStampingNeverReusesAnIndex: two worker processes stamp
@@ -43,7 +43,7 @@ func TestLeasedClientStampingNeverReusesAnIndex(t *testing.T) {
 
 	cert, pin := selfSigned(t)
 	dir := t.TempDir()
-	o := startOrchWith(t, dir, "127.0.0.1:0", cert, pin, &grpcsvc.LeaseConfig{Batch: batchID, BucketCapacity: 256, Slot: 128,
+	o := startOrchWith(t, dir, "127.0.0.1:0", cert, pin, &dispatch.LeaseConfig{Batch: batchID, BucketCapacity: 256, Slot: 128,
 		Path: filepath.Join(dir, "leases.json")})
 	o.submit(t, jobs)
 

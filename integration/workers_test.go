@@ -27,6 +27,7 @@ import (
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/hls"
 	"github.com/lpswarm/archiver/internal/catalog"
+	"github.com/lpswarm/archiver/internal/dispatch"
 	"github.com/lpswarm/archiver/internal/hlstest"
 	"github.com/lpswarm/archiver/internal/host"
 	"github.com/lpswarm/archiver/internal/spool"
@@ -92,7 +93,7 @@ func startOrch(t *testing.T, dir, addr string, cert tls.Certificate, pin string)
 
 // startOrchWith also leases a batch to client-stamping workers; opts may
 // change the configuration further.
-func startOrchWith(t *testing.T, dir, addr string, cert tls.Certificate, _ string, leases *grpcsvc.LeaseConfig,
+func startOrchWith(t *testing.T, dir, addr string, cert tls.Certificate, _ string, leases *dispatch.LeaseConfig,
 	opts ...func(*host.Config)) *orch {
 	t.Helper()
 	cfg := host.Config{

@@ -16,6 +16,7 @@ import (
 
 	"github.com/lpswarm/archiver/capability"
 	"github.com/lpswarm/archiver/grpcsvc"
+	"github.com/lpswarm/archiver/internal/dispatch"
 	"github.com/lpswarm/archiver/internal/host"
 	"github.com/lpswarm/archiver/internal/spool"
 	"github.com/lpswarm/archiver/internal/streams"
@@ -211,7 +212,7 @@ func (f *Flags) minDeposit(offchain bool) (*big.Int, error) {
 }
 
 // leases is -archivePostageBatch's lease table, nil without a batch.
-func (f *Flags) leases(dataDir string) (*grpcsvc.LeaseConfig, error) {
+func (f *Flags) leases(dataDir string) (*dispatch.LeaseConfig, error) {
 	if f.PostageBatch == "" {
 		return nil, nil
 	}
@@ -230,5 +231,5 @@ func (f *Flags) leases(dataDir string) (*grpcsvc.LeaseConfig, error) {
 	if f.LeaseSlot > uint(capacity) {
 		return nil, fmt.Errorf("-archiveLeaseSlot %d: a bucket of depth %d has %d counters", f.LeaseSlot, f.PostageDepth, capacity)
 	}
-	return &grpcsvc.LeaseConfig{Batch: [32]byte(id), BucketCapacity: capacity, Slot: slot, Path: filepath.Join(dataDir, "leases.json")}, nil
+	return &dispatch.LeaseConfig{Batch: [32]byte(id), BucketCapacity: capacity, Slot: slot, Path: filepath.Join(dataDir, "leases.json")}, nil
 }

@@ -323,7 +323,7 @@ func (w *Worker) noPostage(err error) {
 func (w *Worker) waitForPostage(ctx context.Context, stop <-chan struct{}, cause error) bool {
 	remedy := "Dilute or replace the batch (restart with an immutable batch that has room, several comma-separated are used in order)"
 	if w.leasedNow() != nil {
-		remedy = "The leased counter range is full: the orchestrator's operator must lease another batch (grpcsvc.LeaseConfig); " +
+		remedy = "The leased counter range is full: the orchestrator's operator must lease another batch (livepeer-archiver -archivePostageBatch); " +
 			"until it does the worker only asks for its lease, taking no job"
 	}
 	w.log.Error("out of postage: not taking jobs until a batch has room; its jobs wait in the orchestrator's spool. "+remedy,

@@ -1,8 +1,11 @@
-// Package dispatch decides which connected worker archives a job, with no
-// transport in sight: the worker that archived the stream before, if it
-// has room (its stamps and Bee node stay warm for the stream), else the
-// least loaded relative to its capacity. grpcsvc keeps the workers'
-// connections, the assignments and their deadlines, and asks a Pool.
+// Package dispatch is what the orchestrator decides about its workers,
+// with no transport in sight. A Pool chooses which connected worker
+// archives a job: the worker that archived the stream before, if it has
+// room (its stamps and Bee node stay warm for the stream), else the least
+// loaded relative to its capacity. A LeaseTable gives each worker that
+// stamps client-side its own range of the operator's batch, for good.
+// grpcsvc keeps the workers' connections, the assignments and their
+// deadlines, and asks these.
 package dispatch
 
 import (

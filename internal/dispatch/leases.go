@@ -1,4 +1,4 @@
-package grpcsvc
+package dispatch
 
 import (
 	"encoding/hex"
@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/lpswarm/archiver/internal/durable"
-	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
 // ErrNoLease: every counter range of the shared batch is leased.
@@ -28,8 +27,15 @@ type LeaseConfig struct {
 	Path           string // the table file
 }
 
-// leaseTable assigns slots to worker ids; guarded by its mutex.
-type leaseTable struct {
+// Lease is a worker's range of counters, [From, To), in every bucket of
+// the batch.
+type Lease struct {
+	Batch    [32]byte
+	From, To uint32
+}
+
+// LeaseTable assigns slots to worker ids; guarded by its mutex.
+type LeaseTable struct {
 	cfg LeaseConfig
 	mu  sync.Mutex
 	doc leaseDoc
@@ -41,24 +47,26 @@ type leaseDoc struct {
 	Workers map[string]int `json:"workers"` // worker id → slot number
 }
 
-func openLeases(cfg LeaseConfig) (*leaseTable, error) {
+// OpenLeases reads the table at cfg.Path, or starts an empty one; a table
+// that does not match cfg or is damaged is refused, never reset.
+func OpenLeases(cfg LeaseConfig) (*LeaseTable, error) {
 	if cfg.Slot == 0 || cfg.Slot > cfg.BucketCapacity {
-		return nil, fmt.Errorf("grpcsvc: lease slot %d must be in 1..%d", cfg.Slot, cfg.BucketCapacity)
+		return nil, fmt.Errorf("dispatch: lease slot %d must be in 1..%d", cfg.Slot, cfg.BucketCapacity)
 	}
-	t := &leaseTable{cfg: cfg, doc: leaseDoc{Batch: hex.EncodeToString(cfg.Batch[:]), Slot: cfg.Slot, Workers: map[string]int{}}}
+	t := &LeaseTable{cfg: cfg, doc: leaseDoc{Batch: hex.EncodeToString(cfg.Batch[:]), Slot: cfg.Slot, Workers: map[string]int{}}}
 	data, err := os.ReadFile(cfg.Path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return t, nil
 	case err != nil:
-		return nil, fmt.Errorf("grpcsvc: lease table: %w", err)
+		return nil, fmt.Errorf("dispatch: lease table: %w", err)
 	}
 	var doc leaseDoc
 	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("grpcsvc: lease table %s is damaged (refusing to reissue ranges): %w", cfg.Path, err)
+		return nil, fmt.Errorf("dispatch: lease table %s is damaged (refusing to reissue ranges): %w", cfg.Path, err)
 	}
 	if doc.Batch != t.doc.Batch || doc.Slot != cfg.Slot {
-		return nil, fmt.Errorf("grpcsvc: lease table %s is for batch %s slot %d, not %s slot %d",
+		return nil, fmt.Errorf("dispatch: lease table %s is for batch %s slot %d, not %s slot %d",
 			cfg.Path, doc.Batch, doc.Slot, t.doc.Batch, cfg.Slot)
 	}
 	// lease hands out slots 0, 1, 2, … and never takes one back. Anything
@@ -67,13 +75,13 @@ func openLeases(cfg LeaseConfig) (*leaseTable, error) {
 	taken := make([]bool, len(doc.Workers))
 	for w, slot := range doc.Workers {
 		if slot < 0 || slot >= len(taken) || taken[slot] {
-			return nil, fmt.Errorf("grpcsvc: lease table %s is damaged (refusing to reissue ranges): worker %q has slot %d of %d",
+			return nil, fmt.Errorf("dispatch: lease table %s is damaged (refusing to reissue ranges): worker %q has slot %d of %d",
 				cfg.Path, w, slot, len(taken))
 		}
 		taken[slot] = true
 	}
 	if uint64(len(taken))*uint64(cfg.Slot) > uint64(cfg.BucketCapacity) {
-		return nil, fmt.Errorf("grpcsvc: lease table %s is damaged (refusing to reissue ranges): %d ranges of %d exceed the bucket capacity %d",
+		return nil, fmt.Errorf("dispatch: lease table %s is damaged (refusing to reissue ranges): %d ranges of %d exceed the bucket capacity %d",
 			cfg.Path, len(taken), cfg.Slot, cfg.BucketCapacity)
 	}
 	t.doc = doc
@@ -83,34 +91,34 @@ func openLeases(cfg LeaseConfig) (*leaseTable, error) {
 	return t, nil
 }
 
-// lease returns the worker's range, assigning the next free one durably.
-func (t *leaseTable) lease(worker string) (*archiverpb.StampLease, error) {
+// Lease returns the worker's range, assigning the next free one durably.
+func (t *LeaseTable) Lease(worker string) (Lease, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	slot, ok := t.doc.Workers[worker]
 	if !ok {
 		slot = len(t.doc.Workers)
 		if uint64(slot+1)*uint64(t.cfg.Slot) > uint64(t.cfg.BucketCapacity) {
-			return nil, fmt.Errorf("grpcsvc: %w: %d workers hold all ranges", ErrNoLease, slot)
+			return Lease{}, fmt.Errorf("dispatch: %w: %d workers hold all ranges", ErrNoLease, slot)
 		}
 		t.doc.Workers[worker] = slot
 		if err := t.save(); err != nil {
 			delete(t.doc.Workers, worker)
-			return nil, err
+			return Lease{}, err
 		}
 	}
 	from := uint32(slot) * t.cfg.Slot
-	return &archiverpb.StampLease{BatchId: t.cfg.Batch[:], CounterFrom: from, CounterTo: from + t.cfg.Slot}, nil
+	return Lease{Batch: t.cfg.Batch, From: from, To: from + t.cfg.Slot}, nil
 }
 
 // save writes the table durably (temp file, fsync, rename, fsync dir).
-func (t *leaseTable) save() error {
+func (t *LeaseTable) save() error {
 	data, err := json.MarshalIndent(t.doc, "", "  ")
 	if err != nil {
 		return err
 	}
 	if err := durable.WriteFile(t.cfg.Path, data); err != nil {
-		return fmt.Errorf("grpcsvc: lease table: %w", err)
+		return fmt.Errorf("dispatch: lease table: %w", err)
 	}
 	return nil
 }
