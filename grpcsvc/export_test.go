@@ -13,3 +13,7 @@ func AssignedTo(s *Server, id string) int {
 	}
 	return n
 }
+
+// Declined reports whether the dispatcher waits with a job because no
+// connected worker may take it, having seen every change of the workers.
+func Declined(s *Server) bool { return s.workers.Declined() }

@@ -171,7 +171,11 @@ func TestStalledWorkerResumesWhenItReadsItsStream(t *testing.T) {
 			h := newHarness(t, newMemQueue(js...), tc.cfg)
 			client, stream := registerSilent(t, h, "late", 100)
 			require.Eventually(t, func() bool { return h.srv.Metrics().Unacknowledged == grpcsvc.DefaultMaxUnacked }, 10*time.Second, time.Millisecond)
-			time.Sleep(500 * time.Millisecond) // time for a wrong dispatch to the stalled worker
+			// The jobs are taken back, and the dispatcher, having seen that,
+			// holds the next one for want of a worker: no wrong dispatch.
+			require.Eventually(t, func() bool {
+				return h.srv.Held().Revoked == grpcsvc.DefaultMaxUnacked && grpcsvc.Declined(h.srv)
+			}, 10*time.Second, time.Millisecond)
 			m := h.srv.Metrics()
 			require.Equal(t, int64(grpcsvc.DefaultMaxUnacked), m.Dispatched, "a stalled worker was handed a job")
 			require.Zero(t, grpcsvc.AssignedTo(h.srv, "late"))

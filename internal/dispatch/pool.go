@@ -35,6 +35,10 @@ type Pool[L any] struct {
 	affinity   map[string]*Worker[L] // manifest id → last worker
 	changed    chan struct{}         // closed and replaced on every change
 	maxUnacked int                   // 0: no bound
+	// declined is the change generation a pick last found no worker in;
+	// equal to changed, it means the pool's current state was judged
+	// and nobody fits (Declined).
+	declined chan struct{}
 }
 
 // NewPool returns an empty pool; a worker holds at most maxUnacked jobs it
@@ -181,6 +185,7 @@ func (r *Pool[L]) reserve(ctx context.Context, stream string, avoid map[*Worker[
 			return w, nil
 		}
 		changed := r.changed
+		r.declined = changed
 		r.mu.Unlock()
 		select {
 		case <-ctx.Done():
@@ -234,4 +239,13 @@ func (r *Pool[L]) Sizes() (affinities, workers int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.affinity), len(r.workers)
+}
+
+// Declined reports whether a pick is waiting because no worker fits the
+// pool as it is now: every change since was seen. It lets a caller (a
+// test) know that a job was not given to a worker, rather than not yet.
+func (r *Pool[L]) Declined() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.declined != nil && r.declined == r.changed
 }

@@ -85,3 +85,27 @@ func TestPoolAvoidsWorkersThatMissedTheJob(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, fast, w)
 }
+
+// TestPoolDeclined: Declined holds while a pick waits having judged the
+// pool as it is, and not once a change came that it has yet to judge.
+func TestPoolDeclined(t *testing.T) {
+	r := NewPool[struct{}](0)
+	require.False(t, r.Declined(), "no pick yet")
+	busy := &worker{ID: "busy", Capacity: 1}
+	r.Add(busy)
+	_, err := r.Pick(context.Background(), "s", nil)
+	require.NoError(t, err)
+	got := make(chan *worker)
+	go func() {
+		w, _ := r.Pick(context.Background(), "s", nil)
+		got <- w
+	}()
+	require.Eventually(t, r.Declined, 5*time.Second, time.Millisecond, "the pick waits: busy is full")
+	r.mu.Lock()
+	r.signal() // a change the waiting pick has not judged yet
+	r.mu.Unlock()
+	require.Eventually(t, r.Declined, 5*time.Second, time.Millisecond, "judged again: still nobody fits")
+	r.Release(busy)
+	require.Equal(t, busy, <-got)
+	require.False(t, r.Declined(), "nobody waits")
+}
