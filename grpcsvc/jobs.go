@@ -221,7 +221,7 @@ func (s *Server) reclaim(w *worker) {
 	}
 	s.mu.Unlock()
 	for _, a := range mine {
-		s.redispatch(a.qj.ID, a, "worker disconnected")
+		s.redispatchAfter(a.qj.ID, a, "worker disconnected", s.cfg.AbortGrace)
 	}
 }
 
@@ -229,6 +229,13 @@ func (s *Server) reclaim(w *worker) {
 // no report of it is being recorded: a claimed job's report decides (it
 // finishes the job, or unclaim re-dispatches it).
 func (s *Server) redispatch(id string, a *assignment, why string) {
+	s.redispatchAfter(id, a, why, 0)
+}
+
+// redispatchAfter is redispatch, the job going back to the queue grace
+// later if the worker had fetched it (see Config.AbortGrace); a report of
+// it is refused from now on.
+func (s *Server) redispatchAfter(id string, a *assignment, why string, grace time.Duration) {
 	s.mu.Lock()
 	if s.assigned[id] != a || a.claimed {
 		s.mu.Unlock()
@@ -247,10 +254,26 @@ func (s *Server) redispatch(id string, a *assignment, why string) {
 	} else {
 		s.workers.Release(a.worker)
 	}
-	s.log.Warn("re-dispatching job", "job", id, "worker", a.worker.ID, "reason", why)
-	if err := s.queue.Release(id); err != nil {
-		s.log.Error("re-queue job", "job", id, "error", err)
+	if unacked || grace <= 0 {
+		s.log.Warn("re-dispatching job", "job", id, "worker", a.worker.ID, "reason", why)
+		if err := s.queue.Release(id); err != nil {
+			s.log.Error("re-queue job", "job", id, "error", err)
+		}
+		return
 	}
+	// The worker fetched it: its upload may still be open on Bee's side.
+	s.log.Warn("re-dispatching job once Bee has cleaned up the worker's uploads", "job", id, "worker", a.worker.ID,
+		"reason", why, "after", grace)
+	time.AfterFunc(grace, func() {
+		s.reporting.RLock()
+		defer s.reporting.RUnlock()
+		if s.closed {
+			return // shutting down: the spool keeps the job for the next start
+		}
+		if err := s.queue.Release(id); err != nil {
+			s.log.Error("re-queue job", "job", id, "error", err)
+		}
+	})
 }
 
 // lookup finds a job's current assignment and checks its token.

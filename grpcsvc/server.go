@@ -85,6 +85,15 @@ type Config struct {
 	// reports, a job it was handed); a job whose deadline comes first is
 	// treated alike. Default DefaultAckTimeout.
 	AckTimeout time.Duration
+	// AbortGrace is how long the jobs a worker had fetched wait after it
+	// disconnects before they go back to the queue: its uploads may still
+	// be open on Bee's side until Bee notices the broken connection. Bee
+	// (2.7) then deletes the chunks that upload put, including those an
+	// upload of the same content through the same node and batch (the
+	// restarted worker, or the next one) counted as stored already, and
+	// that file would read back truncated. Default DefaultAbortGrace, the
+	// worker's own bound (upload.Config.AbortGrace); negative: none.
+	AbortGrace time.Duration
 	// Leases, when set, shares one batch among workers with client-side
 	// stamping.
 	Leases *dispatch.LeaseConfig
@@ -112,6 +121,7 @@ type Config struct {
 const (
 	DefaultMaxUnacked = 2
 	DefaultAckTimeout = 5 * time.Second
+	DefaultAbortGrace = 5 * time.Second
 )
 
 func (c Config) withDefaults() Config {
@@ -132,6 +142,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AckTimeout <= 0 {
 		c.AckTimeout = DefaultAckTimeout
+	}
+	if c.AbortGrace == 0 {
+		c.AbortGrace = DefaultAbortGrace
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
