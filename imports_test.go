@@ -26,22 +26,19 @@ var orchestratorSide = []string{module + "/orchestrator", module + "/internal/st
 // libraries know nothing of the orchestrator. `go list -deps` is the
 // judge, so an indirect import counts as much as a direct one.
 func TestImportsPointInward(t *testing.T) {
-	tests := []struct {
+	type rule struct {
 		pkg       string
 		forbidden []string
 		onlyOwn   []string // when set, the only module packages it may depend on
-	}{
+	}
+	tests := []rule{
 		{pkg: module, forbidden: transport, onlyOwn: []string{module}},
 		{pkg: module + "/internal/spool", forbidden: append(append([]string(nil), transport...), orchestratorSide[:4]...)},
 		{pkg: module + "/internal/catalog", forbidden: append(append([]string(nil), transport...), orchestratorSide[:4]...)},
 		{pkg: module + "/internal/dispatch", forbidden: append(append([]string(nil), transport...), orchestratorSide...)},
 	}
 	for _, lib := range []string{"bee", "upload", "postage", "chunker", "feed", "hls", "archive", "hlsimport", "worker"} {
-		tests = append(tests, struct {
-			pkg       string
-			forbidden []string
-			onlyOwn   []string
-		}{pkg: module + "/" + lib, forbidden: orchestratorSide})
+		tests = append(tests, rule{pkg: module + "/" + lib, forbidden: orchestratorSide})
 	}
 	for _, tt := range tests {
 		t.Run(strings.TrimPrefix(tt.pkg, module+"/"), func(t *testing.T) {

@@ -154,29 +154,40 @@ func (c *Client) do(ctx context.Context, req request) (*http.Response, error) {
 // doCounting is do that also tells how many failed attempts may have
 // reached Bee: every one but those whose connection was never made.
 func (c *Client) doCounting(ctx context.Context, req request) (*http.Response, int, error) {
+	var resp *http.Response
+	failed, err := c.attempts(ctx, func() (err error) {
+		resp, err = c.once(ctx, req)
+		return err
+	})
+	if err != nil {
+		return nil, failed, err
+	}
+	return resp, failed, nil
+}
+
+// attempts runs try until it succeeds, fails for good (not transient) or
+// the retry policy runs out, backing off between attempts, and counts the
+// failed attempts that may have reached Bee.
+func (c *Client) attempts(ctx context.Context, try func() error) (failed int, err error) {
 	backoff := c.retry.Initial
-	var last error
-	failed := 0
 	for attempt := 1; ; attempt++ {
-		resp, err := c.once(ctx, req)
+		err = try()
 		if err == nil {
-			return resp, failed, nil
+			return failed, nil
 		}
-		last = err
 		if !neverSent(err) {
 			failed++
 		}
 		if attempt >= c.retry.Attempts || !transient(err) || ctx.Err() != nil {
-			break
+			return failed, err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, failed, fmt.Errorf("%w (after %d attempts: %w)", ctx.Err(), attempt, last)
+			return failed, fmt.Errorf("%w (after %d attempts: %w)", ctx.Err(), attempt, err)
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, c.retry.Max)
 	}
-	return nil, failed, last
 }
 
 // neverSent reports whether a failed attempt certainly never reached Bee:
@@ -283,7 +294,7 @@ func transient(err error) bool {
 		return apiErr.Temporary()
 	}
 	var netErr net.Error
-	return errors.Is(err, ErrUnreachable) || errors.As(err, &netErr)
+	return errors.Is(err, ErrUnreachable) || errors.Is(err, errBodyCut) || errors.As(err, &netErr)
 }
 
 // readMessage extracts Bee's {"message": "..."} body, or the raw text.

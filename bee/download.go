@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"syscall"
-	"time"
 
 	"github.com/ethersphere/bee/v2/pkg/swarm"
 )
@@ -23,45 +22,35 @@ type Content struct {
 
 // Get downloads an API path such as "/bytes/<ref>" or "/bzz/<ref>/a/b.ts",
 // reading at most limit bytes. A body cut off mid-way (Bee or the
-// connection closed it) is fetched again, as a refused connection is: a
-// download changes nothing, and a node under load does cut some.
+// connection closed it) counts as a failed attempt and is fetched again,
+// as a refused connection is: a download changes nothing, and a node under
+// load does cut some.
 func (c *Client) Get(ctx context.Context, path string, limit int64) (Content, error) {
-	backoff := c.retry.Initial
-	for attempt := 1; ; attempt++ {
-		content, err := c.getOnce(ctx, path, limit)
-		if err == nil || !errors.Is(err, errBodyCut) || attempt >= c.retry.Attempts || ctx.Err() != nil {
-			return content, err
+	var content Content
+	_, err := c.attempts(ctx, func() error {
+		resp, err := c.once(ctx, request{method: http.MethodGet, path: path})
+		if err != nil {
+			return err
 		}
-		select {
-		case <-ctx.Done():
-			return Content{}, fmt.Errorf("%w (after %d attempts: %w)", ctx.Err(), attempt, err)
-		case <-time.After(backoff):
+		defer resp.Body.Close()
+		data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+		if err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+				err = fmt.Errorf("%w: %w", errBodyCut, err)
+			}
+			return fmt.Errorf("bee: GET %s: read body: %w", path, err)
 		}
-		backoff = min(2*backoff, c.retry.Max)
-	}
+		if int64(len(data)) > limit {
+			return fmt.Errorf("bee: GET %s: %w (limit %d bytes)", path, ErrTooLarge, limit)
+		}
+		content = Content{Data: data, ContentType: resp.Header.Get("Content-Type")}
+		return nil
+	})
+	return content, err
 }
 
 // errBodyCut marks a body that ended before its announced end.
 var errBodyCut = errors.New("body cut off")
-
-func (c *Client) getOnce(ctx context.Context, path string, limit int64) (Content, error) {
-	resp, err := c.do(ctx, request{method: http.MethodGet, path: path})
-	if err != nil {
-		return Content{}, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
-			err = fmt.Errorf("%w: %w", errBodyCut, err)
-		}
-		return Content{}, fmt.Errorf("bee: GET %s: read body: %w", path, err)
-	}
-	if int64(len(data)) > limit {
-		return Content{}, fmt.Errorf("bee: GET %s: %w (limit %d bytes)", path, ErrTooLarge, limit)
-	}
-	return Content{Data: data, ContentType: resp.Header.Get("Content-Type")}, nil
-}
 
 // DownloadBytes downloads the Swarm file at ref (/bytes).
 func (c *Client) DownloadBytes(ctx context.Context, ref swarm.Address, limit int64) ([]byte, error) {

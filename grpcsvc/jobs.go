@@ -254,11 +254,14 @@ func (s *Server) redispatchAfter(id string, a *assignment, why string, grace tim
 	} else {
 		s.workers.Release(a.worker)
 	}
-	if unacked || grace <= 0 {
-		s.log.Warn("re-dispatching job", "job", id, "worker", a.worker.ID, "reason", why)
+	requeue := func() {
 		if err := s.queue.Release(id); err != nil {
 			s.log.Error("re-queue job", "job", id, "error", err)
 		}
+	}
+	if unacked || grace <= 0 {
+		s.log.Warn("re-dispatching job", "job", id, "worker", a.worker.ID, "reason", why)
+		requeue()
 		return
 	}
 	// The worker fetched it: its upload may still be open on Bee's side.
@@ -267,11 +270,8 @@ func (s *Server) redispatchAfter(id string, a *assignment, why string, grace tim
 	time.AfterFunc(grace, func() {
 		s.reporting.RLock()
 		defer s.reporting.RUnlock()
-		if s.closed {
-			return // shutting down: the spool keeps the job for the next start
-		}
-		if err := s.queue.Release(id); err != nil {
-			s.log.Error("re-queue job", "job", id, "error", err)
+		if !s.closed { // shutting down: the spool keeps the job for the next start
+			requeue()
 		}
 	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/ethersphere/bee/v2/pkg/storage/inmemchunkstore"
 	"github.com/ethersphere/bee/v2/pkg/swarm"
 
+	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/chunker"
 	"github.com/lpswarm/archiver/upload"
 )
@@ -110,14 +111,14 @@ func (s *Store) Bytes() int64 {
 }
 
 // DownloadBytes reads the file at ref back with Bee's joiner, as GET
-// /bytes/<ref> would; ErrTooLarge past limit bytes.
+// /bytes/<ref> would; bee.ErrTooLarge past limit bytes.
 func (s *Store) DownloadBytes(ctx context.Context, ref swarm.Address, limit int64) ([]byte, error) {
 	j, size, err := joiner.New(ctx, s.Chunks, nil, ref, s.level)
 	if err != nil {
 		return nil, fmt.Errorf("memstore: %s: %w", ref, err)
 	}
 	if size > limit {
-		return nil, fmt.Errorf("memstore: %s: %w", ref, ErrTooLarge)
+		return nil, fmt.Errorf("memstore: %s: %w", ref, bee.ErrTooLarge)
 	}
 	data := make([]byte, size)
 	if _, err := io.ReadFull(j, data); err != nil {
@@ -125,6 +126,3 @@ func (s *Store) DownloadBytes(ctx context.Context, ref swarm.Address, limit int6
 	}
 	return data, nil
 }
-
-// ErrTooLarge: a download exceeded the caller's limit.
-var ErrTooLarge = errors.New("memstore: content too large")

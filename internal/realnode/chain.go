@@ -96,13 +96,10 @@ func StartChainLoop(ctx context.Context, cfg ChainConfig) (l *ChainLoop, err err
 	l.Gateway = l.Net.Nodes()[0]
 	cfg.Logf("chain, two Bee nodes and the Livepeer protocol up in %.1f s", time.Since(start).Seconds())
 
-	if l.OrchKey, err = crypto.GenerateKey(); err != nil {
+	if l.OrchKey, err = l.fundedKey(ctx); err != nil {
 		return nil, err
 	}
 	l.OrchAddr = crypto.PubkeyToAddress(l.OrchKey.PublicKey)
-	if err := l.Net.Fund(ctx, l.OrchAddr, ether(10), nil); err != nil {
-		return nil, err
-	}
 	if l.Batch, err = l.Net.BuyBatch(ctx, l.OrchKey, BatchDepth, big.NewInt(500_000_000), true); err != nil {
 		return nil, err
 	}
@@ -111,10 +108,7 @@ func StartChainLoop(ctx context.Context, cfg ChainConfig) (l *ChainLoop, err err
 		return nil, err
 	}
 	if cfg.StockOrchestrator {
-		if l.stockKey, err = crypto.GenerateKey(); err != nil {
-			return nil, err
-		}
-		if err := l.Net.Fund(ctx, crypto.PubkeyToAddress(l.stockKey.PublicKey), ether(10), nil); err != nil {
+		if l.stockKey, err = l.fundedKey(ctx); err != nil {
 			return nil, err
 		}
 		if l.stockURI, err = l.register(ctx, l.stockKey); err != nil {
@@ -184,7 +178,11 @@ func (l *ChainLoop) StockBroadcaster(ctx context.Context, bin, name, orch string
 }
 
 func (l *ChainLoop) broadcaster(ctx context.Context, bin, name, orch string, deposit *big.Int, args []string) (*Node, *ecdsa.PrivateKey, error) {
-	key, chain, err := l.fundedKey(ctx, name)
+	key, err := l.fundedKey(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	chain, _, err := l.keystore(name, key)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -250,20 +248,16 @@ func priceArgs() []string {
 		"-ticketEV", strconv.Itoa(TicketEV), "-maxFaceValue", strconv.Itoa(MaxFaceValue)}
 }
 
-// fundedKey makes a key with 10 ETH and its keystore.
-func (l *ChainLoop) fundedKey(ctx context.Context, name string) (*ecdsa.PrivateKey, *Chain, error) {
+// fundedKey makes a key with 10 ETH, for gas, deposits and stake.
+func (l *ChainLoop) fundedKey(ctx context.Context) (*ecdsa.PrivateKey, error) {
 	key, err := crypto.GenerateKey()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := l.Net.Fund(ctx, crypto.PubkeyToAddress(key.PublicKey), ether(10), nil); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	chain, _, err := l.keystore(name, key)
-	if err != nil {
-		return nil, nil, err
-	}
-	return key, chain, nil
+	return key, nil
 }
 
 // keystore writes a node's key as go-livepeer reads it: go-livepeer v0.7.9
