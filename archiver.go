@@ -8,6 +8,7 @@
 package archiver
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -77,3 +78,42 @@ var ErrEmptySegment = errors.New("empty segment: 0 bytes")
 // ErrSpoolFull: the archiver's spool (or the sender's quota in it) has no
 // room; old work is kept, new work is refused.
 var ErrSpoolFull = errors.New("archive spool full")
+
+// Queue is where accepted jobs wait for a worker: the orchestrator's
+// durable spool, read by the dispatcher.
+type Queue interface {
+	// Next blocks until a job is available and leases it.
+	Next(ctx context.Context) (QueuedJob, error)
+	// Done removes a job for good once its result is recorded.
+	Done(id string) error
+	// Release returns a leased job to the queue.
+	Release(id string) error
+}
+
+// QueuedJob is a leased job.
+type QueuedJob struct {
+	ID  string
+	Job Job
+	// Attempts counts the job's returns to the queue, for any reason
+	// (logs and operators); the gap decision counts reported failures only.
+	Attempts int
+}
+
+// FileResult is the Swarm reference of one file of a job.
+type FileResult struct {
+	Name      string
+	Reference []byte
+	Bytes     uint64
+	Chunks    uint64
+}
+
+// Results records what workers report: the stream keeper, into the
+// archive's catalog.
+type Results interface {
+	// Archived records a job's references; it must be idempotent, since
+	// a job re-dispatched after a timeout may be reported twice.
+	Archived(ctx context.Context, job Job, files []FileResult) error
+	// Failed records a job the workers could not archive after all
+	// attempts; the stream keeps a gap.
+	Failed(ctx context.Context, job Job, reason string) error
+}

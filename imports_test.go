@@ -21,8 +21,8 @@ var orchestratorSide = []string{module + "/orchestrator", module + "/internal/st
 	module + "/internal/host", module + "/internal/spool", module + "/internal/catalog", module + "/plugin", module + "/broadcaster"}
 
 // TestImportsPointInward: the domain package imports nothing of the module;
-// the queue (spool), the store (catalog) and the choice of worker
-// (dispatch) import no transport; the Swarm
+// the queue (spool), the store (catalog), the dispatcher (dispatch) and the
+// stream keeper (streams) import no transport; the Swarm
 // libraries know nothing of the orchestrator. `go list -deps` is the
 // judge, so an indirect import counts as much as a direct one.
 func TestImportsPointInward(t *testing.T) {
@@ -36,6 +36,9 @@ func TestImportsPointInward(t *testing.T) {
 		{pkg: module + "/internal/spool", forbidden: append(append([]string(nil), transport...), orchestratorSide[:4]...)},
 		{pkg: module + "/internal/catalog", forbidden: append(append([]string(nil), transport...), orchestratorSide[:4]...)},
 		{pkg: module + "/internal/dispatch", forbidden: append(append([]string(nil), transport...), orchestratorSide...)},
+		// The stream keeper records and publishes through the dispatcher's
+		// types, not through the gRPC service that carries them.
+		{pkg: module + "/internal/streams", forbidden: append(append([]string(nil), transport...), module+"/grpcsvc", module+"/internal/host")},
 	}
 	for _, lib := range []string{"bee", "upload", "postage", "chunker", "feed", "hls", "archive", "hlsimport", "worker"} {
 		tests = append(tests, rule{pkg: module + "/" + lib, forbidden: orchestratorSide})

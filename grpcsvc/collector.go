@@ -35,9 +35,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		"archived": m.Archived, "failed": m.Failed, "late_report": m.LateReports} {
 		ch <- prometheus.MustNewConstMetric(descJobs, prometheus.CounterValue, float64(v), event)
 	}
-	workers, capacity := c.s.workers.Count()
+	workers, capacity := c.s.d.Workers().Count()
 	ch <- prometheus.MustNewConstMetric(descWorkers, prometheus.GaugeValue, float64(workers))
 	ch <- prometheus.MustNewConstMetric(descCapacity, prometheus.GaugeValue, float64(capacity))
 	ch <- prometheus.MustNewConstMetric(descUnacked, prometheus.CounterValue, float64(m.Unacknowledged))
-	ch <- prometheus.MustNewConstMetric(descStalled, prometheus.GaugeValue, float64(c.s.workers.Stalled()))
+	ch <- prometheus.MustNewConstMetric(descStalled, prometheus.GaugeValue, float64(c.s.d.Workers().Stalled()))
 }

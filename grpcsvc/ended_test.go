@@ -17,12 +17,12 @@ func TestStreamEndedTellsEveryWorker(t *testing.T) {
 	require.NoError(t, err)
 	free, full := newWorker("free", 1), newWorker("full", 1)
 	full.Link.notices <- &archiverpb.WorkerNotice{}
-	s.workers.Add(free)
-	s.workers.Add(full)
-	w, err := s.workers.Pick(context.Background(), "m", map[*worker]bool{full: true}) // the stream's affinity
+	s.d.Workers().Add(free)
+	s.d.Workers().Add(full)
+	w, err := s.d.Workers().Pick(context.Background(), "m", map[*worker]bool{full: true}) // the stream's affinity
 	require.NoError(t, err)
 	require.Equal(t, free, w)
-	s.workers.Release(w)
+	s.d.Workers().Release(w)
 
 	s.StreamEnded("m")
 	n := <-free.Link.notices

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
 	"github.com/stretchr/testify/require"
@@ -49,15 +48,21 @@ func newSentStream[T any]() *sentStream[T] {
 	return &sentStream[T]{ctx: ctx}
 }
 
-// fakeQueue records what the server does with a job.
+// fakeQueue records what the server does with a job; it serves the jobs
+// put in next, once each.
 type fakeQueue struct {
+	next           chan QueuedJob
 	mu             sync.Mutex
 	done, released []string
 }
 
 func (q *fakeQueue) Next(ctx context.Context) (QueuedJob, error) {
-	<-ctx.Done()
-	return QueuedJob{}, ctx.Err()
+	select {
+	case j := <-q.next:
+		return j, nil
+	case <-ctx.Done():
+		return QueuedJob{}, ctx.Err()
+	}
 }
 func (q *fakeQueue) Done(id string) error {
 	q.mu.Lock()
@@ -92,31 +97,28 @@ func fuzzJob() archiver.Job {
 		Renditions: []archiver.Rendition{{Name: "P720p30fps16x9", Data: []byte("720p bytes")}, {Name: "P360p30fps16x9", Data: []byte{}}}}
 }
 
-// assignedServer is a server holding fuzzJob, assigned as "job-1" under
-// fuzzToken to one worker, with the given failures already reported.
-func assignedServer(tb testing.TB, attempts int) (*Server, *fakeQueue, *fakeResults) {
-	q, res := &fakeQueue{}, &fakeResults{}
-	s, err := New(q, Config{Secret: fuzzSecret, ChunkSize: 16})
+// assignedServer is a server that dispatched fuzzJob as "job-1" to its one
+// worker, with the given failures already reported: it returns the job's
+// token. A job with n failures behind it is decided as a fresh job with n
+// fewer attempts left.
+func assignedServer(tb testing.TB, attempts int) (*Server, *fakeQueue, *fakeResults, []byte) {
+	q, res := &fakeQueue{next: make(chan QueuedJob, 1)}, &fakeResults{}
+	q.next <- QueuedJob{ID: "job-1", Job: fuzzJob()}
+	s, err := New(q, Config{Secret: fuzzSecret, ChunkSize: 16, MaxAttempts: max(1, dispatch.DefaultMaxAttempts-attempts)})
 	require.NoError(tb, err)
-	s.results = res // as Run sets it; the assignment below is Run's
 	w := newWorker("w", 1)
-	s.workers.Add(w)
-	_, err = s.workers.Pick(context.Background(), "m", nil) // holds the job below
-	require.NoError(tb, err)
-	timer := time.AfterFunc(time.Hour, func() {})
-	tb.Cleanup(func() { timer.Stop() }) // millions of inputs must not leave millions of timers
-	if attempts > 0 {
-		s.failures["job-1"] = attempts
-	}
-	s.assigned["job-1"] = &assignment{qj: QueuedJob{ID: "job-1", Job: fuzzJob()}, worker: w,
-		token: fuzzToken, deadline: time.Now().Add(time.Hour), timer: timer}
-	return s, q, res
+	s.d.Join(w)
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { defer close(ran); _ = s.Run(ctx, res) }()
+	tb.Cleanup(func() { cancel(); <-ran; s.Close() }) // millions of inputs must not leave millions of timers
+	return s, q, res, (<-w.Link.notices).GetJob().GetToken()
 }
 
 // validReport is what an honest worker reports for fuzzJob.
 func validReport(tb testing.TB) *archiverpb.JobResult {
 	res := &archiverpb.JobResult{JobId: "job-1", Token: fuzzToken}
-	for _, f := range files(fuzzJob()) {
+	for _, f := range dispatch.Files(fuzzJob()) {
 		ref, err := chunker.Reference(context.Background(), f.Data, redundancy.NONE)
 		require.NoError(tb, err)
 		res.Files = append(res.Files, &archiverpb.FileResult{Name: f.Name, Reference: ref.Bytes(), Bytes: uint64(len(f.Data)), Chunks: 1})
@@ -150,9 +152,12 @@ func FuzzReportResult(f *testing.F) {
 		if proto.Unmarshal(raw, &res) != nil {
 			return
 		}
-		s, q, rec := assignedServer(t, int(attempts%8))
+		s, q, rec, token := assignedServer(t, int(attempts%8))
+		if bytes.Equal(res.GetToken(), fuzzToken) { // the corpus's name for the job's token
+			res.Token = token
+		}
 		_, err := s.ReportResult(context.Background(), &res)
-		current := res.GetJobId() == "job-1" && bytes.Equal(res.GetToken(), fuzzToken)
+		current := res.GetJobId() == "job-1" && bytes.Equal(res.GetToken(), token)
 		switch {
 		case !current:
 			require.Equal(t, codes.NotFound, status.Code(err), "%v", err)
@@ -160,7 +165,7 @@ func FuzzReportResult(f *testing.F) {
 		case res.GetError() != "":
 			require.NoError(t, err)
 			require.Empty(t, rec.archived)
-			if res.GetRetryable() && int(attempts%8)+1 < s.cfg.MaxAttempts {
+			if res.GetRetryable() && int(attempts%8)+1 < dispatch.DefaultMaxAttempts {
 				require.Equal(t, []string{"job-1"}, q.released)
 				require.Empty(t, rec.failed)
 			} else {
@@ -169,7 +174,7 @@ func FuzzReportResult(f *testing.F) {
 			}
 		case err != nil:
 			require.Equal(t, codes.InvalidArgument, status.Code(err), "%v", err)
-			require.NotNil(t, s.assigned["job-1"], "a refused report keeps the assignment")
+			require.Equal(t, 1, s.Held().Assigned, "a refused report keeps the assignment")
 		default:
 			require.Len(t, rec.archived, 1)
 			want := validReport(t)
@@ -186,7 +191,7 @@ func FuzzReportResult(f *testing.F) {
 			require.Empty(t, q.done)
 		}
 		// A late duplicate changes nothing once the job is finished.
-		if _, still := s.assigned["job-1"]; !still {
+		if s.Held().Assigned == 0 {
 			before := len(rec.archived) + len(rec.failed)
 			_, err := s.ReportResult(context.Background(), &res)
 			require.Equal(t, codes.NotFound, status.Code(err))
@@ -206,16 +211,19 @@ func FuzzFetchJob(f *testing.F) {
 		if proto.Unmarshal(raw, &req) != nil {
 			return
 		}
-		s, _, _ := assignedServer(t, 0)
+		s, _, _, token := assignedServer(t, 0)
+		if bytes.Equal(req.GetToken(), fuzzToken) { // the corpus's name for the job's token
+			req.Token = token
+		}
 		st := newSentStream[archiverpb.JobChunk]()
 		err := s.FetchJob(&req, st)
-		if req.GetJobId() != "job-1" || !bytes.Equal(req.GetToken(), fuzzToken) {
+		if req.GetJobId() != "job-1" || !bytes.Equal(req.GetToken(), token) {
 			require.Equal(t, codes.NotFound, status.Code(err))
 			require.Empty(t, st.sent, "job data sent to a stranger")
 			return
 		}
 		require.NoError(t, err)
-		want := files(fuzzJob())
+		want := dispatch.Files(fuzzJob())
 		got := make([][]byte, len(want))
 		for _, c := range st.sent {
 			require.Less(t, int(c.GetFile()), len(want))
@@ -285,7 +293,7 @@ func FuzzRegisterArchiver(f *testing.F) {
 			require.Less(t, l.GetCounterFrom(), l.GetCounterTo())
 			require.LessOrEqual(t, l.GetCounterTo(), lc.BucketCapacity)
 		}
-		workers, _ := s.workers.Count()
+		workers, _ := s.d.Workers().Count()
 		require.Zero(t, workers, "a worker whose stream ended is still registered")
 	})
 }

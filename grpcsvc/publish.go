@@ -17,41 +17,25 @@ import (
 
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/feed"
+	"github.com/lpswarm/archiver/internal/dispatch"
 	"github.com/lpswarm/archiver/jobspec"
 	"github.com/lpswarm/archiver/proto/archiverpb"
 	"github.com/lpswarm/archiver/upload"
 )
 
-// Sentinel errors callers can test with errors.Is.
-var (
-	// ErrPublishFailed: no worker stored the manifest within the attempts.
-	ErrPublishFailed = errors.New("publish failed")
-	// ErrNoFeedSigner: a publish asked for a feed update, but the service
-	// holds no signer (Config.FeedSigner).
-	ErrNoFeedSigner = errors.New("no feed signer configured")
+// ErrNoFeedSigner: a publish asked for a feed update, but the service
+// holds no signer (Config.FeedSigner).
+var ErrNoFeedSigner = errors.New("no feed signer configured")
+
+// Publish requests and their outcome are the dispatcher's.
+type (
+	PublishRequest = dispatch.PublishRequest
+	FeedTarget     = dispatch.FeedTarget
+	Published      = dispatch.Published
 )
 
-// PublishRequest is one publish of a stream's manifest.
-type PublishRequest struct {
-	ManifestID string
-	Spec       archive.Spec
-	Final      bool
-	// Feed, when set, also points the stream's feed at the new manifest.
-	Feed *FeedTarget
-}
-
-// FeedTarget is the feed update a publish makes: update Index of the
-// signer's feed on Topic.
-type FeedTarget struct {
-	Topic feed.Topic
-	Index uint64
-}
-
-// Published is what a publish stored.
-type Published struct {
-	Reference swarm.Address
-	Feed      *feed.Stored // nil without a feed update
-}
+// ErrPublishFailed: no worker stored the manifest within the attempts.
+var ErrPublishFailed = dispatch.ErrPublishFailed
 
 // publication is a publish job handed to a worker.
 type publication struct {
@@ -127,26 +111,13 @@ func Expected(ctx context.Context, job *archiverpb.PublishJob) (swarm.Address, e
 }
 
 func (s *Server) publishVia(ctx context.Context, manifestID string, job *archiverpb.PublishJob, want map[string]swarm.Address) error {
-	avoid := map[*worker]bool{}
-	var last error
-	for range s.cfg.MaxAttempts {
-		w, err := s.workers.Pick(ctx, manifestID, avoid)
+	return s.d.Publish(ctx, manifestID, func(ctx context.Context, w *worker) error {
+		res, err := s.publishOnce(ctx, w, job)
 		if err != nil {
 			return err
 		}
-		res, err := s.publishOnce(ctx, w, job)
-		s.workers.Release(w)
-		if err == nil {
-			if err = checkReport(res.GetFiles(), want); err == nil {
-				return nil
-			}
-			err = fmt.Errorf("worker %s: %w", w.ID, err)
-		}
-		last = err
-		avoid[w] = true
-		s.log.Warn("publish attempt failed", "stream", manifestID, "worker", w.ID, "error", err)
-	}
-	return fmt.Errorf("grpcsvc: %w: %s: %w", ErrPublishFailed, manifestID, last)
+		return checkReport(res.GetFiles(), want)
+	})
 }
 
 // checkReport accepts a publish report that lists exactly the wanted files
@@ -171,7 +142,7 @@ func checkReport(files []*archiverpb.FileResult, want map[string]swarm.Address) 
 
 // publishOnce sends the job to w and waits for its report.
 func (s *Server) publishOnce(ctx context.Context, w *worker, job *archiverpb.PublishJob) (*archiverpb.JobResult, error) {
-	p := &publication{token: newToken(), done: make(chan *archiverpb.JobResult, 1)}
+	p := &publication{token: dispatch.NewToken(), done: make(chan *archiverpb.JobResult, 1)}
 	deadline := time.Now().Add(s.cfg.BaseTimeout)
 	job = cloneWith(job, p.token, deadline)
 	s.mu.Lock()
@@ -184,7 +155,7 @@ func (s *Server) publishOnce(ctx context.Context, w *worker, job *archiverpb.Pub
 	}()
 	select {
 	case w.Link.notices <- &archiverpb.WorkerNotice{Notice: &archiverpb.WorkerNotice_Publish{Publish: job}}:
-	case <-w.Link.gone:
+	case <-w.Gone():
 		return nil, errors.New("worker left")
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -197,7 +168,7 @@ func (s *Server) publishOnce(ctx context.Context, w *worker, job *archiverpb.Pub
 			return nil, errors.New(res.GetError())
 		}
 		return res, nil
-	case <-w.Link.gone:
+	case <-w.Gone():
 		return nil, errors.New("worker left")
 	case <-timer.C:
 		return nil, errors.New("deadline passed")
@@ -225,7 +196,7 @@ func (s *Server) reportPublish(res *archiverpb.JobResult) (bool, error) {
 }
 
 func cloneWith(job *archiverpb.PublishJob, token []byte, deadline time.Time) *archiverpb.PublishJob {
-	c := &archiverpb.PublishJob{JobId: "publish-" + hex.EncodeToString(newToken()), Token: token,
+	c := &archiverpb.PublishJob{JobId: "publish-" + hex.EncodeToString(dispatch.NewToken()), Token: token,
 		ManifestId: job.ManifestId, Final: job.Final, RedundancyLevel: job.RedundancyLevel,
 		Renditions: job.Renditions, Feed: job.Feed, DeadlineUnixMs: deadline.UnixMilli()}
 	return c

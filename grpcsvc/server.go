@@ -2,11 +2,9 @@ package grpcsvc
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -22,42 +20,20 @@ import (
 	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
-// Queue is where accepted jobs wait: the orchestrator's durable spool.
-type Queue interface {
-	// Next blocks until a job is available and leases it.
-	Next(ctx context.Context) (QueuedJob, error)
-	// Done removes a job for good once its result is recorded.
-	Done(id string) error
-	// Release returns a leased job to the queue.
-	Release(id string) error
-}
-
-// QueuedJob is a leased job.
-type QueuedJob struct {
-	ID  string
-	Job archiver.Job
-	// Attempts counts the job's returns to the queue, for any reason
-	// (logs and operators); the gap decision counts reported failures only.
-	Attempts int
-}
+// Results records what workers report: the stream keeper.
+type Results = archiver.Results
 
 // FileResult is the Swarm reference of one file of a job.
-type FileResult struct {
-	Name      string
-	Reference []byte
-	Bytes     uint64
-	Chunks    uint64
-}
+type FileResult = archiver.FileResult
 
-// Results records what workers report: the archive index.
-type Results interface {
-	// Archived records a job's references; it must be idempotent, since
-	// a job re-dispatched after a timeout may be reported twice.
-	Archived(ctx context.Context, job archiver.Job, files []FileResult) error
-	// Failed records a job the workers could not archive after all
-	// attempts; the stream keeps a gap.
-	Failed(ctx context.Context, job archiver.Job, reason string) error
-}
+// Queue is where accepted jobs wait: the orchestrator's durable spool.
+type Queue = archiver.Queue
+
+// QueuedJob is a leased job.
+type QueuedJob = archiver.QueuedJob
+
+// Metrics counts what happened to jobs; read with Server.Metrics.
+type Metrics = dispatch.Metrics
 
 // Config tunes the service.
 type Config struct {
@@ -114,37 +90,22 @@ type Config struct {
 	Logger     *slog.Logger
 }
 
-// Defaults of Config.MaxUnacked and Config.AckTimeout. Two jobs in flight
-// on the registration stream keep an honest worker busy: it acknowledges a
-// job a round trip after it is sent. Five seconds is many round trips, and
-// half the shortest default deadline.
+// Defaults of Config, the dispatcher's.
 const (
-	DefaultMaxUnacked = 2
-	DefaultAckTimeout = 5 * time.Second
-	DefaultAbortGrace = 5 * time.Second
+	DefaultMaxUnacked = dispatch.DefaultMaxUnacked
+	DefaultAckTimeout = dispatch.DefaultAckTimeout
+	DefaultAbortGrace = dispatch.DefaultAbortGrace
 )
 
 func (c Config) withDefaults() Config {
-	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = 5
-	}
-	if c.BaseTimeout <= 0 {
-		c.BaseTimeout = 10 * time.Second
-	}
-	if c.MinThroughput <= 0 {
-		c.MinThroughput = 256 << 10
-	}
 	if c.ChunkSize <= 0 {
 		c.ChunkSize = 1 << 20
 	}
-	if c.MaxUnacked <= 0 {
-		c.MaxUnacked = DefaultMaxUnacked
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = dispatch.DefaultMaxAttempts
 	}
-	if c.AckTimeout <= 0 {
-		c.AckTimeout = DefaultAckTimeout
-	}
-	if c.AbortGrace == 0 {
-		c.AbortGrace = DefaultAbortGrace
+	if c.BaseTimeout <= 0 {
+		c.BaseTimeout = dispatch.DefaultBaseTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -152,62 +113,30 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Server implements archiverpb.ArchiverServiceServer.
+// dispatch is the dispatcher's part of the configuration.
+func (c Config) dispatch() dispatch.Config {
+	return dispatch.Config{MaxAttempts: c.MaxAttempts, BaseTimeout: c.BaseTimeout, MinThroughput: c.MinThroughput,
+		MaxUnacked: c.MaxUnacked, AckTimeout: c.AckTimeout, AbortGrace: c.AbortGrace, Redundancy: c.Redundancy,
+		Verify: !c.TrustReferences, Logger: c.Logger}
+}
+
+// Server implements archiverpb.ArchiverServiceServer: the workers'
+// connections and their messages, over the dispatcher, which decides.
 type Server struct {
 	archiverpb.UnimplementedArchiverServiceServer
-	cfg     Config
-	queue   Queue
-	results Results
-	workers *dispatch.Pool[link]
-	log     *slog.Logger
-	metrics Metrics
-	leases  *dispatch.LeaseTable
+	cfg    Config
+	d      *dispatch.Dispatcher[link]
+	log    *slog.Logger
+	leases *dispatch.LeaseTable
 
-	// mu may be held while taking workers.mu, never the other way round.
 	mu         sync.Mutex
-	assigned   map[string]*assignment      // job id → current assignment
-	missed     map[string]map[*worker]bool // job id → workers that missed its deadline
-	failures   map[string]int              // job id → failures reported by workers
-	publishing map[string]*publication     // publish job id → waiting publication
-	revoked    map[string][]revocation     // job id → takings back from stalled workers
-
-	// reporting is held for reading by every report being recorded and
-	// for writing by Close, which so waits for them; closed refuses later
-	// ones.
-	reporting sync.RWMutex
-	closed    bool
+	publishing map[string]*publication // publish job id → waiting publication
 }
 
 // Close refuses further reports and waits for those being recorded, so the
-// spool and the index can be closed under none: a report recorded in the
-// index whose spool Done failed on the closed spool left the job there,
-// and the next process archived and counted it again. Call it before
-// closing the Queue and the Results; jobs not reported stay queued.
-func (s *Server) Close() {
-	s.reporting.Lock()
-	defer s.reporting.Unlock()
-	s.closed = true
-}
-
-// assignment is a job handed to a worker.
-type assignment struct {
-	qj       QueuedJob
-	worker   *worker
-	token    []byte
-	deadline time.Time
-	timer    *time.Timer
-	ackTimer *time.Timer // nil when the deadline comes first
-	claimed  bool        // a report of it is being recorded; guarded by Server.mu
-	acked    bool        // the worker fetched or reported it; guarded by Server.mu
-}
-
-// Metrics counts what happened; read with Server.Metrics.
-type Metrics struct {
-	Dispatched, Redispatched, Archived, Failed, LateReports int64
-	// Unacknowledged counts the re-dispatches of jobs taken back from a
-	// worker that did not acknowledge them (also in Redispatched).
-	Unacknowledged int64
-}
+// spool and the index can be closed under none. Call it before closing the
+// Queue and the Results; jobs not reported stay queued.
+func (s *Server) Close() { s.d.Close() }
 
 var _ archiverpb.ArchiverServiceServer = (*Server)(nil)
 
@@ -224,17 +153,19 @@ func New(queue Queue, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	return &Server{cfg: cfg, queue: queue, workers: dispatch.NewPool[link](cfg.MaxUnacked), log: cfg.Logger, leases: leases,
-		assigned: make(map[string]*assignment), missed: make(map[string]map[*worker]bool), failures: make(map[string]int),
-		publishing: make(map[string]*publication), revoked: make(map[string][]revocation)}, nil
+	s := &Server{cfg: cfg, log: cfg.Logger, leases: leases, publishing: make(map[string]*publication)}
+	s.d = dispatch.New(queue, cfg.dispatch(), s.sendJob)
+	return s, nil
 }
 
 // Metrics returns a snapshot of the counters.
-func (s *Server) Metrics() Metrics {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.metrics
-}
+func (s *Server) Metrics() Metrics { return s.d.Metrics() }
+
+// Run dispatches queued jobs to workers until ctx ends, and records what
+// they report in results. Results are given here, not to New, because the
+// stream keeper that records them publishes through this server: it is
+// built from the server, and the server needs it only once jobs go out.
+func (s *Server) Run(ctx context.Context, results Results) error { return s.d.Run(ctx, results) }
 
 // StreamEnded forgets which worker archived a stream (streams.Publisher):
 // called after the stream's final publish, so the affinity map holds live
@@ -242,12 +173,12 @@ func (s *Server) Metrics() Metrics {
 // remembered of the stream's earlier publishes; the notice is not waited
 // for (a worker that misses it forgets the stream by its cache's bound).
 func (s *Server) StreamEnded(manifestID string) {
-	s.workers.Forget(manifestID)
+	s.d.Workers().Forget(manifestID)
 	n := &archiverpb.WorkerNotice{Notice: &archiverpb.WorkerNotice_Ended{Ended: &archiverpb.StreamEnded{ManifestId: []byte(manifestID)}}}
-	for _, w := range s.workers.All() {
+	for _, w := range s.d.Workers().All() {
 		select {
 		case w.Link.notices <- n:
-		case <-w.Link.gone:
+		case <-w.Gone():
 		default:
 		}
 	}
@@ -270,13 +201,12 @@ type Held struct {
 // metrics and leak checks: with no job in flight and every stream ended,
 // all but Workers are zero (integration/churn_test.go asserts it).
 func (s *Server) Held() Held {
+	d := s.d.Held()
+	h := Held{Assigned: d.Assigned, Missed: d.Missed, Failed: d.Failed, Revoked: d.Revoked}
 	s.mu.Lock()
-	h := Held{Assigned: len(s.assigned), Missed: len(s.missed), Failed: len(s.failures), Publications: len(s.publishing)}
-	for _, rs := range s.revoked {
-		h.Revoked += len(rs)
-	}
+	h.Publications = len(s.publishing)
 	s.mu.Unlock()
-	h.Affinities, h.Workers = s.workers.Sizes()
+	h.Affinities, h.Workers = s.d.Workers().Sizes()
 	return h
 }
 
@@ -308,13 +238,10 @@ func (s *Server) RegisterArchiver(req *archiverpb.RegisterRequest, stream archiv
 			return nil // the lease was all it asked for: not admitted, given no job
 		}
 	}
-	s.workers.Add(w)
+	s.d.Join(w)
 	s.log.Info("worker registered", "worker", w.ID, "capacity", w.Capacity, "version", req.GetVersion())
 	defer func() {
-		s.workers.Remove(w)
-		close(w.Link.gone)
-		s.reclaim(w)
-		s.forgetRevoked(w)
+		s.d.Leave(w)
 		s.log.Info("worker left; its jobs are re-dispatched", "worker", w.ID)
 	}()
 	if !leased { // the lease's message carried the headers already
@@ -348,48 +275,4 @@ func (s *Server) sendLease(w *worker, stream archiverpb.ArchiverService_Register
 	}
 	lease := &archiverpb.StampLease{BatchId: l.Batch[:], CounterFrom: l.From, CounterTo: l.To}
 	return stream.Send(&archiverpb.WorkerNotice{Notice: &archiverpb.WorkerNotice_Lease{Lease: lease}})
-}
-
-func newToken() []byte {
-	t := make([]byte, 16)
-	_, _ = rand.Read(t)
-	return t
-}
-
-// deadline scales a job's timeout with its size.
-func (s *Server) deadline(j archiver.Job) time.Duration {
-	return s.cfg.BaseTimeout + time.Duration(j.Bytes()/s.cfg.MinThroughput)*time.Second
-}
-
-// Run dispatches queued jobs to workers until ctx ends, and records what
-// they report in results. Results are given here, not to New, because the
-// stream keeper that records them publishes through this server: it is
-// built from the server, and the server needs it only once jobs go out.
-func (s *Server) Run(ctx context.Context, results Results) error {
-	if results == nil {
-		return errors.New("grpcsvc: Run needs somewhere to record results")
-	}
-	// Written before the first assignment; reports reach it only through
-	// an assignment, taken under s.mu.
-	s.mu.Lock()
-	s.results = results
-	s.mu.Unlock()
-	for {
-		qj, err := s.queue.Next(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("grpcsvc: next job: %w", err)
-		}
-		s.mu.Lock()
-		avoid := s.missed[qj.ID]
-		s.mu.Unlock()
-		w, err := s.workers.PickJob(ctx, string(qj.Job.ManifestID), avoid)
-		if err != nil {
-			_ = s.queue.Release(qj.ID)
-			return nil
-		}
-		s.assign(qj, w)
-	}
 }

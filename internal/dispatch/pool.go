@@ -2,10 +2,25 @@
 // with no transport in sight. A Pool chooses which connected worker
 // archives a job: the worker that archived the stream before, if it has
 // room (its stamps and Bee node stay warm for the stream), else the least
-// loaded relative to its capacity. A LeaseTable gives each worker that
-// stamps client-side its own range of the operator's batch, for good.
-// grpcsvc keeps the workers' connections, the assignments and their
-// deadlines, and asks these.
+// loaded relative to its capacity. A Dispatcher hands queued jobs to the
+// pool's workers and holds each assignment to its deadline and its
+// acknowledgement, until its report is checked and recorded. A LeaseTable
+// gives each worker that stamps client-side its own range of the
+// operator's batch, for good. grpcsvc carries all of it over gRPC.
+//
+// Jobs come from a durable queue (the spool) and go back to it whenever the
+// worker holding them disconnects, dies or misses its deadline, so a job is
+// re-dispatched, never dropped. A late report from a worker that lost its
+// job is refused by its token; results are recorded by content,
+// idempotently.
+//
+// A worker acknowledges a job by fetching it (or reporting it). The
+// declared capacity bounds what a worker holds; what it holds
+// unacknowledged is bounded by Config.MaxUnacked whatever it declared. A
+// worker that does not acknowledge within Config.AckTimeout loses its
+// unacknowledged jobs to the queue at once and is given none until it
+// acknowledges one: a worker that never reads its stream cannot keep jobs
+// from the others for a deadline at a time.
 package dispatch
 
 import (
@@ -19,11 +34,21 @@ type Worker[L any] struct {
 	Capacity int
 	Link     L
 
+	gone chan struct{} // closed by Dispatcher.Leave
+
 	// Guarded by Pool.mu:
 	load    int  // jobs assigned and not reported
 	unacked int  // archive jobs assigned and neither fetched nor reported
 	stalled bool // missed an acknowledgement: given nothing until it acknowledges
 }
+
+// NewWorker is a worker about to join a Dispatcher.
+func NewWorker[L any](id string, capacity int, link L) *Worker[L] {
+	return &Worker[L]{ID: id, Capacity: capacity, Link: link, gone: make(chan struct{})}
+}
+
+// Gone is closed once the worker has left.
+func (w *Worker[L]) Gone() <-chan struct{} { return w.gone }
 
 // Pool tracks connected workers and picks one per job. Room is what a
 // worker declared, and fewer than maxUnacked jobs it has not

@@ -91,7 +91,7 @@ func Open(cfg Config) (*Host, error) {
 	if h.Index, err = catalog.Open(filepath.Join(cfg.DataDir, "index.db")); err != nil {
 		return nil, errors.Join(fmt.Errorf("host: %w", err), h.Spool.Close())
 	}
-	if h.Service, err = grpcsvc.New(grpcsvc.SpoolQueue(h.Spool), cfg.Service); err != nil {
+	if h.Service, err = grpcsvc.New(h.Spool.Queue(), cfg.Service); err != nil {
 		return nil, errors.Join(fmt.Errorf("host: %w", err), h.Spool.Close(), h.Index.Close())
 	}
 	h.Streams = streams.New(h.Index, h.Service, cfg.Streams)

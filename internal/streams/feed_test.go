@@ -11,6 +11,7 @@ import (
 	"github.com/lpswarm/archiver/feed"
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/internal/catalog"
+	"github.com/lpswarm/archiver/internal/dispatch"
 	"github.com/lpswarm/archiver/internal/streams"
 	"github.com/lpswarm/archiver/proto/archiverpb"
 )
@@ -79,7 +80,7 @@ func TestFeedIndexAdvancesOnlyOnSuccess(t *testing.T) {
 	p.mu.Lock()
 	last := p.feeds[len(p.feeds)-1]
 	p.mu.Unlock()
-	require.Equal(t, &grpcsvc.FeedTarget{Topic: topic, Index: 0}, last)
+	require.Equal(t, &dispatch.FeedTarget{Topic: topic, Index: 0}, last)
 }
 
 // TestNoFeedWithoutOwner: without a signer no publish carries a feed and

@@ -20,6 +20,7 @@ import (
 	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/internal/catalog"
+	"github.com/lpswarm/archiver/internal/dispatch"
 	"github.com/lpswarm/archiver/internal/streams"
 	"github.com/lpswarm/archiver/proto/archiverpb"
 )
@@ -27,8 +28,8 @@ import (
 // noPublisher never publishes; the fuzz targets stop before a publish.
 type noPublisher struct{}
 
-func (noPublisher) Publish(context.Context, grpcsvc.PublishRequest) (grpcsvc.Published, error) {
-	return grpcsvc.Published{}, fmt.Errorf("not in this test")
+func (noPublisher) Publish(context.Context, dispatch.PublishRequest) (dispatch.Published, error) {
+	return dispatch.Published{}, fmt.Errorf("not in this test")
 }
 func (noPublisher) FeedOwner() (common.Address, bool) { return common.Address{}, false }
 func (noPublisher) StreamEnded(string)                {}

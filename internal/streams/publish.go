@@ -8,9 +8,9 @@ import (
 
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/feed"
-	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/hls"
 	"github.com/lpswarm/archiver/internal/catalog"
+	"github.com/lpswarm/archiver/internal/dispatch"
 )
 
 // spec builds a stream's archive spec from the index: archived segments by
@@ -94,14 +94,14 @@ func (s *Streams) publishOnce(ctx context.Context, id catalog.StreamID, final bo
 	if err != nil {
 		return err
 	}
-	req := grpcsvc.PublishRequest{ManifestID: id.ManifestID, Spec: spec, Final: final}
+	req := dispatch.PublishRequest{ManifestID: id.ManifestID, Spec: spec, Final: final}
 	var rec catalog.Feed
 	if owner, ok := s.pub.FeedOwner(); ok {
 		rec = catalog.Feed{Owner: owner, Topic: feed.StreamTopic(id.Sender, id.ManifestID)}
 		if info.Feed.Owner == rec.Owner && info.Feed.Topic == rec.Topic {
 			rec.Updates = info.Feed.Updates
 		}
-		req.Feed = &grpcsvc.FeedTarget{Topic: rec.Topic, Index: rec.Updates}
+		req.Feed = &dispatch.FeedTarget{Topic: rec.Topic, Index: rec.Updates}
 	}
 	res, err := s.pub.Publish(ctx, req)
 	if err != nil {

@@ -15,8 +15,8 @@ import (
 	"github.com/ethersphere/bee/v2/pkg/swarm"
 
 	"github.com/lpswarm/archiver"
-	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/internal/catalog"
+	"github.com/lpswarm/archiver/internal/dispatch"
 )
 
 // Defaults of Config, stated in the package documentation.
@@ -31,7 +31,7 @@ const (
 // Publisher stores a stream's manifest and updates its feed;
 // grpcsvc.Server implements it.
 type Publisher interface {
-	Publish(ctx context.Context, req grpcsvc.PublishRequest) (grpcsvc.Published, error)
+	Publish(ctx context.Context, req dispatch.PublishRequest) (dispatch.Published, error)
 	// FeedOwner is the owner of the feeds publishes update; false when
 	// streams get no feed.
 	FeedOwner() (common.Address, bool)
@@ -78,7 +78,7 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Streams implements grpcsvc.Results and wraps the spool for the decorator.
+// Streams implements archiver.Results and wraps the spool for the decorator.
 type Streams struct {
 	ix  *catalog.Index
 	pub Publisher
@@ -102,7 +102,7 @@ type stream struct {
 	tearing    bool      // a teardown of the stream is running
 }
 
-var _ grpcsvc.Results = (*Streams)(nil)
+var _ archiver.Results = (*Streams)(nil)
 
 // New returns the stream keeper over an open index.
 func New(ix *catalog.Index, pub Publisher, cfg Config) *Streams {
@@ -190,9 +190,9 @@ func (s *Streams) arrived(st *stream) {
 	st.arriving--
 }
 
-// Archived records a job's references (grpcsvc.Results). Recording is
+// Archived records a job's references (archiver.Results). Recording is
 // idempotent: a late duplicate report changes nothing.
-func (s *Streams) Archived(ctx context.Context, j archiver.Job, results []grpcsvc.FileResult) error {
+func (s *Streams) Archived(ctx context.Context, j archiver.Job, results []archiver.FileResult) error {
 	id := streamID(j)
 	// Accepting again is idempotent, and it covers a job spooled before a
 	// crash kept it from the index. One transaction for the segment, and

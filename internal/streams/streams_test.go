@@ -18,8 +18,8 @@ import (
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/chunker"
 	"github.com/lpswarm/archiver/feed"
-	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/internal/catalog"
+	"github.com/lpswarm/archiver/internal/dispatch"
 	"github.com/lpswarm/archiver/internal/streams"
 )
 
@@ -30,24 +30,24 @@ type publisher struct {
 	mu    sync.Mutex
 	specs []archive.Spec
 	final []bool
-	feeds []*grpcsvc.FeedTarget
+	feeds []*dispatch.FeedTarget
 	owner *common.Address
 	fail  bool
 	ended []string // StreamEnded calls
 }
 
-func (p *publisher) Publish(_ context.Context, req grpcsvc.PublishRequest) (grpcsvc.Published, error) {
+func (p *publisher) Publish(_ context.Context, req dispatch.PublishRequest) (dispatch.Published, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.feeds = append(p.feeds, req.Feed)
 	if p.fail {
 		p.fail = false
-		return grpcsvc.Published{}, errors.New("no worker")
+		return dispatch.Published{}, errors.New("no worker")
 	}
 	p.specs, p.final = append(p.specs, req.Spec), append(p.final, req.Final)
 	ref := make([]byte, 32)
 	ref[0] = byte(len(p.specs))
-	out := grpcsvc.Published{Reference: swarm.NewAddress(ref)}
+	out := dispatch.Published{Reference: swarm.NewAddress(ref)}
 	if req.Feed != nil {
 		out.Feed = &feed.Stored{Manifest: swarm.NewAddress(bytes.Repeat([]byte{0xfe}, 32)), Index: req.Feed.Index}
 	}
@@ -92,13 +92,13 @@ func job(seq int64) archiver.Job {
 		Source: []byte{byte(seq), 1}, Renditions: []archiver.Rendition{{Name: "360p", Data: []byte{byte(seq), 2}}}}
 }
 
-func results(t *testing.T, j archiver.Job) []grpcsvc.FileResult {
+func results(t *testing.T, j archiver.Job) []archiver.FileResult {
 	t.Helper()
-	var out []grpcsvc.FileResult
+	var out []archiver.FileResult
 	for _, d := range [][]byte{j.Source, j.Renditions[0].Data} {
 		ref, err := chunker.Reference(context.Background(), d, redundancy.NONE)
 		require.NoError(t, err)
-		out = append(out, grpcsvc.FileResult{Reference: ref.Bytes(), Bytes: uint64(len(d))})
+		out = append(out, archiver.FileResult{Reference: ref.Bytes(), Bytes: uint64(len(d))})
 	}
 	return out
 }
