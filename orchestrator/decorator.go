@@ -161,14 +161,15 @@ func (d *Decorator) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case now := <-tick.C:
-			d.expire(now)
+			d.Expire(now)
 		}
 	}
 }
 
-// expire forgets the sessions last used before now - SessionTTL that have
-// no outcome in flight.
-func (d *Decorator) expire(now time.Time) {
+// Expire forgets the sessions last used before now - SessionTTL that have
+// no outcome in flight. Run calls it every SessionTTL/4; a caller may run
+// it at any time, for a time of its choosing.
+func (d *Decorator) Expire(now time.Time) {
 	type gone struct {
 		id     archiver.ManifestID
 		sender common.Address

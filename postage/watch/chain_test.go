@@ -100,7 +100,14 @@ func TestWatchWarnsAndTopsUpWithinCap(t *testing.T) {
 	require.NoError(t, err)
 	w2.Add(id)
 	require.ErrorIs(t, w2.Check(ctx), watch.ErrCapReached)
-	time.Sleep(3 * time.Second) // blocks in which a wrongly sent top-up would land
+	// A top-up Bee sends is mined before its call returns; the node has
+	// applied it once it has processed a few blocks past the chain's tip.
+	cs, err = c.ChainState(ctx)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		now, err := c.ChainState(ctx)
+		return err == nil && now.Block >= cs.ChainTip+2
+	}, time.Minute, 100*time.Millisecond, "the node processes no block past %d", cs.ChainTip)
 	b, err = c.Batch(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, want.String(), b.Amount.String(), "only one top-up reached the chain")
