@@ -63,6 +63,7 @@ type Orchestrator struct {
 
 	mu       sync.Mutex
 	sessions map[string]*liveSession // by go-livepeer session id
+	now      func() time.Time        // the sessions' clock; tests set their own before Start
 	accounts feeBook
 	deposits *deposits // nil without -archiveMinDeposit
 
@@ -92,7 +93,8 @@ func OpenOrchestrator(f *Flags, env OrchestratorEnv) (*Orchestrator, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &Orchestrator{flags: *f, cfg: oc, balances: env.Balances, log: env.Logger, sessions: map[string]*liveSession{}}
+	o := &Orchestrator{flags: *f, cfg: oc, balances: env.Balances, log: env.Logger, sessions: map[string]*liveSession{},
+		now: time.Now}
 	if oc.MinDeposit != nil {
 		if env.Deposit == nil {
 			return nil, errors.New("-archiveMinDeposit needs the node's view of the chain")
@@ -216,7 +218,7 @@ func (o *Orchestrator) session(id string) *liveSession {
 		s = &liveSession{}
 		o.sessions[id] = s
 	}
-	s.seen = time.Now()
+	s.seen = o.now()
 	return s
 }
 
@@ -247,7 +249,7 @@ func (o *Orchestrator) Transcoded(md *orchestrator.SegTranscodingMetadata, seg *
 	defer o.mu.Unlock()
 	if s := o.sessions[string(md.Session())]; s != nil && s.inflight > 0 {
 		s.inflight--
-		s.seen = time.Now()
+		s.seen = o.now()
 	}
 }
 
@@ -282,7 +284,7 @@ func (o *Orchestrator) EndSession(session string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if s := o.sessions[session]; s != nil && s.ending.IsZero() {
-		s.ending = time.Now()
+		s.ending = o.now()
 	}
 }
 
@@ -296,14 +298,19 @@ func (o *Orchestrator) endSessions(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-tick.C:
-			for _, e := range o.due(now) {
-				o.dec.EndSession(e.sender, archiver.ManifestID(e.session))
-				if e.archiving {
-					o.host.Streams.End(catalog.StreamID{ManifestID: e.manifestID, Sender: e.sender})
-					o.log.Info("archive stream ended", "manifestID", e.manifestID, "sender", e.sender.Hex())
-				}
-			}
+		case <-tick.C:
+			o.endDue(o.now())
+		}
+	}
+}
+
+// endDue ends the sessions whose end is due at now.
+func (o *Orchestrator) endDue(now time.Time) {
+	for _, e := range o.due(now) {
+		o.dec.EndSession(e.sender, archiver.ManifestID(e.session))
+		if e.archiving {
+			o.host.Streams.End(catalog.StreamID{ManifestID: e.manifestID, Sender: e.sender})
+			o.log.Info("archive stream ended", "manifestID", e.manifestID, "sender", e.sender.Hex())
 		}
 	}
 }

@@ -119,11 +119,21 @@ func baseArgs() []string {
 // data directory; it is closed when the test ends.
 func startOrchestrator(t *testing.T, offchain bool, args ...string) orchFixture {
 	t.Helper()
+	return startOrchestratorAt(t, offchain, nil, args...)
+}
+
+// startOrchestratorAt is startOrchestrator with the sessions' clock set to
+// clock (nil: the real one).
+func startOrchestratorAt(t *testing.T, offchain bool, clock *manualClock, args ...string) orchFixture {
+	t.Helper()
 	fx := orchFixture{ledger: &fakeLedger{}, logs: &logSink{}, dir: t.TempDir()}
 	f := mustParseFlags(t, append(baseArgs(), args...)...)
 	o, err := OpenOrchestrator(f, OrchestratorEnv{DataDir: fx.dir, Offchain: offchain,
 		Logger: slog.New(slog.NewJSONHandler(fx.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	require.NoError(t, err)
+	if clock != nil {
+		o.now = clock.Now
+	}
 	require.NoError(t, o.Attach(fx.ledger))
 	ctx, cancel := context.WithCancel(context.Background())
 	require.NoError(t, o.Start(ctx))
@@ -133,6 +143,26 @@ func startOrchestrator(t *testing.T, offchain bool, args ...string) orchFixture 
 	})
 	fx.o = o
 	return fx
+}
+
+// manualClock stands still until the test advances it.
+type manualClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newManualClock() *manualClock { return &manualClock{t: time.Now()} }
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *manualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
 // segment is a transcoded segment of manifestID in session, with one
@@ -429,24 +459,30 @@ func TestOrchestratorAmendInfo(t *testing.T) {
 }
 
 // TestOrchestratorEndSessionGrace: the stream ends EndGrace after the
-// session's end, not at once.
+// session's end, not at once. The sessions' clock is the test's: each
+// sweep below runs at a time the test chose.
 func TestOrchestratorEndSessionGrace(t *testing.T) {
-	fx := startOrchestrator(t, true)
+	clock := newManualClock()
+	fx := startOrchestratorAt(t, true, clock)
 	fx.o.Paid(&lpnet.Payment{Sender: senderA.Bytes()}, "sess1")
 	fx.archiveSegment(t, "s1", "sess1", 0)
 	fx.waitReceipt(t, "sess1", 0, archiverpb.ArchiveReceipt_ACCEPTED)
-
-	// The next segment's quiet period must not be what holds the end back.
-	time.Sleep(testEndGrace)
-	fx.o.EndSession("sess1")
-	fx.o.EndSession("sess1") // a second end does not restart the grace
 	ended := func() bool {
 		p, d := fx.hasSession("sess1")
 		return !p && !d
 	}
-	assert.Never(t, ended, testEndGrace*3/5, 10*time.Millisecond, "ended before the grace")
+
+	// The next segment's quiet period must not be what holds the end back.
+	clock.Advance(testEndGrace)
+	fx.o.EndSession("sess1")
+	clock.Advance(testEndGrace / 2)
+	fx.o.EndSession("sess1") // a second end does not restart the grace
+	fx.o.endDue(clock.Now())
+	assert.False(t, ended(), "ended before the grace")
 	assert.Empty(t, fx.logs.records("archive stream ended"))
-	require.Eventually(t, ended, 5*time.Second, 10*time.Millisecond)
+	clock.Advance(testEndGrace / 2)
+	fx.o.endDue(clock.Now())
+	require.True(t, ended(), "not ended once the grace is over")
 
 	recs := fx.logs.records("archive stream ended")
 	require.Len(t, recs, 1, "the stream is ended once")
@@ -458,13 +494,15 @@ func TestOrchestratorEndSessionGrace(t *testing.T) {
 // Transcoded holds the end back, however long it takes, and the grace
 // starts again once it is in.
 func TestOrchestratorEndSessionWaitsForSegments(t *testing.T) {
-	fx := startOrchestrator(t, true)
+	clock := newManualClock()
+	fx := startOrchestratorAt(t, true, clock)
 	fx.o.Paid(&lpnet.Payment{Sender: senderA.Bytes()}, "sess1")
 	md, seg, td := segment("s1", "sess1", 0, true)
 	require.True(t, fx.o.Begin(md))
 	fx.o.EndSession("sess1")
 
-	time.Sleep(2 * testEndGrace)
+	clock.Advance(10 * testEndGrace)
+	fx.o.endDue(clock.Now())
 	p, _ := fx.hasSession("sess1")
 	require.True(t, p, "ended with a segment still transcoding")
 
@@ -473,7 +511,14 @@ func TestOrchestratorEndSessionWaitsForSegments(t *testing.T) {
 		p, d := fx.hasSession("sess1")
 		return !p && !d
 	}
-	assert.Never(t, ended, testEndGrace*3/5, 10*time.Millisecond, "ended before the last segment's grace")
+	clock.Advance(testEndGrace - time.Millisecond)
+	fx.o.endDue(clock.Now())
+	assert.False(t, ended(), "ended before the last segment's grace")
+	clock.Advance(time.Millisecond)
+	fx.o.endDue(clock.Now())
+	p, _ = fx.hasSession("sess1")
+	require.False(t, p, "not ended once the last segment's grace is over")
+	// The decorator lets the session go once the segment's outcome is in.
 	require.Eventually(t, ended, 5*time.Second, 10*time.Millisecond)
 	recs := fx.logs.records("archive stream ended")
 	require.Len(t, recs, 1)
