@@ -39,6 +39,7 @@ func TestDisconnectedWorkersFetchedJobsWaitForBee(t *testing.T) {
 	}
 	require.ErrorIs(t, err, io.EOF)
 
+	left := time.Now()
 	cancel() // the worker dies with the first job fetched, the second not
 	released := func() int {
 		h.q.mu.Lock()
@@ -48,6 +49,8 @@ func TestDisconnectedWorkersFetchedJobsWaitForBee(t *testing.T) {
 	require.Eventually(t, func() bool { return released() == 1 }, 5*time.Second, time.Millisecond, "the unfetched job goes back at once")
 	require.Equal(t, codes.NotFound, status.Code(answer(context.Background(), client, first.GetJob())),
 		"the fetched job's report is refused once its worker left")
-	require.Never(t, func() bool { return released() > 1 }, grace/2, time.Millisecond, "the fetched job went back before Bee could clean up")
-	require.Eventually(t, func() bool { return released() == 2 }, 5*time.Second, time.Millisecond, "the fetched job goes back after the grace")
+	require.Eventually(t, func() bool { return released() == 2 }, 5*time.Second, time.Millisecond, "the fetched job goes back")
+	// Seen within a millisecond of its return, which the server can count
+	// from its own notice of the disconnect only, after left.
+	require.GreaterOrEqual(t, time.Since(left), grace, "the fetched job went back before Bee could clean up")
 }
