@@ -34,15 +34,44 @@ func Split(ctx context.Context, data []byte, level redundancy.Level) (*File, err
 	if err := check(ctx, data, level); err != nil {
 		return nil, err
 	}
-	if level == redundancy.NONE {
-		root, chunks := treeNone(data, true)
-		return &File{Root: root, Size: int64(len(data)), Chunks: chunks}, nil
-	}
-	root, chunks, err := treeRedundant(ctx, data, level, true)
+	var c collector
+	root, err := tree(ctx, data, level, &c)
 	if err != nil {
-		return nil, fmt.Errorf("chunker: split %d bytes: %w", len(data), err)
+		return nil, err
 	}
-	return &File{Root: root, Size: int64(len(data)), Chunks: chunks}, nil
+	return &File{Root: root, Size: int64(len(data)), Chunks: c.chunks}, nil
+}
+
+// Addresses computes data's reference and the address of every distinct
+// chunk Split would return, in the same order, without keeping the
+// chunks: what an uploader that does not split needs to know of a file.
+func Addresses(ctx context.Context, data []byte, level redundancy.Level) (swarm.Address, []swarm.Address, error) {
+	if err := check(ctx, data, level); err != nil {
+		return swarm.ZeroAddress, nil, err
+	}
+	c := collector{addrOnly: true}
+	root, err := tree(ctx, data, level, &c)
+	if err != nil {
+		return swarm.ZeroAddress, nil, err
+	}
+	out := make([]swarm.Address, len(c.chunks))
+	for i, ch := range c.chunks {
+		out[i] = ch.Address()
+	}
+	return root, out, nil
+}
+
+// tree builds data's chunk tree at level, collecting its chunks in c when
+// c is given.
+func tree(ctx context.Context, data []byte, level redundancy.Level, c *collector) (swarm.Address, error) {
+	if level == redundancy.NONE {
+		return treeNone(data, c), nil
+	}
+	root, err := treeRedundant(ctx, data, level, c)
+	if err != nil {
+		return swarm.ZeroAddress, fmt.Errorf("chunker: split %d bytes: %w", len(data), err)
+	}
+	return root, nil
 }
 
 // Reference computes data's reference without keeping its chunks.
@@ -50,14 +79,7 @@ func Reference(ctx context.Context, data []byte, level redundancy.Level) (swarm.
 	if err := check(ctx, data, level); err != nil {
 		return swarm.ZeroAddress, err
 	}
-	if level == redundancy.NONE {
-		return referenceNone(data), nil
-	}
-	root, _, err := treeRedundant(ctx, data, level, false)
-	if err != nil {
-		return swarm.ZeroAddress, fmt.Errorf("chunker: split %d bytes: %w", len(data), err)
-	}
-	return root, nil
+	return tree(ctx, data, level, nil)
 }
 
 func check(ctx context.Context, data []byte, level redundancy.Level) error {
@@ -70,12 +92,14 @@ func check(ctx context.Context, data []byte, level redundancy.Level) error {
 	return nil
 }
 
-// collector keeps distinct chunks; Bee's replica putter (and the
-// pipeline, in tests) put from several goroutines.
+// collector keeps distinct chunks, or with addrOnly their addresses only;
+// Bee's replica putter (and the pipeline, in tests) put from several
+// goroutines.
 type collector struct {
-	mu     sync.Mutex
-	seen   map[string]struct{}
-	chunks []swarm.Chunk
+	addrOnly bool
+	mu       sync.Mutex
+	seen     map[string]struct{}
+	chunks   []swarm.Chunk
 }
 
 func (c *collector) Put(_ context.Context, ch swarm.Chunk) error {
@@ -89,6 +113,10 @@ func (c *collector) Put(_ context.Context, ch swarm.Chunk) error {
 		return nil
 	}
 	c.seen[key] = struct{}{}
+	if c.addrOnly {
+		c.chunks = append(c.chunks, swarm.NewChunk(ch.Address().Clone(), nil))
+		return nil
+	}
 	// Putters may reuse buffers: keep a copy.
 	c.chunks = append(c.chunks, swarm.NewChunk(ch.Address(), bytes.Clone(ch.Data())))
 	return nil

@@ -8,6 +8,7 @@ import (
 	"github.com/ethersphere/bee/v2/pkg/cac"
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
 	"github.com/ethersphere/bee/v2/pkg/soc"
+	"github.com/ethersphere/bee/v2/pkg/swarm"
 	"github.com/stretchr/testify/require"
 
 	"github.com/lpswarm/archiver/chunker"
@@ -77,6 +78,27 @@ func BenchmarkSplit1MiB(b *testing.B) {
 	for b.Loop() {
 		if _, err := chunker.Split(context.Background(), data, redundancy.MEDIUM); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestAddressesMatchSplit: the addresses-only split lists exactly Split's
+// chunks under the same root (the root's replicas are put concurrently, in
+// no fixed order), at every level and for sizes at the tree's edges.
+func TestAddressesMatchSplit(t *testing.T) {
+	ctx := context.Background()
+	for _, level := range []redundancy.Level{redundancy.NONE, redundancy.MEDIUM, redundancy.PARANOID} {
+		for _, n := range []int{0, 1, swarm.ChunkSize, swarm.ChunkSize + 1, 128 * swarm.ChunkSize, 129*swarm.ChunkSize + 7, 1 << 20} {
+			data := make([]byte, n)
+			for i := range data {
+				data[i] = byte(i*31 + i>>12)
+			}
+			f, err := chunker.Split(ctx, data, level)
+			require.NoError(t, err)
+			root, addrs, err := chunker.Addresses(ctx, data, level)
+			require.NoError(t, err)
+			require.Equal(t, f.Root, root, "level %d, %d bytes", level, n)
+			require.ElementsMatch(t, f.Addresses(), addrs, "level %d, %d bytes", level, n)
 		}
 	}
 }

@@ -109,13 +109,13 @@ func (w *wrapper) wrap(members []node, level redundancy.Level, keep bool) (group
 }
 
 // treeRedundant builds data's chunk tree at a redundancy level above NONE
-// and returns its root and, with keep, every distinct chunk: the data
-// chunks in file order, then each level's parity and parent chunks, the
-// root, and the root's replicas last.
-func treeRedundant(ctx context.Context, data []byte, level redundancy.Level, keep bool) (swarm.Address, []swarm.Chunk, error) {
+// and returns its root; c, when given, collects every distinct chunk: the
+// data chunks in file order, then each level's parity and parent chunks,
+// the root, and the root's replicas last.
+func treeRedundant(ctx context.Context, data []byte, level redundancy.Level, c *collector) (swarm.Address, error) {
 	refs := dataRefs(data)
 	nodes := make([]node, len(refs))
-	var c collector
+	keep := c != nil
 	for i, r := range refs {
 		payload := data[i*swarm.ChunkSize : min(len(data), (i+1)*swarm.ChunkSize)]
 		nodes[i] = node{span: r.span, addr: r.addr, payload: payload}
@@ -127,7 +127,7 @@ func treeRedundant(ctx context.Context, data []byte, level redundancy.Level, kee
 	var wrappers []*wrapper // one per goroutine, reused across levels
 	for len(nodes) > 1 {
 		if err := ctx.Err(); err != nil {
-			return swarm.ZeroAddress, nil, err
+			return swarm.ZeroAddress, err
 		}
 		groups := make([]group, (len(nodes)+maxShards-1)/maxShards)
 		workers := min(runtime.GOMAXPROCS(0), len(groups))
@@ -152,7 +152,7 @@ func treeRedundant(ctx context.Context, data []byte, level redundancy.Level, kee
 		}
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {
-			return swarm.ZeroAddress, nil, err
+			return swarm.ZeroAddress, err
 		}
 		nodes = make([]node, len(groups))
 		for i, g := range groups {
@@ -169,11 +169,11 @@ func treeRedundant(ctx context.Context, data []byte, level redundancy.Level, kee
 	root := nodes[0]
 	if keep {
 		ch := swarm.NewChunk(swarm.NewAddress(root.addr[:]), root.padded(make([]byte, swarm.ChunkWithSpanSize)))
-		if err := replicas.NewPutter(&c, level).Put(ctx, ch); err != nil {
-			return swarm.ZeroAddress, nil, fmt.Errorf("root replicas: %w", err)
+		if err := replicas.NewPutter(c, level).Put(ctx, ch); err != nil {
+			return swarm.ZeroAddress, fmt.Errorf("root replicas: %w", err)
 		}
 	}
-	return swarm.NewAddress(root.addr[:]), c.chunks, nil
+	return swarm.NewAddress(root.addr[:]), nil
 }
 
 // encoders memoizes reedsolomon.New per shape (data shards, parity shards):

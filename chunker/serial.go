@@ -63,16 +63,15 @@ func (b *bmtHasher) address(span uint64, payload []byte) [swarm.HashSize]byte {
 
 // referenceNone is data's reference at redundancy level NONE.
 func referenceNone(data []byte) swarm.Address {
-	root, _ := treeNone(data, false)
-	return root
+	return treeNone(data, nil)
 }
 
 // treeNone builds data's chunk tree at redundancy level NONE and returns
-// its root and, with keep, every distinct chunk: the data chunks in file
-// order, then each level's intermediate chunks, the root last.
-func treeNone(data []byte, keep bool) (swarm.Address, []swarm.Chunk) {
+// its root; c, when given, collects every distinct chunk: the data chunks
+// in file order, then each level's intermediate chunks, the root last.
+func treeNone(data []byte, c *collector) swarm.Address {
 	refs := dataRefs(data)
-	var c collector
+	keep := c != nil
 	if keep {
 		for i, r := range refs {
 			payload := data[i*swarm.ChunkSize : min(len(data), (i+1)*swarm.ChunkSize)]
@@ -103,7 +102,7 @@ func treeNone(data []byte, keep bool) (swarm.Address, []swarm.Chunk) {
 		}
 		refs = next
 	}
-	return swarm.NewAddress(refs[0].addr[:]), c.chunks
+	return swarm.NewAddress(refs[0].addr[:])
 }
 
 // dataRefs hashes data's chunks, spread over GOMAXPROCS goroutines. Empty
@@ -135,6 +134,10 @@ func (c *collector) add(r ref, payload []byte) {
 		return
 	}
 	c.seen[string(r.addr[:])] = struct{}{}
+	if c.addrOnly {
+		c.chunks = append(c.chunks, swarm.NewChunk(swarm.NewAddress(bytes.Clone(r.addr[:])), nil))
+		return
+	}
 	data := make([]byte, swarm.SpanSize+len(payload))
 	binary.LittleEndian.PutUint64(data, r.span)
 	copy(data[swarm.SpanSize:], payload)

@@ -28,7 +28,9 @@ func TestReferenceMatchesBee(t *testing.T) {
 		want, err := beePipeline(context.Background(), data, redundancy.NONE, &bee)
 		require.NoError(t, err)
 		require.Equal(t, want, referenceNone(data), "size %d", n)
-		root, chunks := treeNone(data, true)
+		var c collector
+		root := treeNone(data, &c)
+		chunks := c.chunks
 		require.Equal(t, want, root, "size %d", n)
 		require.ElementsMatch(t, bee.chunks, chunks, "size %d: the same chunks, addresses and data", n)
 		require.Equal(t, want, chunks[len(chunks)-1].Address(), "size %d: root last", n)

@@ -2,9 +2,9 @@ package grpcsvc
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 
+	"github.com/ethersphere/bee/v2/pkg/swarm"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -18,9 +18,16 @@ import (
 func (s *Server) sendJob(w *worker, a dispatch.Assignment) bool {
 	job := &archiverpb.ArchiveJob{JobId: a.ID, Token: a.Token, ManifestId: []byte(a.Job.ManifestID),
 		Seq: a.Job.Seq, DeadlineUnixMs: a.Deadline.UnixMilli(), RedundancyLevel: uint32(s.cfg.Redundancy)}
-	for _, f := range dispatch.Files(a.Job) {
-		sum := sha256.Sum256(f.Data)
-		job.Files = append(job.Files, &archiverpb.JobFile{Name: f.Name, Size: uint64(len(f.Data)), Sha256: sum[:]})
+	for _, f := range a.Files {
+		jf := &archiverpb.JobFile{Name: f.Name, Size: f.Size, Sha256: f.SHA256[:]}
+		if !f.Reference.IsZero() {
+			jf.Reference = f.Reference.Bytes()
+			jf.ChunkAddresses = make([]byte, 0, len(f.Chunks)*swarm.HashSize)
+			for _, c := range f.Chunks {
+				jf.ChunkAddresses = append(jf.ChunkAddresses, c.Bytes()...)
+			}
+		}
+		job.Files = append(job.Files, jf)
 	}
 	select {
 	case w.Link.notices <- &archiverpb.WorkerNotice{Notice: &archiverpb.WorkerNotice_Job{Job: job}}:

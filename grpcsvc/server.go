@@ -189,6 +189,7 @@ type Held struct {
 	Assigned     int // jobs handed to a worker, not yet reported
 	Missed       int // jobs with a missed deadline, until reported
 	Failed       int // jobs with a reported, retried failure, until done
+	Described    int // jobs whose files were described for dispatch, until done
 	Publications int // publish jobs waiting for their report
 	Affinities   int // streams with a preferred worker
 	Workers      int // connected workers
@@ -202,7 +203,7 @@ type Held struct {
 // all but Workers are zero (integration/churn_test.go asserts it).
 func (s *Server) Held() Held {
 	d := s.d.Held()
-	h := Held{Assigned: d.Assigned, Missed: d.Missed, Failed: d.Failed, Revoked: d.Revoked}
+	h := Held{Assigned: d.Assigned, Missed: d.Missed, Failed: d.Failed, Described: d.Described, Revoked: d.Revoked}
 	s.mu.Lock()
 	h.Publications = len(s.publishing)
 	s.mu.Unlock()

@@ -25,10 +25,13 @@ import (
 // uploads must not count them as seen meanwhile), and when any post had a
 // failed attempt, all are posted again on a fresh tag once the clean-up is
 // over, with the same stamps: no batch index is used twice.
-func (u *Uploader) uploadChunks(ctx context.Context, data []byte) (Receipt, error) {
+func (u *Uploader) uploadChunks(ctx context.Context, data []byte, known Known) (Receipt, error) {
 	f, err := chunker.Split(ctx, data, u.cfg.Redundancy)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("upload: %w", err)
+	}
+	if !known.Reference.IsZero() && !known.Reference.Equal(f.Root) {
+		return Receipt{}, fmt.Errorf("upload: %w: given %s, split %s", ErrReferenceMismatch, known.Reference, f.Root)
 	}
 	release, err := u.inflight.acquire(ctx, f.Addresses())
 	if err != nil {

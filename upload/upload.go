@@ -2,9 +2,10 @@
 // the node (node-side: its own batch id) or by us (client-side: every chunk of
 // the file tree carries a stamp signed with the operator's key).
 //
-// In both modes the reference is computed offline first with Bee's own
-// pipeline and must equal what Bee answers: an archive's references never
-// depend on trusting the node.
+// In both modes the reference is computed offline first, as Bee's own
+// pipeline computes it, or given by whoever computed it from the same bytes
+// (UploadKnown), and must equal what Bee answers: an archive's references
+// never depend on trusting the node.
 package upload
 
 import (
@@ -138,10 +139,29 @@ func (u *Uploader) Redundancy() redundancy.Level { return u.cfg.Redundancy }
 // Upload stores data as one Swarm file and returns its receipt once Bee has
 // accepted every chunk.
 func (u *Uploader) Upload(ctx context.Context, data []byte) (Receipt, error) {
+	return u.UploadKnown(ctx, data, Known{})
+}
+
+// Known is what the caller already computed of a file from the same bytes
+// (chunker.Addresses at the uploader's redundancy level): the orchestrator
+// describes every job's files once, for its own check of the reports.
+type Known struct {
+	Reference swarm.Address
+	Chunks    []swarm.Address // every distinct chunk of the file's tree
+}
+
+// UploadKnown is Upload of a file whose reference and chunks are known:
+// node-side, Bee's answer is compared with known.Reference instead of a
+// reference computed here, and known.Chunks are held against Bee's
+// clean-up of a failed twin upload, so the file is not split again; with
+// SkipVerify nothing is compared. Client-side stamping splits the file
+// anyway (it needs the chunks) and also checks known.Reference. A zero
+// Known is Upload.
+func (u *Uploader) UploadKnown(ctx context.Context, data []byte, known Known) (Receipt, error) {
 	if u.stamper == nil {
-		return u.uploadBytes(ctx, data)
+		return u.uploadBytes(ctx, data, known)
 	}
-	return u.uploadChunks(ctx, data)
+	return u.uploadChunks(ctx, data, known)
 }
 
 // track remembers an upload's tag for Tag, when asked to.
@@ -167,8 +187,8 @@ func (u *Uploader) track(tag uint64) {
 // The file's chunks are held in u.inflight while its sessions may be open
 // on Bee's side, and a success that followed a failed attempt is uploaded
 // again once that attempt's clean-up is over (see inflight).
-func (u *Uploader) uploadBytes(ctx context.Context, data []byte) (Receipt, error) {
-	f, held, err := u.offline(ctx, data)
+func (u *Uploader) uploadBytes(ctx context.Context, data []byte, known Known) (Receipt, error) {
+	f, held, err := u.offline(ctx, data, known)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("upload: %w", err)
 	}
@@ -227,11 +247,16 @@ type split struct {
 }
 
 // offline splits data to know its reference and the chunks an upload of
-// it holds in u.inflight. With SkipVerify there is no split (f is nil) and
-// the content's SHA-256 stands for the chunks: identical files still wait
-// for each other.
-func (u *Uploader) offline(ctx context.Context, data []byte) (f *split, held []swarm.Address, err error) {
-	if u.cfg.SkipVerify {
+// it holds in u.inflight, unless they are known. With SkipVerify there is
+// no split (f is nil) and, unless the chunks are known, the content's
+// SHA-256 stands for them: identical files still wait for each other.
+func (u *Uploader) offline(ctx context.Context, data []byte, known Known) (f *split, held []swarm.Address, err error) {
+	switch {
+	case !known.Reference.IsZero() && u.cfg.SkipVerify:
+		return nil, known.Chunks, nil
+	case !known.Reference.IsZero():
+		return &split{Root: known.Reference, Size: int64(len(data)), Chunks: len(known.Chunks)}, known.Chunks, nil
+	case u.cfg.SkipVerify:
 		sum := sha256.Sum256(data)
 		return nil, []swarm.Address{swarm.NewAddress(sum[:])}, nil
 	}

@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
+	"github.com/ethersphere/bee/v2/pkg/swarm"
 
 	"github.com/lpswarm/archiver/proto/archiverpb"
+	"github.com/lpswarm/archiver/upload"
 )
 
 // work fetches, uploads and reports one job. Errors are reported to the
@@ -44,7 +46,7 @@ func (w *Worker) work(ctx context.Context, job *archiverpb.ArchiveJob) {
 	}
 	var results []*archiverpb.FileResult
 	for i, f := range job.GetFiles() {
-		rec, err := up.Upload(ctx, files[i])
+		rec, err := uploadFile(ctx, up, files[i], f)
 		if err != nil {
 			w.cfg.Metrics.failed("upload")
 			w.cfg.Metrics.job("failed", started)
@@ -75,6 +77,22 @@ func (w *Worker) work(ctx context.Context, job *archiverpb.ArchiveJob) {
 	w.report(ctx, job, results, nil, false)
 	w.cfg.Metrics.job("archived", started)
 	log.Debug("archived")
+}
+
+// uploadFile uploads one fetched file, with what the orchestrator computed
+// of it when the uploader can use that: the orchestrator then hashes the
+// file once for both sides.
+func uploadFile(ctx context.Context, up Uploader, data []byte, f *archiverpb.JobFile) (upload.Receipt, error) {
+	ku, ok := up.(KnownUploader)
+	if !ok || len(f.GetReference()) != swarm.HashSize || len(f.GetChunkAddresses())%swarm.HashSize != 0 {
+		return up.Upload(ctx, data) // an older orchestrator, or one that trusts its workers
+	}
+	raw := f.GetChunkAddresses()
+	known := upload.Known{Reference: swarm.NewAddress(f.GetReference()), Chunks: make([]swarm.Address, 0, len(raw)/swarm.HashSize)}
+	for off := 0; off < len(raw); off += swarm.HashSize {
+		known.Chunks = append(known.Chunks, swarm.NewAddress(raw[off:off+swarm.HashSize]))
+	}
+	return ku.UploadKnown(ctx, data, known)
 }
 
 // redundancy is the level this worker's uploader uses.

@@ -46,6 +46,13 @@ type Uploader interface {
 	Upload(ctx context.Context, data []byte) (upload.Receipt, error)
 }
 
+// KnownUploader is an Uploader that can take a file's reference and chunks
+// as the orchestrator computed them (upload.Uploader.UploadKnown), so that
+// the worker does not hash the file again.
+type KnownUploader interface {
+	UploadKnown(ctx context.Context, data []byte, known upload.Known) (upload.Receipt, error)
+}
+
 // Config tunes a worker.
 type Config struct {
 	ID       string

@@ -72,7 +72,7 @@ func nodeFlags(c *nodeConfig, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.capacity, "capacity", 4, "segments archived at once")
 	fs.StringVar(&c.beeURL, "bee", "http://127.0.0.1:1633", "Bee API URL")
 	fs.UintVar(&c.redundancy, "redundancy", uint(redundancy.MEDIUM), "Swarm-Redundancy-Level 0-4; must match the orchestrator's")
-	fs.BoolVar(&c.verify, "verify", true, "node stamping: split every file offline and check the reference Bee answers (false: trust Bee, saving the worker's hashing; the orchestrator checks every reference anyway)")
+	fs.BoolVar(&c.verify, "verify", true, "node stamping: check the reference Bee answers against the file's own, as the orchestrator computed it or, when it sends none, as computed here (false: trust Bee; the orchestrator checks every reference anyway)")
 	fs.StringVar(&c.stamping.batches, "postageBatch", "", "postage batch id(s), comma-separated, used in order: the next once one is full (node stamping: immutable batches only; client stamping gets its batch from the orchestrator's lease)")
 	fs.DurationVar(&c.postageRecheck, "postageRecheck", time.Minute, "when every batch is full, take no jobs and ask again this often whether one has room (Bee; with client stamping, the orchestrator whether it leases another batch)")
 	fs.StringVar(&c.stamping.mode, "stamping", "node", "node (the Bee node stamps) or client (this process stamps with -ethKeystorePath)")

@@ -106,6 +106,9 @@ type Assignment struct {
 	Job      archiver.Job
 	Token    []byte
 	Deadline time.Time
+	// Files describe the job's files, as Describe computed them once for
+	// the job: a re-dispatch reuses them.
+	Files []FileSpec
 }
 
 // Report is a worker's outcome of a job: an error, or a reference per file
@@ -129,6 +132,9 @@ type Held struct {
 	Assigned int // jobs handed to a worker, not yet reported
 	Missed   int // jobs with a missed deadline, until reported
 	Failed   int // jobs with a reported, retried failure, until done
+	// Described counts jobs whose files were described (hashed) for
+	// their first dispatch, kept until done.
+	Described int
 	// Revoked counts jobs taken back from stalled workers still
 	// connected, kept until the worker acknowledges or leaves.
 	Revoked int
@@ -154,6 +160,7 @@ type Dispatcher[L any] struct {
 	missed   map[string]map[*Worker[L]]bool // job id → workers that missed its deadline
 	failures map[string]int                 // job id → failures reported by workers
 	revoked  map[string][]revocation[L]     // job id → takings back from stalled workers
+	specs    map[string][]FileSpec          // job id → its files, described at its first dispatch
 	stopped  bool                           // Close ran: no new deadline is armed
 
 	// reporting is held for reading by every report being recorded and
@@ -187,7 +194,7 @@ func New[L any](queue archiver.Queue, cfg Config, send func(*Worker[L], Assignme
 	cfg = cfg.withDefaults()
 	return &Dispatcher[L]{cfg: cfg, queue: queue, send: send, pool: NewPool[L](cfg.MaxUnacked), log: cfg.Logger,
 		assigned: make(map[string]*assignment[L]), missed: make(map[string]map[*Worker[L]]bool),
-		failures: make(map[string]int), revoked: make(map[string][]revocation[L])}
+		failures: make(map[string]int), revoked: make(map[string][]revocation[L]), specs: make(map[string][]FileSpec)}
 }
 
 // Workers is the pool jobs are dispatched to.
@@ -217,7 +224,7 @@ func (d *Dispatcher[L]) Metrics() Metrics {
 func (d *Dispatcher[L]) Held() Held {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	h := Held{Assigned: len(d.assigned), Missed: len(d.missed), Failed: len(d.failures)}
+	h := Held{Assigned: len(d.assigned), Missed: len(d.missed), Failed: len(d.failures), Described: len(d.specs)}
 	for _, rs := range d.revoked {
 		h.Revoked += len(rs)
 	}
@@ -309,8 +316,9 @@ func NewToken() []byte {
 // assign hands a job to a worker (whose capacity PickJob reserved) and
 // arms its deadline, and its ack timeout when that comes first.
 func (d *Dispatcher[L]) assign(qj archiver.QueuedJob, w *Worker[L]) {
+	files := d.describe(qj)
 	a := &assignment[L]{Assignment: Assignment{ID: qj.ID, Job: qj.Job, Token: NewToken(),
-		Deadline: time.Now().Add(d.deadline(qj.Job))}, worker: w}
+		Deadline: time.Now().Add(d.deadline(qj.Job)), Files: files}, worker: w}
 	d.mu.Lock()
 	if d.stopped {
 		d.mu.Unlock()
@@ -328,6 +336,29 @@ func (d *Dispatcher[L]) assign(qj archiver.QueuedJob, w *Worker[L]) {
 	if !d.send(w, a.Assignment) { // left between pick and send: Leave reclaims (or reclaimed) it
 		d.redispatch(qj.ID, a, "worker left before the job was sent")
 	}
+}
+
+// describe returns the job's file descriptions, computing them on its
+// first dispatch: one pass over its bytes for the job's life, however
+// often it is re-dispatched.
+func (d *Dispatcher[L]) describe(qj archiver.QueuedJob) []FileSpec {
+	d.mu.Lock()
+	files, ok := d.specs[qj.ID]
+	d.mu.Unlock()
+	if ok {
+		return files
+	}
+	files, err := Describe(context.Background(), qj.Job, d.cfg.Redundancy, d.cfg.Verify)
+	if err != nil {
+		// The report is checked against the bytes instead (see Report);
+		// the worker splits the file itself.
+		d.log.Error("describe job", "job", qj.ID, "error", err)
+		files, _ = Describe(context.Background(), qj.Job, d.cfg.Redundancy, false)
+	}
+	d.mu.Lock()
+	d.specs[qj.ID] = files
+	d.mu.Unlock()
+	return files
 }
 
 // stopTimers stops a's deadline and ack timeout.
@@ -634,7 +665,7 @@ func (d *Dispatcher[L]) Report(ctx context.Context, id string, token []byte, r R
 	if r.Err != "" {
 		return d.failed(ctx, a, r)
 	}
-	if err := Verify(ctx, a.Job, r.Files, d.cfg.Redundancy, d.cfg.Verify); err != nil {
+	if err := d.check(ctx, a, r.Files); err != nil {
 		d.unclaim(a)
 		return fmt.Errorf("%w: %w", ErrBadReport, err)
 	}
@@ -644,6 +675,15 @@ func (d *Dispatcher[L]) Report(ctx context.Context, id string, token []byte, r R
 	}
 	d.finish(a, func(m *Metrics) { m.Archived++ })
 	return nil
+}
+
+// check matches a report's files to the job, comparing each reference with
+// the one described from the job's bytes at its first dispatch.
+func (d *Dispatcher[L]) check(ctx context.Context, a *assignment[L], got []archiver.FileResult) error {
+	if d.cfg.Verify && (len(a.Files) == 0 || a.Files[0].Reference.IsZero()) {
+		return Verify(ctx, a.Job, got, d.cfg.Redundancy, true) // describing failed at dispatch
+	}
+	return Check(a.Files, got, d.cfg.Verify)
 }
 
 // failed re-dispatches a retryable failure, or records a gap after the
@@ -682,6 +722,7 @@ func (d *Dispatcher[L]) finish(a *assignment[L], count func(*Metrics)) {
 	}
 	delete(d.missed, a.ID)
 	delete(d.failures, a.ID)
+	delete(d.specs, a.ID)
 	count(&d.metrics)
 	d.mu.Unlock()
 	d.pool.Release(a.worker)

@@ -1251,12 +1251,22 @@ func (x *ArchiveJob) GetDeadlineUnixMs() int64 {
 
 // JobFile is one file of a job: the source or a rendition.
 type JobFile struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Size          uint64                 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
-	Sha256        []byte                 `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Size  uint64                 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	// Checks the fetched bytes before anything is stamped.
+	Sha256 []byte `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// The file's Swarm reference at the job's redundancy level, computed by
+	// the orchestrator from its bytes, and the address of every distinct
+	// chunk of its tree (32 bytes each, concatenated). Set when the
+	// orchestrator checks references: the worker then compares Bee's answer
+	// with reference instead of splitting the file itself, and holds the
+	// chunks in chunk_addresses against Bee's clean-up of a failed twin
+	// upload. Empty otherwise, or from an older orchestrator.
+	Reference      []byte `protobuf:"bytes,4,opt,name=reference,proto3" json:"reference,omitempty"`
+	ChunkAddresses []byte `protobuf:"bytes,5,opt,name=chunk_addresses,json=chunkAddresses,proto3" json:"chunk_addresses,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *JobFile) Reset() {
@@ -1306,6 +1316,20 @@ func (x *JobFile) GetSize() uint64 {
 func (x *JobFile) GetSha256() []byte {
 	if x != nil {
 		return x.Sha256
+	}
+	return nil
+}
+
+func (x *JobFile) GetReference() []byte {
+	if x != nil {
+		return x.Reference
+	}
+	return nil
+}
+
+func (x *JobFile) GetChunkAddresses() []byte {
+	if x != nil {
+		return x.ChunkAddresses
 	}
 	return nil
 }
@@ -2108,11 +2132,13 @@ const file_archiver_proto_rawDesc = "" +
 	"\x03seq\x18\x04 \x01(\x03R\x03seq\x122\n" +
 	"\x05files\x18\x05 \x03(\v2\x1c.lpswarm.archiver.v1.JobFileR\x05files\x12)\n" +
 	"\x10redundancy_level\x18\x06 \x01(\rR\x0fredundancyLevel\x12(\n" +
-	"\x10deadline_unix_ms\x18\a \x01(\x03R\x0edeadlineUnixMs\"I\n" +
+	"\x10deadline_unix_ms\x18\a \x01(\x03R\x0edeadlineUnixMs\"\x90\x01\n" +
 	"\aJobFile\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x04R\x04size\x12\x16\n" +
-	"\x06sha256\x18\x03 \x01(\fR\x06sha256\"i\n" +
+	"\x06sha256\x18\x03 \x01(\fR\x06sha256\x12\x1c\n" +
+	"\treference\x18\x04 \x01(\fR\treference\x12'\n" +
+	"\x0fchunk_addresses\x18\x05 \x01(\fR\x0echunkAddresses\"i\n" +
 	"\n" +
 	"StampLease\x12\x19\n" +
 	"\bbatch_id\x18\x01 \x01(\fR\abatchId\x12!\n" +
