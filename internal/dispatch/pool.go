@@ -37,9 +37,10 @@ type Worker[L any] struct {
 	gone chan struct{} // closed by Dispatcher.Leave
 
 	// Guarded by Pool.mu:
-	load    int  // jobs assigned and not reported
-	unacked int  // archive jobs assigned and neither fetched nor reported
-	stalled bool // missed an acknowledgement: given nothing until it acknowledges
+	load       int  // jobs assigned and not reported
+	unacked    int  // archive jobs assigned and neither fetched nor reported
+	publishing int  // publish jobs in flight, outside load
+	stalled    bool // missed an acknowledgement: given nothing until it acknowledges
 }
 
 // NewWorker is a worker about to join a Dispatcher.
@@ -242,6 +243,72 @@ func (r *Pool[L]) choose(stream string, avoid map[*Worker[L]]bool) *Worker[L] {
 		// least loaded relative to capacity: w.load/w.Capacity < best.load/best.Capacity
 		if best == nil || w.load*best.Capacity < best.load*w.Capacity ||
 			(w.load*best.Capacity == best.load*w.Capacity && w.ID < best.ID) {
+			best = w
+		}
+	}
+	return best
+}
+
+// PublishLanes is how many publish jobs a worker runs at once beside its
+// declared capacity: publishes never take a segment's slot, and a worker
+// that declared more capacity gets more of them.
+func PublishLanes(capacity int) int { return 1 + capacity/4 }
+
+// PickPublish waits until a worker has a free publish lane and takes it:
+// the stream's worker if it has one (it remembers the stream's earlier
+// manifests and uploads only what changed), else the one with the fewest
+// publishes, then the least loaded. Workers in avoid (they failed this
+// publish) are used only when no other worker is connected. A publish
+// takes no unit of capacity: segments keep every slot.
+func (r *Pool[L]) PickPublish(ctx context.Context, stream string, avoid map[*Worker[L]]bool) (*Worker[L], error) {
+	for {
+		r.mu.Lock()
+		if w := r.choosePublish(stream, avoid); w != nil {
+			w.publishing++
+			r.mu.Unlock()
+			return w, nil
+		}
+		changed := r.changed
+		r.declined = changed
+		r.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-changed:
+		}
+	}
+}
+
+// ReleasePublish frees the publish lane PickPublish took.
+func (r *Pool[L]) ReleasePublish(w *Worker[L]) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if w.publishing > 0 {
+		w.publishing--
+	}
+	r.signal()
+}
+
+// choosePublish applies PickPublish's rule; r.mu must be held.
+func (r *Pool[L]) choosePublish(stream string, avoid map[*Worker[L]]bool) *Worker[L] {
+	others := false
+	for w := range r.workers {
+		others = others || (!avoid[w] && !w.stalled)
+	}
+	usable := func(w *Worker[L]) bool {
+		return w.publishing < PublishLanes(w.Capacity) && !w.stalled && (!avoid[w] || !others)
+	}
+	if w, ok := r.affinity[stream]; ok && usable(w) {
+		return w
+	}
+	var best *Worker[L]
+	for w := range r.workers {
+		if !usable(w) {
+			continue
+		}
+		if best == nil || w.publishing < best.publishing ||
+			(w.publishing == best.publishing && (w.load*best.Capacity < best.load*w.Capacity ||
+				(w.load*best.Capacity == best.load*w.Capacity && w.ID < best.ID))) {
 			best = w
 		}
 	}

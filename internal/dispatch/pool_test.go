@@ -49,11 +49,8 @@ func TestPoolWaitsForCapacityAndHandsOver(t *testing.T) {
 			got <- w
 		}
 	}()
-	select {
-	case <-got:
-		t.Fatal("picked a full worker")
-	case <-time.After(20 * time.Millisecond):
-	}
+	require.Eventually(t, r.Declined, 5*time.Second, time.Millisecond, "the pick waits: a is full")
+	require.Empty(t, got, "picked a full worker")
 	b := &worker{ID: "b", Capacity: 1}
 	r.Remove(a) // a goes away: its stream is handed over
 	r.Add(b)
@@ -108,4 +105,48 @@ func TestPoolDeclined(t *testing.T) {
 	r.Release(busy)
 	require.Equal(t, busy, <-got)
 	require.False(t, r.Declined(), "nobody waits")
+}
+
+// TestPoolPublishLanes: a publish takes a publish lane, never a segment's
+// slot: a worker whose capacity is all taken still publishes, the
+// stream's worker first; lanes are bounded per worker, a stalled worker
+// gets none, and a waiting publish is woken when a lane frees.
+func TestPoolPublishLanes(t *testing.T) {
+	r := NewPool[struct{}](0)
+	a := &worker{ID: "a", Capacity: 4}
+	b := &worker{ID: "b", Capacity: 1}
+	r.Add(a)
+	r.Add(b)
+	ctx := context.Background()
+	for range 5 { // a: 4, then b: 1; the stream's last segment went to b
+		_, err := r.Pick(ctx, "s", nil)
+		require.NoError(t, err)
+	}
+	require.Equal(t, 2, PublishLanes(a.Capacity))
+	require.Equal(t, 1, PublishLanes(b.Capacity))
+
+	w, err := r.PickPublish(ctx, "s", nil)
+	require.NoError(t, err)
+	require.Equal(t, b, w, "the stream's worker, though every slot is taken")
+	for range 2 {
+		w, err = r.PickPublish(ctx, "s", nil)
+		require.NoError(t, err)
+		require.Equal(t, a, w, "b's one lane is taken")
+	}
+	require.Equal(t, 4, a.load, "publishes took no slot")
+	require.Equal(t, 1, b.load)
+
+	got := make(chan *worker, 1)
+	go func() {
+		w, _ := r.PickPublish(ctx, "other", nil)
+		got <- w
+	}()
+	require.Eventually(t, r.Declined, 5*time.Second, time.Millisecond, "every lane is taken: the publish waits")
+	require.Empty(t, got)
+	r.Stall(b)
+	r.ReleasePublish(b)
+	require.Eventually(t, r.Declined, 5*time.Second, time.Millisecond, "b's free lane is no use: b is stalled")
+	require.Empty(t, got)
+	r.ReleasePublish(a)
+	require.Equal(t, a, <-got)
 }

@@ -38,18 +38,18 @@ type Published struct {
 
 // Publish has up to Config.MaxAttempts workers try a stream's publish, the
 // stream's own worker first, each failed worker avoided after: try sends
-// the publish to w and checks its report. A publish holds one unit of the
-// worker's capacity while it runs.
+// the publish to w and checks its report. A publish holds one of the
+// worker's publish lanes (PublishLanes), never a segment's slot.
 func (d *Dispatcher[L]) Publish(ctx context.Context, stream string, try func(ctx context.Context, w *Worker[L]) error) error {
 	avoid := map[*Worker[L]]bool{}
 	var last error
 	for range d.cfg.MaxAttempts {
-		w, err := d.pool.Pick(ctx, stream, avoid)
+		w, err := d.pool.PickPublish(ctx, stream, avoid)
 		if err != nil {
 			return err
 		}
 		err = try(ctx, w)
-		d.pool.Release(w)
+		d.pool.ReleasePublish(w)
 		if err == nil {
 			return nil
 		}

@@ -5,8 +5,10 @@
 // (ENDLIST) at teardown.
 //
 // Cadence: a stream is republished after PublishEvery new segments (10 by
-// default) or PublishInterval (30 s) when anything changed, whichever comes
-// first. Each publish uploads only the manifest nodes and playlists that
+// default) or PublishInterval (30 s) after its last publish when anything
+// changed, whichever comes first. A new stream's first interval falls
+// between half an interval and one, by its id: streams started together
+// do not all publish at the same tick. Each publish uploads only the manifest nodes and playlists that
 // changed (see package archive), and is priced into the archive fee as
 // manifest overhead (payments.PostageParams.Overhead).
 //

@@ -59,6 +59,7 @@ func (s *Streams) publish(ctx context.Context, id catalog.StreamID, final bool) 
 		return errBusy
 	}
 	st.publishing, st.fresh, st.dirty = true, 0, false
+	st.due = time.Now().Add(s.cfg.PublishInterval)
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
@@ -210,37 +211,35 @@ func (s *Streams) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(min(s.cfg.PublishInterval, time.Second))
 	defer tick.Stop()
-	lastInterval := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
 		}
-		interval := time.Since(lastInterval) >= s.cfg.PublishInterval
-		if interval {
-			lastInterval = time.Now()
-		}
-		s.sweep(ctx, interval)
+		s.sweep(ctx, false)
 	}
 }
 
 // Sweep applies the interval, idle and teardown rules once, as Run does at
-// every tick, and returns when the publishes and teardowns it started have
-// finished. Run does not need it; it lets a caller (a test) see what one
-// sweep does, or that it leaves a stream alone, without waiting for ticks.
+// every tick, with every stream's interval publish due, and returns when
+// the publishes and teardowns it started have finished. Run does not need
+// it; it lets a caller (a test) see what one sweep does, or that it leaves
+// a stream alone, without waiting for ticks.
 func (s *Streams) Sweep(ctx context.Context) {
 	s.sweep(ctx, true).Wait()
 }
 
-// sweep applies the interval, idle and teardown rules once; the returned
-// group finishes with the tasks it started.
-func (s *Streams) sweep(ctx context.Context, interval bool) *sync.WaitGroup {
+// sweep applies the interval, idle and teardown rules once, an interval
+// publish when the stream's is due (or for every dirty stream with
+// allDue); the returned group finishes with the tasks it started.
+func (s *Streams) sweep(ctx context.Context, allDue bool) *sync.WaitGroup {
 	type task struct {
 		id       catalog.StreamID
 		teardown bool
 	}
 	var tasks []task
+	now := time.Now()
 	s.mu.Lock()
 	for id, st := range s.state {
 		switch {
@@ -253,7 +252,7 @@ func (s *Streams) sweep(ctx context.Context, interval bool) *sync.WaitGroup {
 		case time.Since(st.active) > s.cfg.IdleTimeout:
 			st.ending, st.tearing = time.Now(), true
 			tasks = append(tasks, task{id, true})
-		case interval && st.dirty:
+		case st.dirty && (allDue || !now.Before(st.due)):
 			tasks = append(tasks, task{id, false})
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -97,6 +98,7 @@ type stream struct {
 	dirty      bool      // something changed since the last publish
 	active     time.Time // last segment accepted or reported
 	publishing bool
+	due        time.Time // when an interval publish is due, if dirty
 	ending     time.Time // zero unless teardown started
 	arriving   int       // jobs submitted and not yet recorded
 	tearing    bool      // a teardown of the stream is running
@@ -163,7 +165,7 @@ func (s *Streams) touch(id catalog.StreamID, archived bool) *stream {
 	defer s.mu.Unlock()
 	st := s.state[id]
 	if st == nil {
-		st = &stream{}
+		st = &stream{due: time.Now().Add(s.phase(id))}
 		s.state[id] = st
 	}
 	st.active = time.Now()
@@ -172,6 +174,17 @@ func (s *Streams) touch(id catalog.StreamID, archived bool) *stream {
 		st.dirty = true
 	}
 	return st
+}
+
+// phase is when a new stream's first interval publish falls: between half
+// an interval and one, by the stream's id, so that streams started
+// together do not all publish at the same tick, and keep apart after.
+func (s *Streams) phase(id catalog.StreamID) time.Duration {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(id.ManifestID))
+	_, _ = h.Write(id.Sender[:])
+	half := s.cfg.PublishInterval / 2
+	return half + time.Duration(h.Sum64()%uint64(max(half, 1)))
 }
 
 // arriving notes a job submitted to the intake and not yet recorded.
