@@ -69,7 +69,7 @@ func nodeFlags(c *nodeConfig, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.secret, "archiverSecret", "", "shared secret the orchestrator expects (its -archiverSecret)")
 	fs.StringVar(&c.orchCertPin, "orchCertPin", "", "hex SHA-256 of the orchestrator's TLS certificate (go-livepeer orchestrators use self-signed certificates)")
 	fs.BoolVar(&c.orchInsecure, "orchInsecure", false, "accept any orchestrator certificate (tests only)")
-	fs.IntVar(&c.capacity, "capacity", 4, "segments archived at once")
+	fs.IntVar(&c.capacity, "capacity", 4, "segments archived at once (manifest publishes run beside them, 1 + capacity/4 at once)")
 	fs.StringVar(&c.beeURL, "bee", "http://127.0.0.1:1633", "Bee API URL")
 	fs.UintVar(&c.redundancy, "redundancy", uint(redundancy.MEDIUM), "Swarm-Redundancy-Level 0-4; must match the orchestrator's")
 	fs.BoolVar(&c.verify, "verify", true, "node stamping: check the reference Bee answers against the file's own, as the orchestrator computed it or, when it sends none, as computed here (false: trust Bee; the orchestrator checks every reference anyway)")
