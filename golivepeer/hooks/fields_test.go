@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	ethcommon "github.com/ethereum/go-ethereum/common"
 	"github.com/livepeer/go-livepeer/core"
 	"github.com/livepeer/go-livepeer/net"
@@ -217,6 +220,12 @@ func TestTranscodeSegDropsNothing(t *testing.T) {
 
 			res, err := o.TranscodeSeg(t.Context(), in.md, in.seg)
 
+			// The segment is timed, under whether it asked for archiving.
+			label := map[bool]string{true: "true", false: "false"}
+			assert.Equal(t, uint64(1), observed(t, o.m.transcode, label[tc.archive]))
+			assert.Zero(t, observed(t, o.m.transcode, label[!tc.archive]))
+			assert.Equal(t, uint64(1), observed(t, o.m.inArchiver, "TranscodeSeg"))
+
 			// go-livepeer's answer comes back as go-livepeer made it.
 			if tc.err != nil {
 				assert.Same(t, tc.err, err)
@@ -273,6 +282,14 @@ func TestTranscodeSegDropsNothing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// observed is how many observations h holds under label.
+func observed(t *testing.T, h *prometheus.HistogramVec, label string) uint64 {
+	t.Helper()
+	var m dto.Metric
+	require.NoError(t, h.WithLabelValues(label).(prometheus.Histogram).Write(&m))
+	return m.GetHistogram().GetSampleCount()
 }
 
 // TestConvertersMirror checks the archiver's view field by field against
@@ -531,5 +548,5 @@ func newOrch(t *testing.T, lp server.Orchestrator) *orch {
 		cancel()
 		assert.NoError(t, a.Close())
 	})
-	return &orch{Orchestrator: lp, a: a}
+	return &orch{Orchestrator: lp, a: a, m: newLiveMetrics()}
 }

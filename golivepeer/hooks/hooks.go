@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net/http"
 	"os"
+	"time"
 
 	ethcommon "github.com/ethereum/go-ethereum/common"
 	"github.com/livepeer/go-livepeer/cmd/livepeer/cli"
@@ -80,6 +81,10 @@ func startOrchestrator(ctx context.Context, f *plugin.Flags, n *core.LivepeerNod
 		return err
 	}
 	reg := prometheus.NewRegistry()
+	live := newLiveMetrics()
+	for _, c := range live.collectors() {
+		reg.MustRegister(c)
+	}
 	server.CliHandlersHook = func(mux *http.ServeMux) {
 		mux.Handle(StatusPath, a.StatusHandler())
 		mux.Handle(MetricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -93,7 +98,9 @@ func startOrchestrator(ctx context.Context, f *plugin.Flags, n *core.LivepeerNod
 		a.AmendInfo(info, sender, session)
 	}
 	server.SegmentReplyHook = func(_ context.Context, tr *net.TranscodeResult, _ ethcommon.Address, md *core.SegTranscodingMetadata) {
+		start := time.Now()
 		a.AmendReply(tr, md.AuthToken.GetSessionId())
+		live.hook("SegmentReply", time.Since(start))
 	}
 	server.EndSessionHook = a.EndSession
 	starter.OrchestratorHook = func(inner server.Orchestrator) server.Orchestrator {
@@ -117,7 +124,7 @@ func startOrchestrator(ctx context.Context, f *plugin.Flags, n *core.LivepeerNod
 				log.Error("closing the archiver", "error", err)
 			}
 		}()
-		return &orch{Orchestrator: inner, a: a}
+		return &orch{Orchestrator: inner, a: a, m: live}
 	}
 	return nil
 }

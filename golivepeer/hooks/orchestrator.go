@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"context"
+	"time"
 
 	"github.com/livepeer/go-livepeer/core"
 	"github.com/livepeer/go-livepeer/net"
@@ -20,6 +21,7 @@ import (
 type orch struct {
 	server.Orchestrator
 	a *plugin.Orchestrator
+	m *liveMetrics
 }
 
 var _ server.Orchestrator = (*orch)(nil)
@@ -39,7 +41,9 @@ func (o *orch) ProcessPayment(ctx context.Context, payment net.Payment, manifest
 	if err := o.Orchestrator.ProcessPayment(ctx, payment, manifestID); err != nil {
 		return err
 	}
+	start := time.Now()
 	o.a.Paid(&payment, string(manifestID))
+	o.m.hook("ProcessPayment", time.Since(start))
 	return nil
 }
 
@@ -48,17 +52,27 @@ func (o *orch) ProcessPayment(ctx context.Context, payment net.Payment, manifest
 // and renditions to the archiver without waiting for Swarm. go-livepeer's
 // result is returned as go-livepeer made it.
 func (o *orch) TranscodeSeg(ctx context.Context, md *core.SegTranscodingMetadata, seg *stream.HLSSegment) (*core.TranscodeResult, error) {
+	start := time.Now()
+	var inner time.Duration // in go-livepeer's own transcode
 	view := segMetadata(md)
 	if !o.a.Begin(view) {
+		defer func() { o.m.segment(false, start, inner) }()
+		t := time.Now()
+		defer func() { inner = time.Since(t) }()
 		return o.Orchestrator.TranscodeSeg(ctx, md, seg)
 	}
 	// Transcoded must follow Begin even if go-livepeer panics (net/http
 	// recovers it), or the session would wait for this segment forever.
 	var td *orchestrator.TranscodeData
-	defer func() { o.a.Transcoded(view, hlsSegment(seg), td) }()
+	defer func() {
+		o.a.Transcoded(view, hlsSegment(seg), td)
+		o.m.segment(true, start, inner)
+	}()
 	stripped := *md
 	stripped.Caps = core.CapabilitiesFromNetCapabilities(o.a.Strip(view.Caps))
+	t := time.Now()
 	res, err := o.Orchestrator.TranscodeSeg(ctx, &stripped, seg)
+	inner = time.Since(t)
 	if err == nil && res != nil && res.Err == nil {
 		td = transcodeData(res.TranscodeData)
 	}
