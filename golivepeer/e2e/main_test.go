@@ -71,7 +71,7 @@ func setup(dir string) error {
 }
 
 // dumpOnFailure logs the end of each node's log when the test fails.
-func dumpOnFailure(t *testing.T, nodes ...*realnode.Node) {
+func dumpOnFailure(t testing.TB, nodes ...*realnode.Node) {
 	t.Cleanup(func() {
 		if !t.Failed() {
 			return

@@ -21,12 +21,12 @@ func newLiveMetrics() *liveMetrics {
 		inArchiver: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "archiver_live_path_seconds",
 			Help:    "Time a go-livepeer hook spends in archiver code, per call (TranscodeSeg: per segment, around go-livepeer's own transcode).",
-			Buckets: prometheus.ExponentialBuckets(5e-6, 2, 14), // 5 µs to 41 ms
+			Buckets: []float64{5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 5e-2},
 		}, []string{"hook"}),
 		transcode: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "archiver_transcode_seconds",
 			Help:    "Whole TranscodeSeg time per segment, archiver hooks included, by whether the segment asked for archiving.",
-			Buckets: prometheus.ExponentialBucketsRange(0.01, 20, 24),
+			Buckets: prometheus.ExponentialBucketsRange(0.02, 20, 100), // 7 % apart
 		}, []string{"archiving"}),
 	}
 }
