@@ -69,10 +69,10 @@ func TestBatchFillsUp(t *testing.T) {
 		o := startOrch(t, t.TempDir(), "127.0.0.1:0", cert, pin)
 		_, logs := bfStartNode(t, ctx, o.addr, pin, nodeA, batches[0]+","+batches[1])
 		o.submit(t, jobs[:1]) // fills the bucket of batch 0
-		require.Eventually(t, func() bool { return o.Spool.Stats().Jobs == 0 }, time.Minute, 100*time.Millisecond)
+		require.Eventually(t, func() bool { return o.SpoolStats().Jobs == 0 }, time.Minute, 100*time.Millisecond)
 		o.submit(t, jobs[1:])
 		manifests := o.finish(t, ctx, jobs)
-		require.Zero(t, o.Service.Metrics().Failed, "a segment was recorded as a gap")
+		require.Zero(t, o.DispatchMetrics().Failed, "a segment was recorded as a gap")
 
 		first, err := a.Batch(ctx, batches[0])
 		require.NoError(t, err)
@@ -96,7 +96,7 @@ func TestBatchFillsUp(t *testing.T) {
 		o := startOrch(t, t.TempDir(), "127.0.0.1:0", cert, pin)
 		metrics, logs := bfStartNode(t, ctx, o.addr, pin, nodeA, batches[2])
 		o.submit(t, jobs[:1])
-		require.Eventually(t, func() bool { return o.Spool.Stats().Jobs == 0 }, time.Minute, 100*time.Millisecond)
+		require.Eventually(t, func() bool { return o.SpoolStats().Jobs == 0 }, time.Minute, 100*time.Millisecond)
 		o.submit(t, jobs[1:])
 		require.Eventually(t, func() bool {
 			return strings.Contains(scrapeMetrics(t, "http://"+metrics+"/metrics"), "\narchiver_worker_postage_exhausted 1\n")
@@ -106,9 +106,9 @@ func TestBatchFillsUp(t *testing.T) {
 
 		// The exhausted worker takes nothing; nothing is lost or a gap.
 		time.Sleep(*bfExhaustedHold)
-		require.Equal(t, len(jobs)-1, o.Spool.Stats().Jobs, "the jobs left the spool with no worker that has postage")
-		require.Zero(t, o.Service.Metrics().Failed, "a segment was recorded as a gap")
-		require.Zero(t, o.Service.Held().Workers, "the worker out of postage is still registered")
+		require.Equal(t, len(jobs)-1, o.SpoolStats().Jobs, "the jobs left the spool with no worker that has postage")
+		require.Zero(t, o.DispatchMetrics().Failed, "a segment was recorded as a gap")
+		require.Zero(t, o.DispatchHeld().Workers, "the worker out of postage is still registered")
 		require.Contains(t, scrapeMetrics(t, "http://"+metrics+"/metrics"), "\narchiver_worker_postage_exhausted 1\n")
 
 		// A worker with a fresh batch drains the spool.
@@ -117,7 +117,7 @@ func TestBatchFillsUp(t *testing.T) {
 		bfWaitUsable(t, ctx, a, fresh)
 		bfStartNode(t, ctx, o.addr, pin, nodeA, fresh)
 		manifests := o.finish(t, ctx, jobs)
-		require.Zero(t, o.Service.Metrics().Failed, "a segment was recorded as a gap")
+		require.Zero(t, o.DispatchMetrics().Failed, "a segment was recorded as a gap")
 		bfRequireReadBack(t, ctx, b, jobs, manifests)
 		t.Logf("worker out of postage after %s; %d jobs held in the spool for %s, 0 gaps; drained by a fresh worker; all %d in the final manifest, read back from node B; %s in all",
 			exhaustedAt.Round(time.Millisecond), len(jobs)-1, *bfExhaustedHold, len(jobs), time.Since(started).Round(time.Millisecond))

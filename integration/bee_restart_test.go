@@ -130,7 +130,7 @@ func TestBeeRestartMidStream(t *testing.T) {
 
 	// Take node A down once the pipeline demonstrably works, and again
 	// after it has caught up a little.
-	require.Eventually(t, func() bool { return o.Service.Metrics().Archived >= 2 }, 30*time.Second, 50*time.Millisecond,
+	require.Eventually(t, func() bool { return o.DispatchMetrics().Archived >= 2 }, 30*time.Second, 50*time.Millisecond,
 		"nothing archived before the first outage")
 	for _, out := range outages {
 		stopping := time.Now()
@@ -154,7 +154,7 @@ func TestBeeRestartMidStream(t *testing.T) {
 	accepted := jobs[:sent.Load()]
 
 	manifests := o.finish(t, ctx, accepted)
-	m := o.Service.Metrics()
+	m := o.DispatchMetrics()
 	t.Logf("%d segments accepted, all archived and the stream finished %s into the test; orchestrator %+v",
 		len(accepted), time.Since(began).Round(time.Millisecond), m)
 	require.Zero(t, m.Failed, "a segment was given up on (recorded as a gap)")

@@ -282,7 +282,7 @@ func startChurnRig(t *testing.T, ctx context.Context, batch string, total int) *
 		r.stop = append(r.stop, func() { close(stop); require.NoError(t, <-wdone); require.NoError(t, conn.Close()) })
 	}
 	r.stop = append(r.stop, r.beeHTTP.CloseIdleConnections)
-	require.Eventually(t, func() bool { return r.h.Service.Held().Workers == churnWorkers }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return r.h.DispatchHeld().Workers == churnWorkers }, 10*time.Second, 10*time.Millisecond)
 	return r
 }
 
@@ -335,7 +335,7 @@ func (r *churnRig) run(ctx context.Context, i, segments int) error {
 	}
 	if !st.idle {
 		r.dec.EndSession(sender, session)
-		r.h.Streams.End(catalog.StreamID{ManifestID: mid, Sender: sender})
+		r.h.EndStream(catalog.StreamID{ManifestID: mid, Sender: sender})
 		r.core.forget(sender, session)
 	}
 	return nil
@@ -350,7 +350,7 @@ const churnBacklog = 4 * churnWorkers * churnCapacity
 
 // pace waits until the spool has room for another stream.
 func (r *churnRig) pace(ctx context.Context) error {
-	for st := r.h.Spool.Stats(); st.Jobs+st.Pending >= churnBacklog; st = r.h.Spool.Stats() {
+	for st := r.h.SpoolStats(); st.Jobs+st.Pending >= churnBacklog; st = r.h.SpoolStats() {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -388,7 +388,7 @@ func (r *churnRig) watchExpiry(ctx context.Context, t *testing.T) {
 		r.peak.Store(max(r.peak.Load(), int64(runtime.NumGoroutine())))
 		if testing.Verbose() && time.Since(lastLog) >= 10*time.Second {
 			lastLog = time.Now()
-			m := r.h.Service.Metrics()
+			m := r.h.DispatchMetrics()
 			t.Logf("progress: %s; jobs archived %d, re-dispatched %d; goroutines %d", r.held(), m.Archived, m.Redispatched, runtime.NumGoroutine())
 		}
 		clear(live)
@@ -412,9 +412,9 @@ func (r *churnRig) watchExpiry(ctx context.Context, t *testing.T) {
 
 // held describes the per-stream and per-session state still in memory.
 func (r *churnRig) held() string {
-	st := r.h.Spool.Stats()
+	st := r.h.SpoolStats()
 	return fmt.Sprintf("streams %d, decorator sessions %d, service %+v, spool jobs %d pending %d",
-		r.h.Streams.Len(), len(r.dec.Sessions()), r.h.Service.Held(), st.Jobs, st.Pending)
+		r.h.OpenStreams(), len(r.dec.Sessions()), r.h.DispatchHeld(), st.Jobs, st.Pending)
 }
 
 // waitSettled waits until every stream has ended and all per-stream and
@@ -427,11 +427,11 @@ func (r *churnRig) waitSettled(t *testing.T, ctx context.Context, after string) 
 			var open []string
 			for i := range r.streams {
 				id := catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)}
-				info, err := r.h.Index.StreamInfo(id)
+				info, err := r.h.StreamInfo(id)
 				if errors.Is(err, catalog.ErrUnknownStream) {
 					continue // not run yet
 				}
-				pending, _ := r.h.Index.Pending(id)
+				pending, _ := r.h.PendingRecords(id)
 				if err != nil || info.State != catalog.Ended || !info.Published.Final || len(pending) > 0 {
 					open = append(open, fmt.Sprintf("%s (idle %v): state %v final %v pending %d err %v",
 						id.ManifestID, r.streams[i].idle, info.State, info.Published.Final, len(pending), err))
@@ -445,9 +445,9 @@ func (r *churnRig) waitSettled(t *testing.T, ctx context.Context, after string) 
 }
 
 func (r *churnRig) settled() bool {
-	st := r.h.Spool.Stats()
-	return r.h.Streams.Len() == 0 && len(r.dec.Sessions()) == 0 && st.Jobs == 0 && st.Pending == 0 &&
-		r.h.Service.Held() == grpcsvc.Held{Workers: churnWorkers}
+	st := r.h.SpoolStats()
+	return r.h.OpenStreams() == 0 && len(r.dec.Sessions()) == 0 && st.Jobs == 0 && st.Pending == 0 &&
+		r.h.DispatchHeld() == grpcsvc.Held{Workers: churnWorkers}
 }
 
 // heapAfterGC is the live heap once garbage (sync.Pools included, which two
@@ -551,17 +551,17 @@ func TestChurn(t *testing.T) {
 	// published again.
 	published := map[int]time.Time{}
 	for i := churnEnd; i < total; i++ {
-		info, err := r.h.Index.StreamInfo(catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)})
+		info, err := r.h.StreamInfo(catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)})
 		require.NoError(t, err)
 		published[i] = info.Published.At
 		session := archiver.ManifestID(fmt.Sprintf("session-%05d", i))
 		r.dec.EndSession(churnSender(i), session)
-		r.h.Streams.End(catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)})
+		r.h.EndStream(catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)})
 	}
 	time.Sleep(churnSweep + churnSweep/2)
 	require.True(t, r.settled(), "a late end brought state back: %s", r.held())
 	for i, at := range published {
-		info, err := r.h.Index.StreamInfo(catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)})
+		info, err := r.h.StreamInfo(catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)})
 		require.NoError(t, err)
 		require.True(t, at.Equal(info.Published.At), "%s published again", churnManifest(i))
 	}
@@ -580,14 +580,14 @@ func TestChurn(t *testing.T) {
 		late += bits.OnesCount64(acc & pend)
 		unseen += bits.OnesCount64(pend &^ acc)
 		id := catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)}
-		info, err := r.h.Index.StreamInfo(id)
+		info, err := r.h.StreamInfo(id)
 		require.NoError(t, err)
 		require.Equal(t, catalog.Ended, info.State, id.String())
 		require.True(t, info.Published.Final, id.String())
 		require.Equal(t, len(churnFiles)*segments, info.Published.Segments, "%s: final manifest's segments", id)
 		final[i] = info.Published.Reference
 		if st.idle {
-			recs, err := r.h.Index.Records(id)
+			recs, err := r.h.StreamRecords(id)
 			require.NoError(t, err)
 			idleFigures[i >= churnEnd].add(t, st, info, recs)
 		}

@@ -68,7 +68,7 @@ func TestSpoolDiskFull(t *testing.T) {
 	filledIn := time.Since(started)
 	accepted := feed.accepted()
 	require.NotEmpty(t, accepted, "nothing was accepted before the disk filled")
-	require.Equal(t, len(accepted), o.Spool.Stats().Jobs, "accepted segments and spooled jobs differ")
+	require.Equal(t, len(accepted), o.SpoolStats().Jobs, "accepted segments and spooled jobs differ")
 	dfRequireNoTemps(t, dir)
 	feed.requireBalance()
 
@@ -76,7 +76,7 @@ func TestSpoolDiskFull(t *testing.T) {
 	// new work is still refused the same way.
 	o.stop()
 	o = startOrchWith(t, dir, o.addr, cert, pin, nil, big64)
-	require.Equal(t, len(accepted), o.Spool.Stats().Jobs, "a restart on a full disk lost or invented jobs")
+	require.Equal(t, len(accepted), o.SpoolStats().Jobs, "a restart on a full disk lost or invented jobs")
 	dfRequireNoTemps(t, dir)
 	dec = feed.decorator(t, ctx, o.Host)
 	before := feed.refused
@@ -91,7 +91,7 @@ func TestSpoolDiskFull(t *testing.T) {
 	batch, err := dev.BuyBatch(ctx, 22)
 	require.NoError(t, err)
 	startNode(t, ctx, o.addr, pin, dev.URL, batch, 4)
-	require.Eventually(t, func() bool { return o.Spool.Stats().Jobs == 0 }, time.Minute, 100*time.Millisecond, "the worker did not drain the spool")
+	require.Eventually(t, func() bool { return o.SpoolStats().Jobs == 0 }, time.Minute, 100*time.Millisecond, "the worker did not drain the spool")
 	drainedIn := time.Since(started)
 	later := len(feed.accepted())
 	for range 5 {
@@ -259,12 +259,12 @@ func (f *dfFeeder) finish(ctx context.Context, dec *orchestrator.Decorator, h *h
 	t.Helper()
 	dec.EndSession(f.sender, f.session)
 	id := catalog.StreamID{ManifestID: f.stream, Sender: f.sender}
-	h.Streams.End(id)
+	h.EndStream(id)
 	require.Eventually(t, func() bool {
-		info, err := h.Index.StreamInfo(id)
-		return err == nil && info.State == catalog.Ended && info.Published.Final && h.Spool.Stats().Jobs == 0
+		info, err := h.StreamInfo(id)
+		return err == nil && info.State == catalog.Ended && info.Published.Final && h.SpoolStats().Jobs == 0
 	}, time.Minute, 100*time.Millisecond, "final manifest not published")
-	info, err := h.Index.StreamInfo(id)
+	info, err := h.StreamInfo(id)
 	require.NoError(t, err)
 	f.requireManifest(ctx, info.Published.Reference)
 }

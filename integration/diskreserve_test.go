@@ -53,7 +53,7 @@ func TestSpoolDiskReserve(t *testing.T) {
 	}
 	accepted := len(feed.accepted())
 	require.NotZero(t, accepted)
-	require.Equal(t, accepted, o.Spool.Stats().Jobs)
+	require.Equal(t, accepted, o.SpoolStats().Jobs)
 	free := drFree(t, dir)
 	require.GreaterOrEqual(t, free, reserve, "the spool ate into its reserve")
 	dfRequireNoTemps(t, dir)
@@ -62,9 +62,9 @@ func TestSpoolDiskReserve(t *testing.T) {
 	batch, err := dev.BuyBatch(ctx, 22)
 	require.NoError(t, err)
 	startNode(t, ctx, o.addr, pin, dev.URL, batch, 4)
-	require.Eventually(t, func() bool { return o.Spool.Stats().Jobs == 0 }, time.Minute, 100*time.Millisecond, "the worker did not drain the spool")
+	require.Eventually(t, func() bool { return o.SpoolStats().Jobs == 0 }, time.Minute, 100*time.Millisecond, "the worker did not drain the spool")
 	drainedIn := time.Since(started)
-	m := o.Service.Metrics()
+	m := o.DispatchMetrics()
 	require.Equal(t, int64(accepted), m.Archived, "results recorded in the index")
 	require.Zero(t, m.Redispatched, "a report was refused (the index could not record it) and its job re-dispatched")
 	later := len(feed.accepted())
@@ -114,17 +114,17 @@ func TestSpoolDiskFullStallsWithoutReserve(t *testing.T) {
 	startNode(t, ctx, o.addr, pin, dev.URL, batch, 4)
 	deadline := time.Now().Add(*drStall)
 	for time.Now().Before(deadline) {
-		require.Equal(t, accepted, o.Spool.Stats().Jobs, "a job was freed from a full disk")
+		require.Equal(t, accepted, o.SpoolStats().Jobs, "a job was freed from a full disk")
 		time.Sleep(100 * time.Millisecond)
 	}
-	m := o.Service.Metrics()
+	m := o.DispatchMetrics()
 	require.Zero(t, m.Archived)
 	require.Positive(t, m.Redispatched, "no report was refused: the worker never got to report")
 	t.Logf("no reserve: %d accepted, %d KiB left after ENOSPC, filled; for %s: 0 results recorded, %d dispatches, %d re-dispatched (reports refused)",
 		accepted, left>>10, *drStall, m.Dispatched, m.Redispatched)
 
 	require.NoError(t, os.Remove(filler))
-	require.Eventually(t, func() bool { return o.Spool.Stats().Jobs == 0 }, time.Minute, 100*time.Millisecond, "the spool did not drain once space freed")
+	require.Eventually(t, func() bool { return o.SpoolStats().Jobs == 0 }, time.Minute, 100*time.Millisecond, "the spool did not drain once space freed")
 }
 
 // drFree is the space the tmpfs has left.

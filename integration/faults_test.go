@@ -135,7 +135,7 @@ func (f *faultsFeeder) run() error {
 // sample notes the spool's depth.
 func (f *faultsFeeder) sample() int {
 	f.mu.RLock()
-	n := f.o.Spool.Stats().Jobs
+	n := f.o.SpoolStats().Jobs
 	f.mu.RUnlock()
 	for {
 		m := f.maxDepth.Load()
@@ -260,7 +260,7 @@ func (p *faultsUploads) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // requireFinalManifests; this names the cause).
 func faultsRequireNoGaps(t *testing.T, o *orch, jobs []archiver.Job) {
 	t.Helper()
-	require.Zero(t, o.Service.Metrics().Failed, "a job was recorded as failed")
+	require.Zero(t, o.DispatchMetrics().Failed, "a job was recorded as failed")
 	seen := map[catalog.StreamID]bool{}
 	for _, j := range jobs {
 		id := catalog.StreamID{ManifestID: string(j.ManifestID), Sender: j.Sender}
@@ -268,7 +268,7 @@ func faultsRequireNoGaps(t *testing.T, o *orch, jobs []archiver.Job) {
 			continue
 		}
 		seen[id] = true
-		recs, err := o.Index.Records(id)
+		recs, err := o.StreamRecords(id)
 		require.NoError(t, err)
 		for _, r := range recs {
 			require.NotEqual(t, catalog.Gap, r.State, "%s %s seq %d is a gap: %s", id, r.Rendition, r.Seq, r.Error)
@@ -280,7 +280,7 @@ func faultsRequireNoGaps(t *testing.T, o *orch, jobs []archiver.Job) {
 func faultsDrain(t *testing.T, o *orch, limit time.Duration) time.Duration {
 	t.Helper()
 	started := time.Now()
-	require.Eventually(t, func() bool { return o.Spool.Stats().Jobs == 0 }, limit, 20*time.Millisecond, "spool not drained")
+	require.Eventually(t, func() bool { return o.SpoolStats().Jobs == 0 }, limit, 20*time.Millisecond, "spool not drained")
 	return time.Since(started)
 }
 
@@ -327,7 +327,7 @@ func TestWorkerSIGKILLedAtRandomPoints(t *testing.T) {
 		}
 		time.Sleep(delay)
 		uploading := proxy.inFlight.Load()
-		workers := o.Service.Held().Workers
+		workers := o.DispatchHeld().Workers
 		faultsKill(t, node)
 		uploads += proxy.total.Load()
 		switch {
@@ -343,13 +343,13 @@ func TestWorkerSIGKILLedAtRandomPoints(t *testing.T) {
 	}
 	killing := time.Since(started)
 	jobs := feed.halt()
-	before := o.Service.Metrics()
+	before := o.DispatchMetrics()
 
 	faultsNode(t, ctx, o, pin, dev.URL, batch, 4)
 	drain := faultsDrain(t, o, 2*time.Minute)
 	requireFinalManifests(t, ctx, jobs, o.finish(t, ctx, jobs))
 	faultsRequireNoGaps(t, o, jobs)
-	m := o.Service.Metrics()
+	m := o.DispatchMetrics()
 	t.Logf("%d kills in %v: %d before registration, %d registered with no upload open, %d mid-upload (%d uploads through the proxy); before the healthy worker: %+v",
 		kills, killing.Round(time.Millisecond), early, registered, midUpload, uploads, before)
 	t.Logf("%d segments (%d per stream); healthy worker drained %d jobs in %v; max spool depth %d; metrics %+v",
@@ -373,20 +373,20 @@ func TestAllWorkersGone(t *testing.T) {
 	require.NoError(t, err)
 	first := faultsNode(t, ctx, o, pin, dev.URL, batch, 2)
 	feed := startFaultsFeeder(t, o, "gone")
-	require.Eventually(t, func() bool { return o.Service.Metrics().Archived >= 2*faultsStreams }, time.Minute, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return o.DispatchMetrics().Archived >= 2*faultsStreams }, time.Minute, 20*time.Millisecond)
 
 	faultsKill(t, first)
-	require.Eventually(t, func() bool { return o.Service.Held().Workers == 0 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return o.DispatchHeld().Workers == 0 }, 5*time.Second, 10*time.Millisecond)
 	gone := time.Now()
-	atStart, depthAtStart := feed.submitted(), o.Spool.Stats().Jobs
-	archived := o.Service.Metrics().Archived
+	atStart, depthAtStart := feed.submitted(), o.SpoolStats().Jobs
+	archived := o.DispatchMetrics().Archived
 	for time.Since(gone) < outage {
 		time.Sleep(100 * time.Millisecond)
-		require.Equal(t, archived, o.Service.Metrics().Archived, "archived with no worker")
-		require.Zero(t, o.Service.Metrics().Failed)
+		require.Equal(t, archived, o.DispatchMetrics().Archived, "archived with no worker")
+		require.Zero(t, o.DispatchMetrics().Failed)
 	}
 	during := feed.submitted() - atStart
-	depth := o.Spool.Stats().Jobs
+	depth := o.SpoolStats().Jobs
 	t.Logf("%v without a worker: %d segments arrived, spool depth %d → %d", outage, during, depthAtStart, depth)
 	require.Positive(t, during, "the streams did not go on")
 	require.Equal(t, depthAtStart+during, depth, "the spool holds every segment that arrived")
@@ -397,13 +397,13 @@ func TestAllWorkersGone(t *testing.T) {
 	// Caught up: every segment that waited is archived while the streams
 	// go on.
 	waiting := archived + int64(depth)
-	require.Eventually(t, func() bool { return o.Service.Metrics().Archived >= waiting }, 2*time.Minute, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return o.DispatchMetrics().Archived >= waiting }, 2*time.Minute, 20*time.Millisecond)
 	catchUp := time.Since(back)
 	jobs := feed.halt()
 	drain := faultsDrain(t, o, time.Minute)
 	requireFinalManifests(t, ctx, jobs, o.finish(t, ctx, jobs))
 	faultsRequireNoGaps(t, o, jobs)
-	m := o.Service.Metrics()
+	m := o.DispatchMetrics()
 	t.Logf("%d segments; max spool depth %d; the new worker caught up with the %d waiting jobs in %v (then drained in %v); metrics %+v",
 		len(jobs), feed.maxDepth.Load(), depth, catchUp.Round(time.Millisecond), drain.Round(time.Millisecond), m)
 	require.Equal(t, int64(len(jobs)), m.Archived, "each job recorded once")
@@ -589,31 +589,31 @@ func TestBeeUnreachable(t *testing.T) {
 			// outage, and for segments.
 			faultsNode(t, ctx, o, pin, proxyURL, batch, 8)
 			feed := startFaultsFeeder(t, o, "bee-"+mode)
-			require.Eventually(t, func() bool { return o.Service.Metrics().Archived >= 2*faultsStreams }, time.Minute, 20*time.Millisecond)
+			require.Eventually(t, func() bool { return o.DispatchMetrics().Archived >= 2*faultsStreams }, time.Minute, 20*time.Millisecond)
 
-			before := o.Service.Metrics()
+			before := o.DispatchMetrics()
 			atStart := feed.submitted()
 			proxy.set(mode)
 			started := time.Now()
 			for time.Since(started) < outage {
 				time.Sleep(100 * time.Millisecond)
 				feed.sample()
-				require.Zero(t, o.Service.Metrics().Failed, "a job failed while Bee was down")
+				require.Zero(t, o.DispatchMetrics().Failed, "a job failed while Bee was down")
 			}
-			during := o.Service.Metrics()
+			during := o.DispatchMetrics()
 			arrived := feed.submitted() - atStart
 			proxy.set("")
 			back := time.Now()
 			// Caught up: everything accepted by the end of the outage is
 			// archived, while the streams go on.
 			waiting := int64(feed.submitted())
-			require.Eventually(t, func() bool { return o.Service.Metrics().Archived >= waiting }, 2*time.Minute+outage, 20*time.Millisecond)
+			require.Eventually(t, func() bool { return o.DispatchMetrics().Archived >= waiting }, 2*time.Minute+outage, 20*time.Millisecond)
 			catchUp := time.Since(back)
 			jobs := feed.halt()
 			faultsDrain(t, o, time.Minute)
 			requireFinalManifests(t, ctx, jobs, o.finish(t, ctx, jobs))
 			faultsRequireNoGaps(t, o, jobs)
-			m := o.Service.Metrics()
+			m := o.DispatchMetrics()
 			t.Logf("%s for %v: %d segments arrived, %d jobs archived meanwhile, %d redispatched during the outage (%d in all); caught up with %d jobs in %v after Bee came back",
 				mode, outage, arrived, during.Archived-before.Archived, during.Redispatched-before.Redispatched, m.Redispatched,
 				waiting-during.Archived, catchUp.Round(time.Millisecond))
@@ -648,16 +648,16 @@ func TestOrchestratorRestartWithWorkersConnected(t *testing.T) {
 	feed := startFaultsFeeder(t, o, "restart")
 	var archived, late, redispatched int64
 	for r := range restarts {
-		target := o.Service.Metrics().Archived + 2*faultsStreams
-		require.Eventually(t, func() bool { return o.Service.Metrics().Archived >= target }, time.Minute, 20*time.Millisecond)
+		target := o.DispatchMetrics().Archived + 2*faultsStreams
+		require.Eventually(t, func() bool { return o.DispatchMetrics().Archived >= target }, time.Minute, 20*time.Millisecond)
 		require.Eventually(t, func() bool { return proxy.inFlight.Load() > 0 }, 10*time.Second, time.Millisecond, "no upload in flight")
 		var inFlight int
 		var down time.Duration
 		feed.swap(func(old *orch) *orch {
-			inFlight = old.Service.Held().Assigned
+			inFlight = old.DispatchHeld().Assigned
 			stopped := time.Now()
 			old.stop()
-			m := old.Service.Metrics()
+			m := old.DispatchMetrics()
 			archived, late, redispatched = archived+m.Archived, late+m.LateReports, redispatched+m.Redispatched
 			o = startOrch(t, dir, old.addr, cert, pin)
 			down = time.Since(stopped)
@@ -666,16 +666,16 @@ func TestOrchestratorRestartWithWorkersConnected(t *testing.T) {
 		start := time.Now()
 		// A worker rejoins with its minimum backoff (500 ms), however many
 		// restarts it has seen.
-		require.Eventually(t, func() bool { return o.Service.Held().Workers == 2 }, 5*time.Second, 10*time.Millisecond,
+		require.Eventually(t, func() bool { return o.DispatchHeld().Workers == 2 }, 5*time.Second, 10*time.Millisecond,
 			"restart %d: the workers did not come back", r+1)
 		t.Logf("restart %d with %d jobs assigned: down %v, both workers back %v later; spool %d", r+1, inFlight,
-			down.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), o.Spool.Stats().Jobs)
+			down.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), o.SpoolStats().Jobs)
 	}
 	jobs := feed.halt()
 	drain := faultsDrain(t, o, time.Minute)
 	requireFinalManifests(t, ctx, jobs, o.finish(t, ctx, jobs))
 	faultsRequireNoGaps(t, o, jobs)
-	m := o.Service.Metrics()
+	m := o.DispatchMetrics()
 	archived, late, redispatched = archived+m.Archived, late+m.LateReports, redispatched+m.Redispatched
 	t.Logf("%d segments, %d restarts; drained in %v after the streams stopped; over all processes: archived %d, late reports %d, redispatched %d",
 		len(jobs), restarts, drain.Round(time.Millisecond), archived, late, redispatched)

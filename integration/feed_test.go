@@ -165,7 +165,7 @@ func TestFeedFollowsEveryPublishOnALocalSwarm(t *testing.T) {
 		o.submit(t, []archiver.Job{j})
 		var info catalog.StreamInfo
 		require.Eventually(t, func() bool {
-			info, err = o.Index.StreamInfo(id)
+			info, err = o.StreamInfo(id)
 			return err == nil && info.Feed.Updates == uint64(i+1)
 		}, time.Minute, 100*time.Millisecond, "publish %d with its feed update not recorded", i)
 		require.Equal(t, 3*(i+1), info.Published.Segments)
@@ -179,7 +179,7 @@ func TestFeedFollowsEveryPublishOnALocalSwarm(t *testing.T) {
 		require.Equal(t, fm, info.Feed.Manifest, "one stable address")
 		requireFeedServes(t, ctx, b, fm, info.Published.Reference, "source/index.m3u8", i+1, key.Address.Bytes(), topic[:], uint64(i))
 
-		st, err := o.Queries.GetArchiveStatus(ctx, &archiverpb.ArchiveStatusRequest{ManifestId: []byte(id.ManifestID), Sender: sender[:]})
+		st, err := o.Queries().GetArchiveStatus(ctx, &archiverpb.ArchiveStatusRequest{ManifestId: []byte(id.ManifestID), Sender: sender[:]})
 		require.NoError(t, err)
 		require.Equal(t, fm.Bytes(), st.FeedManifestReference)
 		require.NotNil(t, st.FeedIndex)
@@ -191,7 +191,7 @@ func TestFeedFollowsEveryPublishOnALocalSwarm(t *testing.T) {
 
 	// The stream ends: the stable address now plays the finished VOD.
 	final := o.finish(t, ctx, jobs)[id.ManifestID]
-	info, err := o.Index.StreamInfo(id)
+	info, err := o.StreamInfo(id)
 	require.NoError(t, err)
 	require.Equal(t, uint64(4), info.Feed.Updates)
 	requireFeedServes(t, ctx, b, fm, final, "source/index.m3u8", 3, key.Address.Bytes(), topic[:], 3)

@@ -65,25 +65,25 @@ func TestLeasedBatchFillsUp(t *testing.T) {
 	}
 
 	o.submit(t, jobs[:1]) // one stamp in the bucket: the lease's range there is used up
-	require.Eventually(t, func() bool { return o.Spool.Stats().Jobs == 0 }, time.Minute, 100*time.Millisecond)
+	require.Eventually(t, func() bool { return o.SpoolStats().Jobs == 0 }, time.Minute, 100*time.Millisecond)
 	o.submit(t, jobs[1:])
 	require.Eventually(t, exhausted, time.Minute, 200*time.Millisecond, "the worker does not report that it is out of postage")
-	require.Eventually(t, func() bool { return o.Service.Held().Workers == 0 }, 10*time.Second, 50*time.Millisecond,
+	require.Eventually(t, func() bool { return o.DispatchHeld().Workers == 0 }, 10*time.Second, 50*time.Millisecond,
 		"the worker out of postage is still registered")
 	exhaustedAt := time.Since(began)
 	require.Contains(t, logs.String(), "level=ERROR msg=\"out of postage")
 
 	// Waiting: nothing is dispatched to it, nothing leaves the spool, the
 	// metric does not flap, no gap.
-	dispatched := o.Service.Metrics().Dispatched
+	dispatched := o.DispatchMetrics().Dispatched
 	for end := time.Now().Add(*lfHold); time.Now().Before(end); {
 		require.True(t, exhausted(), "the exhausted metric flapped")
-		require.Zero(t, o.Service.Held().Workers, "the worker out of postage registered again")
-		require.Equal(t, dispatched, o.Service.Metrics().Dispatched, "a job was dispatched to the worker out of postage")
-		require.Equal(t, len(jobs)-1, o.Spool.Stats().Jobs, "jobs left the spool")
+		require.Zero(t, o.DispatchHeld().Workers, "the worker out of postage registered again")
+		require.Equal(t, dispatched, o.DispatchMetrics().Dispatched, "a job was dispatched to the worker out of postage")
+		require.Equal(t, len(jobs)-1, o.SpoolStats().Jobs, "jobs left the spool")
 		time.Sleep(200 * time.Millisecond)
 	}
-	require.Zero(t, o.Service.Metrics().Failed, "a segment was recorded as a gap")
+	require.Zero(t, o.DispatchMetrics().Failed, "a segment was recorded as a gap")
 	probes := strings.Count(logs.String(), "still out of postage")
 	require.GreaterOrEqual(t, probes, int((*lfHold)/time.Second)-2, "the worker did not keep asking for a new lease")
 	u1, err := postage.ReadUsage(filepath.Join(datadir, "issuer"), first)
@@ -102,7 +102,7 @@ func TestLeasedBatchFillsUp(t *testing.T) {
 	remedied := time.Now()
 	manifests := o.finish(t, ctx, jobs)
 	drained := time.Since(remedied)
-	require.Zero(t, o.Service.Metrics().Failed, "a segment was recorded as a gap")
+	require.Zero(t, o.DispatchMetrics().Failed, "a segment was recorded as a gap")
 	require.False(t, exhausted(), "the worker still says it is out of postage")
 	require.Equal(t, 1, strings.Count(logs.String(), "registering to take jobs"), "the worker re-registered more than once")
 

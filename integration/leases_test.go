@@ -73,7 +73,7 @@ func TestLeasedClientStampingNeverReusesAnIndex(t *testing.T) {
 	require.Positive(t, high, "the second lease was never used")
 
 	for _, j := range jobs {
-		recs, err := o.Index.Records(catalog.StreamID{ManifestID: string(j.ManifestID), Sender: j.Sender})
+		recs, err := o.StreamRecords(catalog.StreamID{ManifestID: string(j.ManifestID), Sender: j.Sender})
 		require.NoError(t, err)
 		for _, r := range recs {
 			if r.Seq != uint64(j.Seq) || r.Rendition != "source" {

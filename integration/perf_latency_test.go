@@ -181,7 +181,7 @@ func perfSegmentLatency(b *testing.B, wait time.Duration, archive bool) {
 	for range *perfWorkers {
 		pids = append(pids, perfNode(b, ctx, bin, o.RPCAddr, o.CertPin, batch).Process.Pid)
 	}
-	require.Eventually(b, func() bool { return o.Host.Service.Held().Workers == *perfWorkers }, 30*time.Second, 20*time.Millisecond)
+	require.Eventually(b, func() bool { return o.Host.DispatchHeld().Workers == *perfWorkers }, 30*time.Second, 20*time.Millisecond)
 	if *perfPinCPU {
 		unpin, err := perfPin(pids...)
 		require.NoError(b, err)
@@ -223,7 +223,7 @@ func perfSegmentLatency(b *testing.B, wait time.Duration, archive bool) {
 		return rep.Elapsed
 	}
 	pace := func() {
-		for st := o.Host.Spool.Stats(); st.Jobs+st.Pending > *perfBacklog; st = o.Host.Spool.Stats() {
+		for st := o.Host.SpoolStats(); st.Jobs+st.Pending > *perfBacklog; st = o.Host.SpoolStats() {
 			select {
 			case <-ctx.Done():
 				b.Fatal(ctx.Err())
@@ -271,7 +271,7 @@ func perfSegmentLatency(b *testing.B, wait time.Duration, archive bool) {
 	b.ReportMetric(us(qOn.p99-qOff.p99), "added-p99-µs")
 	b.ReportMetric(us(hold.quantile(0.50)), "hold-p50-µs≤")
 	b.ReportMetric(us(hold.quantile(0.99)), "hold-p99-µs≤")
-	m := o.Host.Service.Metrics()
+	m := o.Host.DispatchMetrics()
 	b.Logf("%d pairs, sources 250 KB-1 MB + renditions of 1/2 and 1/4, %d workers, backlog ≤ %d; loadavg %s before, %s after",
 		len(onT), *perfWorkers, *perfBacklog, load, perfLoadavg())
 	b.Logf("archiving on:  %s", qOn)

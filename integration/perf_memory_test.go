@@ -113,7 +113,7 @@ func startPerfRig(tb testing.TB, ctx context.Context, batch string, workers int)
 		r.stop = append(r.stop, func() { close(stop); <-wdone; _ = conn.Close() })
 	}
 	r.stop = append(r.stop, r.beeHTTP.CloseIdleConnections)
-	require.Eventually(tb, func() bool { return r.h.Service.Held().Workers == workers }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(tb, func() bool { return r.h.DispatchHeld().Workers == workers }, 10*time.Second, 10*time.Millisecond)
 	return r
 }
 
@@ -197,7 +197,7 @@ func (r *perfRig) endStream(stream int) {
 	sender := churnSender(stream)
 	session := archiver.ManifestID(fmt.Sprintf("perf-session-%06d", stream))
 	r.dec.EndSession(sender, session)
-	r.h.Streams.End(catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", stream), Sender: sender})
+	r.h.EndStream(catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", stream), Sender: sender})
 	r.core.forget(sender, session)
 }
 
@@ -346,21 +346,21 @@ func TestSoak(t *testing.T) {
 	// Nothing lost: every stream ends with every file archived.
 	settled := time.Now()
 	require.Eventually(t, func() bool {
-		st := r.h.Spool.Stats()
-		return st.Jobs == 0 && st.Pending == 0 && r.h.Streams.Len() == 0
-	}, 3*time.Minute, 50*time.Millisecond, "the spool never drained: %+v", r.h.Spool.Stats())
+		st := r.h.SpoolStats()
+		return st.Jobs == 0 && st.Pending == 0 && r.h.OpenStreams() == 0
+	}, 3*time.Minute, 50*time.Millisecond, "the spool never drained: %+v", r.h.SpoolStats())
 	t.Logf("backlog archived and every stream ended %v after the load stopped", time.Since(settled).Round(time.Millisecond))
 	var archived int
 	for slot := range nStreams {
 		for k := range tallies[slot].streams {
 			stream := slot + k*nStreams
 			id := catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", stream), Sender: churnSender(stream)}
-			info, err := r.h.Index.StreamInfo(id)
+			info, err := r.h.StreamInfo(id)
 			if err != nil {
 				continue // ended before its first segment
 			}
 			require.Equal(t, catalog.Ended, info.State, id.String())
-			recs, err := r.h.Index.Records(id)
+			recs, err := r.h.StreamRecords(id)
 			require.NoError(t, err)
 			for _, rec := range recs {
 				require.Equal(t, catalog.Archived, rec.State, "%s: a file not archived", id)

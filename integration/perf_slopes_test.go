@@ -177,7 +177,7 @@ func (r *slopeRig) addWorkers(tb testing.TB, ctx context.Context, n int) {
 	client, err := bee.New(dev.URL, bee.WithHTTPClient(&http.Client{Transport: r.beeHTTP, Timeout: time.Minute}))
 	require.NoError(tb, err)
 	up := upload.NodeStamped(client, r.batch, upload.Config{Redundancy: redundancy.NONE})
-	had := r.h.Service.Held().Workers
+	had := r.h.DispatchHeld().Workers
 	for i := range n {
 		conn, err := grpc.NewClient(r.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		require.NoError(tb, err)
@@ -188,7 +188,7 @@ func (r *slopeRig) addWorkers(tb testing.TB, ctx context.Context, n int) {
 		go func() { wdone <- w.Run(ctx, stop) }()
 		r.stop = append(r.stop, func() { close(stop); <-wdone; _ = conn.Close() })
 	}
-	require.Eventually(tb, func() bool { return r.h.Service.Held().Workers == had+n }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(tb, func() bool { return r.h.DispatchHeld().Workers == had+n }, 10*time.Second, 10*time.Millisecond)
 }
 
 // heap is the median of three heap-after-GC readings.
@@ -215,7 +215,7 @@ func (r *slopeRig) sendAll(ctx context.Context, streamOf func(i int) (int, int64
 	var mu sync.Mutex
 	accepted := 0
 	busy := func() bool {
-		st, held := r.h.Spool.Stats(), r.h.Service.Held()
+		st, held := r.h.SpoolStats(), r.h.DispatchHeld()
 		return st.Pending >= conc || (paced && (st.Jobs >= 2*conc || held.Publications >= conc))
 	}
 	for i := from; i < to; i++ {
@@ -279,7 +279,7 @@ func (r *slopeRig) takeAccepted(tb testing.TB, streams int) int {
 func (r *slopeRig) requireArchived(tb testing.TB, stream, segs int) {
 	tb.Helper()
 	id := catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", stream), Sender: churnSender(stream)}
-	recs, err := r.h.Index.Records(id)
+	recs, err := r.h.StreamRecords(id)
 	require.NoError(tb, err, id.String())
 	require.Len(tb, recs, 3*segs, "%s: files recorded", id)
 	for _, rec := range recs {
@@ -349,14 +349,14 @@ func slopeLiveStreams(b *testing.B, counts []int) {
 		live = target
 		// Steady state: every job archived, every stream published once.
 		require.Eventually(b, func() bool {
-			st, held := r.h.Spool.Stats(), r.h.Service.Held()
+			st, held := r.h.SpoolStats(), r.h.DispatchHeld()
 			return st.Jobs == 0 && st.Pending == 0 && held.Assigned == 0 && held.Publications == 0 &&
-				r.h.Service.Metrics().Archived == int64(live) && slopePublished(r, live) == live
-		}, 10*time.Minute, 20*time.Millisecond, "not drained: spool %+v, held %+v", r.h.Spool.Stats(), r.h.Service.Held())
+				r.h.DispatchMetrics().Archived == int64(live) && slopePublished(r, live) == live
+		}, 10*time.Minute, 20*time.Millisecond, "not drained: spool %+v, held %+v", r.h.SpoolStats(), r.h.DispatchHeld())
 		settled := time.Since(start)
-		require.Equal(b, live, r.h.Streams.Len(), "streams held by the keeper")
+		require.Equal(b, live, r.h.OpenStreams(), "streams held by the keeper")
 		require.Len(b, r.dec.Sessions(), live, "decorator sessions")
-		require.Equal(b, live, r.h.Service.Held().Affinities, "worker affinities")
+		require.Equal(b, live, r.h.DispatchHeld().Affinities, "worker affinities")
 		if n < 0 {
 			continue // the warm-up
 		}
@@ -368,7 +368,7 @@ func slopeLiveStreams(b *testing.B, counts []int) {
 	}
 	loadAfter := perfLoadavg()
 	for i := range live {
-		info, err := r.h.Index.StreamInfo(catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", i), Sender: churnSender(i)})
+		info, err := r.h.StreamInfo(catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", i), Sender: churnSender(i)})
 		require.NoError(b, err)
 		require.Equal(b, catalog.Live, info.State)
 		r.requireArchived(b, i, 1)
@@ -389,7 +389,7 @@ const slopeWarmStreams = 8
 func slopePublished(r *slopeRig, n int) int {
 	c := 0
 	for i := range n {
-		info, err := r.h.Index.StreamInfo(catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", i), Sender: churnSender(i)})
+		info, err := r.h.StreamInfo(catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", i), Sender: churnSender(i)})
 		if err == nil && !info.Published.Reference.IsZero() {
 			c++
 		}
@@ -441,18 +441,18 @@ func slopeSpooledSegments(b *testing.B, counts []int) {
 		// The dispatcher leases the next job and waits with it for a
 		// worker: one job's bytes, whatever the count.
 		require.Eventually(b, func() bool {
-			st := r.h.Spool.Stats()
+			st := r.h.SpoolStats()
 			return st.Pending == 0 && st.Jobs == sent && st.Leased == 1
-		}, 5*time.Minute, 10*time.Millisecond, "spool %+v", r.h.Spool.Stats())
+		}, 5*time.Minute, 10*time.Millisecond, "spool %+v", r.h.SpoolStats())
 		require.Eventually(b, func() bool {
 			accepted += r.takeAccepted(b, slopeSpoolStreams)
 			return accepted == sent
 		}, time.Minute, 10*time.Millisecond, "segments ACCEPTED")
-		st := r.h.Spool.Stats()
+		st := r.h.SpoolStats()
 		// The job files: the segment's bytes and a small header each.
 		require.GreaterOrEqual(b, st.Bytes, int64(sent)*int64(segBytes), "bytes spooled")
 		require.Less(b, st.Bytes, int64(sent)*int64(segBytes+4096), "bytes spooled")
-		require.Zero(b, r.h.Service.Held().Assigned)
+		require.Zero(b, r.h.DispatchHeld().Assigned)
 		p := slopePoint{k, r.heap()}
 		points = append(points, p)
 		slopeProfileAt(b, "orch-spooled", k, counts)
@@ -463,9 +463,9 @@ func slopeSpooledSegments(b *testing.B, counts []int) {
 
 	// Nothing lost: workers come and archive everything.
 	r.addWorkers(b, ctx, 2)
-	require.Eventually(b, func() bool { st := r.h.Spool.Stats(); return st.Jobs == 0 && st.Pending == 0 },
-		10*time.Minute, 50*time.Millisecond, "spool %+v", r.h.Spool.Stats())
-	require.Equal(b, int64(sent), r.h.Service.Metrics().Archived)
+	require.Eventually(b, func() bool { st := r.h.SpoolStats(); return st.Jobs == 0 && st.Pending == 0 },
+		10*time.Minute, 50*time.Millisecond, "spool %+v", r.h.SpoolStats())
+	require.Equal(b, int64(sent), r.h.DispatchMetrics().Archived)
 	for s := range slopeSpoolStreams {
 		r.requireArchived(b, s, (sent-s+slopeSpoolStreams-1)/slopeSpoolStreams)
 	}
@@ -574,7 +574,7 @@ func slopeInflightJobs(b *testing.B, bin string, counts []int, verify bool) {
 	cmd.Stderr = os.Stderr
 	require.NoError(b, cmd.Start())
 	defer func() { wcancel(); _ = cmd.Wait() }()
-	require.Eventually(b, func() bool { return r.h.Service.Held().Workers == 1 }, 30*time.Second, 20*time.Millisecond)
+	require.Eventually(b, func() bool { return r.h.DispatchHeld().Workers == 1 }, 30*time.Second, 20*time.Millisecond)
 
 	source := *slopeJobKiB << 10
 	jobBytes := source + source>>1 + source>>2
@@ -589,9 +589,9 @@ func slopeInflightJobs(b *testing.B, bin string, counts []int, verify bool) {
 		accepted += n
 		sent = max(sent, k)
 		require.Eventually(b, func() bool {
-			st := r.h.Spool.Stats()
-			return st.Pending == 0 && st.Leased == k && r.h.Service.Held().Assigned == k && stall.Holding() == k
-		}, 2*time.Minute, 10*time.Millisecond, "spool %+v, held %+v, proxy holding %d", r.h.Spool.Stats(), r.h.Service.Held(), stall.Holding())
+			st := r.h.SpoolStats()
+			return st.Pending == 0 && st.Leased == k && r.h.DispatchHeld().Assigned == k && stall.Holding() == k
+		}, 2*time.Minute, 10*time.Millisecond, "spool %+v, held %+v, proxy holding %d", r.h.SpoolStats(), r.h.DispatchHeld(), stall.Holding())
 		require.Eventually(b, func() bool {
 			accepted += r.takeAccepted(b, streamsN)
 			return accepted == sent
@@ -610,10 +610,10 @@ func slopeInflightJobs(b *testing.B, bin string, counts []int, verify bool) {
 
 	// Nothing lost: the uploads go through, every file is archived.
 	stall.Release()
-	require.Eventually(b, func() bool { st := r.h.Spool.Stats(); return st.Jobs == 0 && st.Pending == 0 },
-		5*time.Minute, 20*time.Millisecond, "spool %+v", r.h.Spool.Stats())
-	require.Equal(b, int64(sent), r.h.Service.Metrics().Archived)
-	require.Zero(b, r.h.Service.Metrics().Redispatched, "a job went back: the stall outlived a deadline or the worker")
+	require.Eventually(b, func() bool { st := r.h.SpoolStats(); return st.Jobs == 0 && st.Pending == 0 },
+		5*time.Minute, 20*time.Millisecond, "spool %+v", r.h.SpoolStats())
+	require.Equal(b, int64(sent), r.h.DispatchMetrics().Archived)
+	require.Zero(b, r.h.DispatchMetrics().Redispatched, "a job went back: the stall outlived a deadline or the worker")
 	for s := range min(streamsN, sent) {
 		r.requireArchived(b, s, (sent-s+streamsN-1)/streamsN)
 	}

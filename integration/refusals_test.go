@@ -153,7 +153,7 @@ func startRefusalBed(t *testing.T, ctx context.Context) *refusalBed {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = o.Close() })
 	startNode(t, ctx, o.RPCAddr, o.CertPin, dev.URL, batch, 2)
-	require.Eventually(t, func() bool { return o.Host.Service.Held().Workers == 1 }, 30*time.Second, 50*time.Millisecond,
+	require.Eventually(t, func() bool { return o.Host.DispatchHeld().Workers == 1 }, 30*time.Second, 50*time.Millisecond,
 		"the worker never registered")
 
 	e := &refusalBed{ctx: ctx, o: o, root: root, source: source, allowed: map[catalog.StreamID]bool{}}
@@ -180,7 +180,7 @@ func (e *refusalBed) run(t *testing.T, tc refusalCase) {
 	}
 	if tc.prime != nil {
 		e.primed = tc.prime(t, e, s)
-		require.Eventually(t, func() bool { return e.o.Host.Spool.Stats().Jobs == 0 }, time.Minute, 20*time.Millisecond)
+		require.Eventually(t, func() bool { return e.o.Host.SpoolStats().Jobs == 0 }, time.Minute, 20*time.Millisecond)
 	}
 	before := e.snapshot(s)
 	out := tc.send(t, e, s)
@@ -231,8 +231,8 @@ type refusalSnapshot struct {
 }
 
 func (e *refusalBed) snapshot(s *testbed.Session) refusalSnapshot {
-	return refusalSnapshot{balance: e.o.Balance(s.Sender(), s.ID()), dispatched: e.o.Host.Service.Metrics().Dispatched,
-		workers: e.o.Host.Service.Held().Workers}
+	return refusalSnapshot{balance: e.o.Balance(s.Sender(), s.ID()), dispatched: e.o.Host.DispatchMetrics().Dispatched,
+		workers: e.o.Host.DispatchHeld().Workers}
 }
 
 // requireNothingStored: the refused request left no job in the spool, no
@@ -242,17 +242,17 @@ func (e *refusalBed) snapshot(s *testbed.Session) refusalSnapshot {
 // transcode fee of a transcode that proceeded.
 func (e *refusalBed) requireNothingStored(t *testing.T, s *testbed.Session, before refusalSnapshot, out refusalOutcome) {
 	t.Helper()
-	st := e.o.Host.Spool.Stats()
+	st := e.o.Host.SpoolStats()
 	require.Zero(t, st.Jobs, "spooled")
 	require.Zero(t, st.Pending, "spooled")
 	require.Zero(t, st.Bytes, "spooled")
-	ids, err := e.o.Host.Index.Streams()
+	ids, err := e.o.Host.IndexedStreams()
 	require.NoError(t, err)
 	for _, id := range ids {
 		require.True(t, e.allowed[id], "the index holds a stream no control sent: %s", id)
 	}
-	require.Equal(t, before.dispatched, e.o.Host.Service.Metrics().Dispatched, "a job went to the worker")
-	require.Equal(t, before.workers, e.o.Host.Service.Held().Workers, "a worker registered")
+	require.Equal(t, before.dispatched, e.o.Host.DispatchMetrics().Dispatched, "a job went to the worker")
+	require.Equal(t, before.workers, e.o.Host.DispatchHeld().Workers, "a worker registered")
 	entries, err := os.ReadDir(e.root)
 	require.NoError(t, err)
 	require.Len(t, entries, 1, "files next to the data dir")
@@ -283,13 +283,13 @@ func (e *refusalBed) control(t *testing.T, s *testbed.Session) {
 	t.Helper()
 	name := fmt.Sprintf("control-%d", e.seq)
 	seq, seg := e.next(0)
-	archived := e.o.Host.Service.Metrics().Archived
+	archived := e.o.Host.DispatchMetrics().Archived
 	files, err := s.Send(e.ctx, name, seq, seg)
 	require.NoError(t, err, "the well-formed control after a refusal")
 	require.Len(t, files, 3)
 	e.allowed[catalog.StreamID{ManifestID: name, Sender: s.Sender()}] = true
 	require.Eventually(t, func() bool {
-		return e.o.Host.Spool.Stats().Jobs == 0 && e.o.Host.Service.Metrics().Archived > archived
+		return e.o.Host.SpoolStats().Jobs == 0 && e.o.Host.DispatchMetrics().Archived > archived
 	}, time.Minute, 20*time.Millisecond, "the control was not archived")
 	ref, err := chunker.Reference(e.ctx, seg.Data, redundancy.NONE)
 	require.NoError(t, err)

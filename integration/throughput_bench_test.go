@@ -288,7 +288,7 @@ func tpStartPipeline(tb testing.TB, ctx context.Context, bin, batch string, leve
 // has recorded every one archived (the worker's checked report).
 func (p *tpPipeline) run(tb testing.TB, jobs []archiver.Job) {
 	tb.Helper()
-	want := p.h.Service.Metrics().Archived + int64(len(jobs))
+	want := p.h.DispatchMetrics().Archived + int64(len(jobs))
 	in := p.h.Archiver()
 	outcomes := make([]<-chan archiver.Outcome, len(jobs))
 	for i, j := range jobs {
@@ -298,8 +298,8 @@ func (p *tpPipeline) run(tb testing.TB, jobs []archiver.Job) {
 		require.NoError(tb, (<-o).Err)
 	}
 	deadline := time.Now().Add(5 * time.Minute)
-	for p.h.Service.Metrics().Archived < want {
-		m := p.h.Service.Metrics()
+	for p.h.DispatchMetrics().Archived < want {
+		m := p.h.DispatchMetrics()
 		require.Zero(tb, m.Failed, "jobs failed")
 		require.True(tb, time.Now().Before(deadline), "not archived in time: %+v", m)
 		time.Sleep(2 * time.Millisecond)

@@ -136,18 +136,18 @@ func (o *orch) submit(t *testing.T, jobs []archiver.Job) {
 // finish ends every stream and returns their final manifests.
 func (o *orch) finish(t *testing.T, ctx context.Context, jobs []archiver.Job) map[string]swarm.Address {
 	t.Helper()
-	require.Eventually(t, func() bool { return o.Spool.Stats().Jobs == 0 }, 2*time.Minute, 100*time.Millisecond, "jobs left in the spool")
+	require.Eventually(t, func() bool { return o.SpoolStats().Jobs == 0 }, 2*time.Minute, 100*time.Millisecond, "jobs left in the spool")
 	ids := map[catalog.StreamID]bool{}
 	for _, j := range jobs {
 		ids[catalog.StreamID{ManifestID: string(j.ManifestID), Sender: j.Sender}] = true
 	}
 	out := map[string]swarm.Address{}
 	for id := range ids {
-		o.Streams.End(id)
+		o.EndStream(id)
 	}
 	require.Eventually(t, func() bool {
 		for id := range ids {
-			info, err := o.Index.StreamInfo(id)
+			info, err := o.StreamInfo(id)
 			if err != nil || info.State != catalog.Ended || !info.Published.Final {
 				return false
 			}
@@ -218,7 +218,7 @@ func TestWorkersSurviveADeadAndASlowWorker(t *testing.T) {
 	require.Contains(t, scrape, "archiver_worker_batch_ttl_seconds{batch=")
 	// A dev batch lives for ages: watched, and not expiring.
 	require.Contains(t, scrape, `archiver_postage_batch_expiring{batch="`+batch+`"} 0`)
-	m := o.Service.Metrics()
+	m := o.DispatchMetrics()
 	// The slow worker's uploads outlast their deadlines: it either reports
 	// late (ignored) or, seeing its Bee as down, gives the job back. Either
 	// way the job went to another worker and was recorded once.
@@ -240,7 +240,7 @@ func TestOrchestratorRestartLosesNothing(t *testing.T) {
 	first.stop() // no worker ever saw them
 
 	second := startOrch(t, dir, addr, cert, pin)
-	require.Equal(t, len(jobs), second.Spool.Stats().Jobs, "the spool kept every job across the restart")
+	require.Equal(t, len(jobs), second.SpoolStats().Jobs, "the spool kept every job across the restart")
 	batch, err := dev.BuyBatch(ctx, 22)
 	require.NoError(t, err)
 	startNode(t, ctx, second.addr, pin, dev.URL, batch, 3)
@@ -307,6 +307,6 @@ func TestSIGTERMDrainsInFlightJobs(t *testing.T) {
 	}
 	require.NoError(t, node.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, node.Wait(), "the worker must exit cleanly after draining")
-	require.Equal(t, int64(1), o.Service.Metrics().Archived, "the in-flight job was reported before exit")
-	require.Zero(t, o.Service.Metrics().Redispatched)
+	require.Equal(t, int64(1), o.DispatchMetrics().Archived, "the in-flight job was reported before exit")
+	require.Zero(t, o.DispatchMetrics().Redispatched)
 }

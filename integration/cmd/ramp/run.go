@@ -249,9 +249,9 @@ func (r *rig) start(ctx context.Context, stdout io.Writer) (func(), error) {
 		stops = append(stops, func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); wlog.Close() })
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for h.Service.Held().Workers < cfg.workers {
+	for h.DispatchHeld().Workers < cfg.workers {
 		if time.Now().After(deadline) {
-			return cleanup, fmt.Errorf("ramp: %d of %d workers registered after 30s (see %s/worker-*.log)", h.Service.Held().Workers, cfg.workers, cfg.out)
+			return cleanup, fmt.Errorf("ramp: %d of %d workers registered after 30s (see %s/worker-*.log)", h.DispatchHeld().Workers, cfg.workers, cfg.out)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -345,7 +345,7 @@ func (r *rig) step(ctx context.Context, idx int, s step) (result, error) {
 	for sctx.Err() == nil {
 		select {
 		case <-tick.C:
-			st := r.h.Spool.Stats()
+			st := r.h.SpoolStats()
 			samples = append(samples, spoolSample{time.Since(start), st.Jobs, st.Bytes})
 		case <-sctx.Done():
 		}
@@ -438,7 +438,7 @@ func (r *rig) endStreams(keep map[string]bool) {
 	}
 	r.rec.mu.Unlock()
 	for _, sid := range end {
-		r.h.Streams.End(sid)
+		r.h.EndStream(sid)
 	}
 }
 
@@ -449,7 +449,7 @@ func (r *rig) settle(ctx context.Context, limit time.Duration) {
 	live := len(r.live)
 	r.rec.mu.Unlock()
 	deadline := time.Now().Add(limit)
-	for r.h.Streams.Len() > live && time.Now().Before(deadline) && ctx.Err() == nil {
+	for r.h.OpenStreams() > live && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
@@ -462,7 +462,7 @@ func (r *rig) waitDrained(ctx context.Context, limit time.Duration) bool {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		if r.rec.settled() {
-			if st := r.h.Spool.Stats(); st.Jobs == 0 && st.Pending == 0 {
+			if st := r.h.SpoolStats(); st.Jobs == 0 && st.Pending == 0 {
 				return true
 			}
 		}
