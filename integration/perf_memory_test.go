@@ -4,36 +4,28 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
-	"math/big"
 	"math/rand/v2"
-	"net"
-	"net/http"
-	"os"
 	"runtime"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
 	lpnet "github.com/livepeer/go-livepeer/net"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sync/errgroup"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/lpswarm/archiver"
-	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/capability"
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/internal/catalog"
 	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/rig"
 	"github.com/lpswarm/archiver/internal/spool"
 	"github.com/lpswarm/archiver/internal/streams"
+	"github.com/lpswarm/archiver/internal/testbed"
 	"github.com/lpswarm/archiver/orchestrator"
 	"github.com/lpswarm/archiver/proto/archiverpb"
-	"github.com/lpswarm/archiver/upload"
 	"github.com/lpswarm/archiver/worker"
 )
 
@@ -49,90 +41,26 @@ var (
 )
 
 // perfRig is the orchestrator side as go-livepeer hosts it (host, the
-// decorator over churnCore, the workers' gRPC service) with in-process
-// workers archiving into the dev Bee: the churn test's rig for a testing.TB,
-// with any number of workers (none leaves every job in flight).
-type perfRig struct {
-	h       *host.Host
-	dec     *orchestrator.Decorator
-	core    *churnCore
-	beeHTTP *http.Transport
-	stop    []func()
-}
+// decorator over the rig's stand-in core, the workers' gRPC service) with
+// in-process workers archiving into the dev Bee: the churn test's rig for
+// a testing.TB, with any number of workers (none leaves every job in
+// flight).
+type perfRig struct{ *rig.Rig }
 
-func startPerfRig(tb testing.TB, ctx context.Context, batch string, workers int) *perfRig {
+func startPerfRig(tb testing.TB, ctx context.Context, batch string, workers int) perfRig {
 	tb.Helper()
-	r := &perfRig{core: &churnCore{balances: map[churnKey]*big.Rat{}}}
-	tb.Cleanup(r.close)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	var err error
-	r.h, err = host.Open(host.Config{
-		DataDir: tb.TempDir(),
-		Spool:   spool.Config{MaxBytes: 4 << 30, QueueLen: 1024},
-		Service: grpcsvc.Config{Secret: "s3cret", BaseTimeout: 30 * time.Second},
-		Streams: streams.Config{PublishEvery: 15, PublishInterval: 2 * time.Second, IdleTimeout: 4 * time.Second},
-		Logger:  log,
-	})
-	require.NoError(tb, err)
-	hctx, cancel := context.WithCancel(ctx)
-	require.NoError(tb, r.h.Start(hctx))
-	r.stop = append(r.stop, func() { cancel(); _ = r.h.Close() })
-	tc := &perfTranscoder{churnCore: r.core, rng: rand.New(rand.NewPCG(3, 4))}
-	r.dec, err = orchestrator.New(tc, r.core, r.h.Archiver(), orchestrator.Config{
-		CapabilityID: capability.DefaultArchiveID,
-		Price:        func() *lpnet.PriceInfo { return &lpnet.PriceInfo{PricePerUnit: 1, PixelsPerUnit: 1000} },
-		SessionTTL:   4 * time.Second, Logger: log,
-	})
-	require.NoError(tb, err)
-	dctx, dcancel := context.WithCancel(ctx)
-	ddone := make(chan struct{})
-	go func() { defer close(ddone); _ = r.dec.Run(dctx) }()
-	r.stop = append(r.stop, func() { dcancel(); <-ddone })
-
-	g := grpc.NewServer()
-	r.h.Register(g)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(tb, err)
-	gdone := make(chan struct{})
-	go func() { defer close(gdone); _ = g.Serve(lis) }()
-	r.stop = append(r.stop, func() { g.Stop(); <-gdone })
-
-	r.beeHTTP = http.DefaultTransport.(*http.Transport).Clone()
-	r.beeHTTP.MaxIdleConnsPerHost = 64
-	client, err := bee.New(dev.URL, bee.WithHTTPClient(&http.Client{Transport: r.beeHTTP, Timeout: time.Minute}))
-	require.NoError(tb, err)
-	up := upload.NodeStamped(client, batch, upload.Config{Redundancy: redundancy.NONE})
-	for i := range workers {
-		conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-		require.NoError(tb, err)
-		w, err := worker.New(conn, up, worker.Config{ID: fmt.Sprintf("perf-%d", i), Secret: "s3cret", Capacity: 8,
-			MinBackoff: 50 * time.Millisecond, Logger: log})
-		require.NoError(tb, err)
-		stop, wdone := make(chan struct{}), make(chan error, 1)
-		go func() { wdone <- w.Run(ctx, stop) }()
-		r.stop = append(r.stop, func() { close(stop); <-wdone; _ = conn.Close() })
-	}
-	r.stop = append(r.stop, r.beeHTTP.CloseIdleConnections)
-	require.Eventually(tb, func() bool { return r.h.DispatchHeld().Workers == workers }, 10*time.Second, 10*time.Millisecond)
-	return r
-}
-
-func (r *perfRig) close() {
-	for _, f := range slices.Backward(r.stop) {
-		f()
-	}
-	r.stop = nil
-}
-
-// heapAfterGC is the live heap once garbage, sync.Pools included, is
-// collected, without idle connections to Bee.
-func (r *perfRig) heapAfterGC() uint64 {
-	r.beeHTTP.CloseIdleConnections()
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
+	return perfRig{startRig(tb, ctx, rig.Config{
+		Host: host.Config{
+			Spool:   spool.Config{MaxBytes: 4 << 30, QueueLen: 1024},
+			Service: grpcsvc.Config{BaseTimeout: 30 * time.Second},
+			Streams: streams.Config{PublishEvery: 15, PublishInterval: 2 * time.Second, IdleTimeout: 4 * time.Second},
+		},
+		Bee:        rig.Bee{Batch: batch},
+		Workers:    workers,
+		Worker:     worker.Config{ID: "perf", Capacity: 8},
+		Decorator:  &orchestrator.Config{SessionTTL: 4 * time.Second},
+		Transcoder: perfTranscoder(rand.New(rand.NewPCG(3, 4))),
+	})}
 }
 
 // perfSegmentData is one file of a segment: fresh bytes (not shared), so
@@ -149,56 +77,54 @@ func perfSegmentData(rng *rand.Rand, n int) []byte {
 	return b
 }
 
-// perfTranscoder is churnCore with renditions of half and a quarter of
-// the source, fresh bytes each.
-type perfTranscoder struct {
-	*churnCore
-	mu  sync.Mutex
-	rng *rand.Rand
-}
-
-func (p *perfTranscoder) TranscodeSeg(_ context.Context, md *orchestrator.SegTranscodingMetadata, seg *orchestrator.HLSSegment) (*orchestrator.TranscodeResult, error) {
-	td := &orchestrator.TranscodeData{}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i := range md.Profiles {
-		n := max(len(seg.Data)>>(i+1), 188)
-		td.Segments = append(td.Segments, &orchestrator.TranscodedSegmentData{Data: perfSegmentData(p.rng, n), Pixels: int64(n)})
-		td.Pixels += int64(n)
+// perfTranscoder makes renditions of half and a quarter of the source,
+// fresh bytes each from rng.
+func perfTranscoder(rng *rand.Rand) testbed.Transcoder {
+	var mu sync.Mutex
+	return func(_ context.Context, md *orchestrator.SegTranscodingMetadata, source []byte) (*orchestrator.TranscodeData, error) {
+		td := &orchestrator.TranscodeData{}
+		mu.Lock()
+		defer mu.Unlock()
+		for i := range md.Profiles {
+			n := max(len(source)>>(i+1), 188)
+			td.Segments = append(td.Segments, &orchestrator.TranscodedSegmentData{Data: perfSegmentData(rng, n), Pixels: int64(n)})
+			td.Pixels += int64(n)
+		}
+		return td, nil
 	}
-	return &orchestrator.TranscodeResult{TranscodeData: td}, nil
 }
 
 // perfSend plays one segment through the decorator as go-livepeer's
 // ServeSegment does and returns the receipts of its reply.
-func (r *perfRig) perfSend(ctx context.Context, stream int, seq int64, source []byte) ([]*archiverpb.ArchiveReceipt, error) {
+func (r perfRig) perfSend(ctx context.Context, stream int, seq int64, source []byte) ([]*archiverpb.ArchiveReceipt, error) {
 	mid, sender := fmt.Sprintf("perf-%06d", stream), churnSender(stream)
 	session := archiver.ManifestID(fmt.Sprintf("perf-session-%06d", stream))
-	if err := r.dec.ProcessPayment(ctx, &lpnet.Payment{Sender: sender.Bytes()}, session); err != nil {
+	dec := r.Decorator()
+	if err := dec.ProcessPayment(ctx, &lpnet.Payment{Sender: sender.Bytes()}, session); err != nil {
 		return nil, err
 	}
 	md := &orchestrator.SegTranscodingMetadata{ManifestID: archiver.ManifestID(mid), Seq: seq, Duration: 2 * time.Second,
-		Caps: capability.Request(r.core.Capabilities(), capability.DefaultArchiveID), Profiles: churnProfiles,
+		Caps: capability.Request(r.Core().Capabilities(), capability.DefaultArchiveID), Profiles: churnProfiles,
 		AuthToken: &lpnet.AuthToken{SessionId: string(session)}}
-	res, err := r.dec.TranscodeSeg(ctx, md, &orchestrator.HLSSegment{SeqNo: uint64(seq), Data: source, Duration: 2})
+	res, err := dec.TranscodeSeg(ctx, md, &orchestrator.HLSSegment{SeqNo: uint64(seq), Data: source, Duration: 2})
 	if err == nil && res.Err != nil {
 		err = res.Err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s seq %d: %w", mid, seq, err)
 	}
-	r.dec.DebitFees(sender, session, &lpnet.PriceInfo{PricePerUnit: 1, PixelsPerUnit: 1}, res.TranscodeData.Pixels)
-	return r.dec.TakeReceipts(session).GetReceipts(), nil
+	dec.DebitFees(sender, session, &lpnet.PriceInfo{PricePerUnit: 1, PixelsPerUnit: 1}, res.TranscodeData.Pixels)
+	return dec.TakeReceipts(session).GetReceipts(), nil
 }
 
 // endStream ends a stream as the hook does when go-livepeer drops the
 // session.
-func (r *perfRig) endStream(stream int) {
+func (r perfRig) endStream(stream int) {
 	sender := churnSender(stream)
 	session := archiver.ManifestID(fmt.Sprintf("perf-session-%06d", stream))
-	r.dec.EndSession(sender, session)
-	r.h.EndStream(catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", stream), Sender: sender})
-	r.core.forget(sender, session)
+	r.Decorator().EndSession(sender, session)
+	r.Host().EndStream(catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", stream), Sender: sender})
+	r.Core().Forget(sender, session)
 }
 
 // soakSample is one heap-after-GC reading.
@@ -251,7 +177,7 @@ func TestSoak(t *testing.T) {
 				return
 			case <-tick.C:
 			}
-			h := r.heapAfterGC()
+			h := heapAfterGC(r.Rig)
 			mu.Lock()
 			samples = append(samples, soakSample{time.Since(start), h, runtime.NumGoroutine()})
 			mu.Unlock()
@@ -346,21 +272,21 @@ func TestSoak(t *testing.T) {
 	// Nothing lost: every stream ends with every file archived.
 	settled := time.Now()
 	require.Eventually(t, func() bool {
-		st := r.h.SpoolStats()
-		return st.Jobs == 0 && st.Pending == 0 && r.h.OpenStreams() == 0
-	}, 3*time.Minute, 50*time.Millisecond, "the spool never drained: %+v", r.h.SpoolStats())
+		st := r.Host().SpoolStats()
+		return st.Jobs == 0 && st.Pending == 0 && r.Host().OpenStreams() == 0
+	}, 3*time.Minute, 50*time.Millisecond, "the spool never drained: %+v", r.Host().SpoolStats())
 	t.Logf("backlog archived and every stream ended %v after the load stopped", time.Since(settled).Round(time.Millisecond))
 	var archived int
 	for slot := range nStreams {
 		for k := range tallies[slot].streams {
 			stream := slot + k*nStreams
 			id := catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", stream), Sender: churnSender(stream)}
-			info, err := r.h.StreamInfo(id)
+			info, err := r.Host().StreamInfo(id)
 			if err != nil {
 				continue // ended before its first segment
 			}
 			require.Equal(t, catalog.Ended, info.State, id.String())
-			recs, err := r.h.StreamRecords(id)
+			recs, err := r.Host().StreamRecords(id)
 			require.NoError(t, err)
 			for _, rec := range recs {
 				require.Equal(t, catalog.Archived, rec.State, "%s: a file not archived", id)
