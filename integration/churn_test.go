@@ -39,15 +39,6 @@ import (
 	"github.com/lpswarm/archiver/worker"
 )
 
-// TestChurn's size. Set once by flag.Parse, read-only afterwards. The
-// defaults are what CI runs; RELIABILITY.md has the long run's command.
-var (
-	churnStreams     = flag.Int("churn.streams", 1000, "TestChurn: streams started and stopped (after a warm-up of 4 × concurrency)")
-	churnSegments    = flag.Int("churn.segments", 3, "TestChurn: segments per stream")
-	churnConcurrency = flag.Int("churn.concurrency", 24, "TestChurn: streams live at once")
-	churnIdleEvery   = flag.Int("churn.idle-every", 10, "TestChurn: every n-th stream goes idle instead of being stopped")
-)
-
 const (
 	churnWorkers  = 2
 	churnCapacity = 16
@@ -334,6 +325,15 @@ func (r *churnRig) steadyGoroutines(limit int) int {
 	}
 	return n
 }
+
+// TestChurn's size. Set once by flag.Parse, read-only afterwards. The
+// defaults are what CI runs; RELIABILITY.md has the long run's command.
+var (
+	churnStreams     = flag.Int("churn.streams", 1000, "TestChurn: streams started and stopped (after a warm-up of 4 × concurrency)")
+	churnSegments    = flag.Int("churn.segments", 3, "TestChurn: segments per stream")
+	churnConcurrency = flag.Int("churn.concurrency", 24, "TestChurn: streams live at once")
+	churnIdleEvery   = flag.Int("churn.idle-every", 10, "TestChurn: every n-th stream goes idle instead of being stopped")
+)
 
 // TestChurn is the churn RELIABILITY.md reports: streams start and stop, by
 // the thousand, through the orchestrator decorator and the archiver's

@@ -30,9 +30,11 @@ import (
 	lpnet "github.com/livepeer/go-livepeer/net"
 )
 
-// Size of the orchestrator's disk in TestSpoolDiskFull: CI runs the
-// default; a larger disk takes proportionally more segments to fill.
-var dfDiskKB = flag.Int("reliability.disk-kb", 768, "TestSpoolDiskFull: size of the tmpfs holding the orchestrator's data dir, KiB")
+// Size of the orchestrator's disk in TestSpoolDiskFull (and
+// TestSpoolDiskFullStallsWithoutReserve): CI runs the default; a larger
+// disk takes proportionally more segments to fill.
+var dfDiskKB = flag.Int("reliability.disk-kb", 768,
+	"TestSpoolDiskFull, TestSpoolDiskFullStallsWithoutReserve: size of the tmpfs holding the orchestrator's data dir, KiB")
 
 // TestSpoolDiskFull: "disk full on the orchestrator's spool: new work
 // refused with a clear status; nothing accepted is lost." The

@@ -29,22 +29,10 @@ import (
 	"github.com/lpswarm/archiver/internal/rig"
 )
 
-// Fault-injection sizes (RELIABILITY.md). Set once by
-// flag.Parse, read-only afterwards. The defaults are what CI runs; the long
-// runs RELIABILITY.md reports are, for example:
-//
-//	go test ./integration -run 'TestWorkerSIGKILLedAtRandomPoints$' -reliability.kills=40 -v
-//	go test ./integration -run 'TestAllWorkersGone$' -reliability.workers-gone=60s -v
-//	go test ./integration -run 'TestBeeUnreachable$' -reliability.bee-outage=60s -v -timeout 30m
-//	go test ./integration -run 'TestOrchestratorRestartWithWorkersConnected$' -reliability.orch-restarts=10 -v
-var (
-	faultsKills       = flag.Int("reliability.kills", 20, "TestWorkerSIGKILLedAtRandomPoints: worker processes SIGKILLed")
-	faultsSeed        = flag.Uint64("reliability.seed", 0, "TestWorkerSIGKILLedAtRandomPoints: RNG seed of the kill delays (0: a new one, logged)")
-	faultsWorkersGone = flag.Duration("reliability.workers-gone", 5*time.Second, "TestAllWorkersGone: how long no worker is connected")
-	faultsBeeOutage   = flag.Duration("reliability.bee-outage", 5*time.Second, "TestBeeUnreachable: how long Bee is unreachable, per mode")
-	faultsOrchRestart = flag.Int("reliability.orch-restarts", 2, "TestOrchestratorRestartWithWorkersConnected: orchestrator restarts")
-	faultsPace        = flag.Duration("reliability.pace", 500*time.Millisecond, "fault tests: one segment per stream every pace")
-)
+// The fault tests' sizes (RELIABILITY.md), each next to its test. Set once
+// by flag.Parse, read-only afterwards. The defaults are what CI runs; the
+// long runs RELIABILITY.md reports are given with each.
+var faultsPace = flag.Duration("reliability.pace", 500*time.Millisecond, "fault tests: one segment per stream every pace")
 
 const (
 	faultsStreams = 3
@@ -246,6 +234,14 @@ func faultsDrain(t *testing.T, ctx context.Context, r *rig.Rig, limit time.Durat
 	return time.Since(started)
 }
 
+// TestWorkerSIGKILLedAtRandomPoints's long run:
+//
+//	go test ./integration -run 'TestWorkerSIGKILLedAtRandomPoints$' -reliability.kills=40 -v
+var (
+	faultsKills = flag.Int("reliability.kills", 20, "TestWorkerSIGKILLedAtRandomPoints: worker processes SIGKILLed")
+	faultsSeed  = flag.Uint64("reliability.seed", 0, "TestWorkerSIGKILLedAtRandomPoints: RNG seed of the kill delays (0: a new one, logged)")
+)
+
 // TestWorkerSIGKILLedAtRandomPoints: while three streams go on, real
 // worker processes are SIGKILLed one after another at random delays after
 // their start (seeded; -reliability.seed replays a run), covering
@@ -318,6 +314,11 @@ func TestWorkerSIGKILLedAtRandomPoints(t *testing.T) {
 	require.GreaterOrEqual(t, midUpload, kills/4, "too few kills landed mid-upload: the delays do not test what they should")
 	require.Positive(t, m.Redispatched)
 }
+
+// TestAllWorkersGone's long run:
+//
+//	go test ./integration -run 'TestAllWorkersGone$' -reliability.workers-gone=60s -v
+var faultsWorkersGone = flag.Duration("reliability.workers-gone", 5*time.Second, "TestAllWorkersGone: how long no worker is connected")
 
 // TestAllWorkersGone: a worker archives three live streams; it is
 // SIGKILLed, and for the outage no worker is connected while the streams
@@ -527,6 +528,11 @@ func (p *faultsProxy) set(mode string) {
 	}
 }
 
+// TestBeeUnreachable's long run:
+//
+//	go test ./integration -run 'TestBeeUnreachable$' -reliability.bee-outage=60s -v -timeout 30m
+var faultsBeeOutage = flag.Duration("reliability.bee-outage", 5*time.Second, "TestBeeUnreachable: how long Bee is unreachable, per mode")
+
 // TestBeeUnreachable: a worker archives three live streams through a TCP
 // fault proxy in front of Bee; for the outage Bee is unreachable, with
 // connections refused, black-holed (accepted, never answered) or reset
@@ -582,6 +588,11 @@ func TestBeeUnreachable(t *testing.T) {
 		})
 	}
 }
+
+// TestOrchestratorRestartWithWorkersConnected's long run:
+//
+//	go test ./integration -run 'TestOrchestratorRestartWithWorkersConnected$' -reliability.orch-restarts=10 -v
+var faultsOrchRestart = flag.Int("reliability.orch-restarts", 2, "TestOrchestratorRestartWithWorkersConnected: orchestrator restarts")
 
 // TestOrchestratorRestartWithWorkersConnected: two workers archive three
 // live streams while the orchestrator (host and gRPC server) is stopped

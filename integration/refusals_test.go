@@ -38,10 +38,6 @@ import (
 	"github.com/lpswarm/archiver/proto/archiverpb"
 )
 
-// refusalsRounds repeats TestRefusalsOverTheWire's table, each round on
-// fresh sessions and fresh segment bytes. Set once by flag.Parse.
-var refusalsRounds = flag.Int("refusals.rounds", 1, "TestRefusalsOverTheWire: times the whole table runs")
-
 const (
 	// refusalsMaxSegment is the archive offer's MaxSegmentBytes: a control
 	// segment (source and two renditions) is well under it.
@@ -105,6 +101,10 @@ type refusalCase struct {
 	// params), so the control opens a new one.
 	freshControl bool
 }
+
+// refusalsRounds repeats TestRefusalsOverTheWire's table, each round on
+// fresh sessions and fresh segment bytes. Set once by flag.Parse.
+var refusalsRounds = flag.Int("refusals.rounds", 1, "TestRefusalsOverTheWire: times the whole table runs")
 
 // TestRefusalsOverTheWire sends every kind of bad input over the real wire
 // (go-livepeer's HTTPS /segment, gRPC GetOrchestrator, the archiver's
