@@ -27,10 +27,12 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/ethersphere/bee/v2/pkg/swarm"
+	lpnet "github.com/livepeer/go-livepeer/net"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
@@ -42,8 +44,6 @@ import (
 	"github.com/lpswarm/archiver/internal/testbed"
 	"github.com/lpswarm/archiver/orchestrator"
 	"github.com/lpswarm/archiver/worker"
-
-	lpnet "github.com/livepeer/go-livepeer/net"
 )
 
 // Config describes a rig. Dir and Host.Service.Secret are required.
@@ -109,8 +109,9 @@ type Bee struct {
 	Memory bool
 }
 
-// Rig is a running orchestrator side with its workers. Its methods are
-// safe for concurrent use; Restart swaps the orchestrator under them.
+// Rig is a running orchestrator side with its workers. Its accessors and
+// waits are safe for concurrent use, also while Restart swaps the
+// orchestrator under them.
 type Rig struct {
 	cfg  Config
 	log  *slog.Logger
@@ -214,8 +215,7 @@ const (
 )
 
 // startOrchestrator opens the host on the data directory, starts it and
-// the decorator, and serves the workers on r.addr; r.mu must not be held
-// by another goroutine's reader for long, it is taken here.
+// the decorator, and serves the workers on r.addr.
 func (r *Rig) startOrchestrator(ctx context.Context) error {
 	h, err := host.Open(r.cfg.Host)
 	if err != nil {
@@ -250,9 +250,9 @@ func (r *Rig) startOrchestrator(ctx context.Context) error {
 		stopDec = func() { dcancel(); <-ddone }
 	}
 
-	opts := r.cfg.ServerOptions
+	opts := slices.Clone(r.cfg.ServerOptions)
 	if r.cfg.TLS {
-		opts = append(opts[:len(opts):len(opts)], grpc.Creds(credentials.NewServerTLSFromCert(&r.cert)))
+		opts = append(opts, grpc.Creds(credentials.NewServerTLSFromCert(&r.cert)))
 	}
 	g := grpc.NewServer(opts...)
 	h.Register(g)
@@ -282,12 +282,16 @@ func (r *Rig) startOrchestrator(ctx context.Context) error {
 // answers for what the stopped one counted.
 func (r *Rig) Stop() error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.stopped || r.stop == nil {
-		return nil
+	stop := r.stop
+	if r.stopped {
+		stop = nil
 	}
 	r.stopped = true
-	return r.stop()
+	r.mu.Unlock()
+	if stop == nil {
+		return nil
+	}
+	return stop()
 }
 
 // Restart stops the orchestrator side if it runs and starts it again on
