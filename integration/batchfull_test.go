@@ -8,10 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/big"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +22,7 @@ import (
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/internal/beetest"
 	"github.com/lpswarm/archiver/internal/chaintest"
+	"github.com/lpswarm/archiver/internal/rig"
 )
 
 // How long TestBatchFillsUp watches the worker that ran out of postage
@@ -42,7 +41,7 @@ var bfExhaustedHold = flag.Duration("reliability.postage-exhausted-hold", 5*time
 func TestBatchFillsUp(t *testing.T) {
 	ctx := testContext(t, 5*time.Minute)
 	began := time.Now()
-	net, err := chaintest.Start(ctx, chaintest.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	net, err := chaintest.Start(ctx, chaintest.Options{Logger: warnings()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = net.Close() })
 	nodeA, nodeB := net.Nodes()[0], net.Nodes()[1]
@@ -65,14 +64,13 @@ func TestBatchFillsUp(t *testing.T) {
 	t.Run("next_batch_used", func(t *testing.T) {
 		started := time.Now()
 		jobs := bfJobs(t, "next", 8)
-		cert, pin := selfSigned(t)
-		o := startOrch(t, t.TempDir(), "127.0.0.1:0", cert, pin)
-		_, logs := bfStartNode(t, ctx, o.addr, pin, nodeA, batches[0]+","+batches[1])
-		o.submit(t, jobs[:1]) // fills the bucket of batch 0
-		require.Eventually(t, func() bool { return o.Spool.Stats().Jobs == 0 }, time.Minute, 100*time.Millisecond)
-		o.submit(t, jobs[1:])
-		manifests := o.finish(t, ctx, jobs)
-		require.Zero(t, o.Service.Metrics().Failed, "a segment was recorded as a gap")
+		o := startOrch(t, ctx)
+		_, logs := bfStartNode(t, ctx, o, nodeA, batches[0]+","+batches[1])
+		require.NoError(t, o.Submit(ctx, jobs[:1]...)) // fills the bucket of batch 0
+		require.Eventually(t, func() bool { return o.Host().SpoolStats().Jobs == 0 }, time.Minute, 100*time.Millisecond)
+		require.NoError(t, o.Submit(ctx, jobs[1:]...))
+		manifests := finish(t, ctx, o, jobs)
+		require.Zero(t, o.Host().DispatchMetrics().Failed, "a segment was recorded as a gap")
 
 		first, err := a.Batch(ctx, batches[0])
 		require.NoError(t, err)
@@ -92,12 +90,11 @@ func TestBatchFillsUp(t *testing.T) {
 	t.Run("only_batch_full", func(t *testing.T) {
 		started := time.Now()
 		jobs := bfJobs(t, "only", 6)
-		cert, pin := selfSigned(t)
-		o := startOrch(t, t.TempDir(), "127.0.0.1:0", cert, pin)
-		metrics, logs := bfStartNode(t, ctx, o.addr, pin, nodeA, batches[2])
-		o.submit(t, jobs[:1])
-		require.Eventually(t, func() bool { return o.Spool.Stats().Jobs == 0 }, time.Minute, 100*time.Millisecond)
-		o.submit(t, jobs[1:])
+		o := startOrch(t, ctx)
+		metrics, logs := bfStartNode(t, ctx, o, nodeA, batches[2])
+		require.NoError(t, o.Submit(ctx, jobs[:1]...))
+		require.Eventually(t, func() bool { return o.Host().SpoolStats().Jobs == 0 }, time.Minute, 100*time.Millisecond)
+		require.NoError(t, o.Submit(ctx, jobs[1:]...))
 		require.Eventually(t, func() bool {
 			return strings.Contains(scrapeMetrics(t, "http://"+metrics+"/metrics"), "\narchiver_worker_postage_exhausted 1\n")
 		}, time.Minute, 200*time.Millisecond, "the worker does not report that it is out of postage")
@@ -106,18 +103,18 @@ func TestBatchFillsUp(t *testing.T) {
 
 		// The exhausted worker takes nothing; nothing is lost or a gap.
 		time.Sleep(*bfExhaustedHold)
-		require.Equal(t, len(jobs)-1, o.Spool.Stats().Jobs, "the jobs left the spool with no worker that has postage")
-		require.Zero(t, o.Service.Metrics().Failed, "a segment was recorded as a gap")
-		require.Zero(t, o.Service.Held().Workers, "the worker out of postage is still registered")
+		require.Equal(t, len(jobs)-1, o.Host().SpoolStats().Jobs, "the jobs left the spool with no worker that has postage")
+		require.Zero(t, o.Host().DispatchMetrics().Failed, "a segment was recorded as a gap")
+		require.Zero(t, o.Host().DispatchHeld().Workers, "the worker out of postage is still registered")
 		require.Contains(t, scrapeMetrics(t, "http://"+metrics+"/metrics"), "\narchiver_worker_postage_exhausted 1\n")
 
 		// A worker with a fresh batch drains the spool.
 		fresh, err := beetest.Buy(ctx, a, big.NewInt(1_000_000_000), 17, "fresh", true)
 		require.NoError(t, err)
 		bfWaitUsable(t, ctx, a, fresh)
-		bfStartNode(t, ctx, o.addr, pin, nodeA, fresh)
-		manifests := o.finish(t, ctx, jobs)
-		require.Zero(t, o.Service.Metrics().Failed, "a segment was recorded as a gap")
+		bfStartNode(t, ctx, o, nodeA, fresh)
+		manifests := finish(t, ctx, o, jobs)
+		require.Zero(t, o.Host().DispatchMetrics().Failed, "a segment was recorded as a gap")
 		bfRequireReadBack(t, ctx, b, jobs, manifests)
 		t.Logf("worker out of postage after %s; %d jobs held in the spool for %s, 0 gaps; drained by a fresh worker; all %d in the final manifest, read back from node B; %s in all",
 			exhaustedAt.Round(time.Millisecond), len(jobs)-1, *bfExhaustedHold, len(jobs), time.Since(started).Round(time.Millisecond))
@@ -151,16 +148,12 @@ func bfWaitUsable(t *testing.T, ctx context.Context, c *bee.Client, id string) {
 
 // bfStartNode runs a node-stamping worker with capacity 1 (segments are
 // stamped in order) and returns its metrics address and its log.
-func bfStartNode(t *testing.T, ctx context.Context, addr, pin, beeURL, batches string) (string, *lockedBuffer) {
+func bfStartNode(t *testing.T, ctx context.Context, r *rig.Rig, beeURL, batches string) (string, *lockedBuffer) {
 	t.Helper()
 	metrics := freeAddr(t)
 	logs := &lockedBuffer{}
-	cmd := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", addr, "-archiverSecret", "s3cret", "-orchCertPin", pin,
-		"-capacity", "1", "-bee", beeURL, "-postageBatch", batches, "-redundancy", "0", "-dataDir", t.TempDir(),
-		"-metricsAddr", metrics, "-postageRecheck", "2s")
-	cmd.Stderr = io.MultiWriter(os.Stderr, logs)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	startNode(t, ctx, r, rig.NodeConfig{Bee: beeURL, Batch: batches, Capacity: 1, Stderr: io.MultiWriter(os.Stderr, logs),
+		Args: []string{"-metricsAddr", metrics, "-postageRecheck", "2s"}})
 	return metrics, logs
 }
 

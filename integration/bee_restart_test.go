@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
@@ -29,6 +28,7 @@ import (
 	"github.com/lpswarm/archiver/internal/dispatch"
 	"github.com/lpswarm/archiver/internal/hlstest"
 	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/rig"
 	"github.com/lpswarm/archiver/postage"
 )
 
@@ -72,30 +72,19 @@ func TestBeeRestartMidStream(t *testing.T) {
 	nodeA, nodeB := net.Nodes()[0], net.Nodes()[1]
 	t.Logf("local swarm up and batch bought in %s", time.Since(began).Round(time.Millisecond))
 
-	cert, pin := selfSigned(t)
-	dir := t.TempDir()
-	o := startOrchWith(t, dir, "127.0.0.1:0", cert, pin,
-		&dispatch.LeaseConfig{Batch: id, BucketCapacity: 16, Slot: 16, Path: filepath.Join(dir, "leases.json")},
-		func(c *host.Config) { c.Service.MaxAttempts = attempts })
-	metricsAddr, datadir := freeAddr(t), t.TempDir()
-	var logs lockedBuffer
-	worker := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", o.addr, "-archiverSecret", "s3cret", "-orchCertPin", pin,
-		"-capacity", "2", "-bee", nodeA, "-stamping", "client", "-ethKeystorePath", keyFile, "-ethPassword", passFile,
-		"-redundancy", "0", "-dataDir", datadir, "-metricsAddr", metricsAddr)
-	worker.Stderr = io.MultiWriter(os.Stderr, &logs)
-	require.NoError(t, worker.Start())
-	exited := make(chan struct{})
-	var exitErr error
-	go func() { exitErr = worker.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = worker.Process.Kill()
-		<-exited
+	o := startOrch(t, ctx, func(c *host.Config) {
+		c.Service.Leases = &dispatch.LeaseConfig{Batch: id, BucketCapacity: 16, Slot: 16, Path: filepath.Join(t.TempDir(), "leases.json")}
+		c.Service.MaxAttempts = attempts
 	})
+	metricsAddr := freeAddr(t)
+	var logs lockedBuffer
+	worker := startNode(t, ctx, o, rig.NodeConfig{Bee: nodeA, Capacity: 2, Stderr: io.MultiWriter(os.Stderr, &logs),
+		Args: []string{"-stamping", "client", "-ethKeystorePath", keyFile, "-ethPassword", passFile, "-metricsAddr", metricsAddr}})
 	requireRunning := func(when string) {
 		t.Helper()
 		select {
-		case <-exited:
-			t.Fatalf("the worker exited %s: %v", when, exitErr)
+		case <-worker.Exited():
+			t.Fatalf("the worker exited %s: %v", when, worker.Wait())
 		default:
 		}
 	}
@@ -108,7 +97,7 @@ func TestBeeRestartMidStream(t *testing.T) {
 	go func() {
 		tick := time.NewTicker(every)
 		defer tick.Stop()
-		in := o.Archiver()
+		in := o.Host().Archiver()
 		for _, j := range jobs {
 			if err := (<-in.Submit(j)).Err; err != nil {
 				fed <- fmt.Errorf("segment %d not accepted: %w", j.Seq, err)
@@ -130,7 +119,7 @@ func TestBeeRestartMidStream(t *testing.T) {
 
 	// Take node A down once the pipeline demonstrably works, and again
 	// after it has caught up a little.
-	require.Eventually(t, func() bool { return o.Service.Metrics().Archived >= 2 }, 30*time.Second, 50*time.Millisecond,
+	require.Eventually(t, func() bool { return o.Host().DispatchMetrics().Archived >= 2 }, 30*time.Second, 50*time.Millisecond,
 		"nothing archived before the first outage")
 	for _, out := range outages {
 		stopping := time.Now()
@@ -153,8 +142,8 @@ func TestBeeRestartMidStream(t *testing.T) {
 	require.NoError(t, <-fed)
 	accepted := jobs[:sent.Load()]
 
-	manifests := o.finish(t, ctx, accepted)
-	m := o.Service.Metrics()
+	manifests := finish(t, ctx, o, accepted)
+	m := o.Host().DispatchMetrics()
 	t.Logf("%d segments accepted, all archived and the stream finished %s into the test; orchestrator %+v",
 		len(accepted), time.Since(began).Round(time.Millisecond), m)
 	require.Zero(t, m.Failed, "a segment was given up on (recorded as a gap)")
@@ -177,15 +166,15 @@ func TestBeeRestartMidStream(t *testing.T) {
 	scrape := scrapeMetrics(t, "http://"+metricsAddr+"/metrics")
 	require.Regexp(t, `archiver_worker_errors_total\{kind="upload"\} [1-9]`, scrape, "the outages left no trace in the worker's metrics")
 	require.Contains(t, logs.String(), "Bee is unreachable", "the worker did not log the outages")
-	require.NoError(t, worker.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, worker.Signal(syscall.SIGTERM))
 	select {
-	case <-exited:
-		require.NoError(t, exitErr, "the worker did not exit cleanly")
+	case <-worker.Exited():
+		require.NoError(t, worker.Wait(), "the worker did not exit cleanly")
 	case <-time.After(30 * time.Second):
 		t.Fatal("the worker did not stop on SIGTERM")
 	}
 	// It stamped everything with the operator's key on the leased batch.
-	u, err := postage.ReadUsage(filepath.Join(datadir, "issuer"), id)
+	u, err := postage.ReadUsage(filepath.Join(worker.DataDir(), "issuer"), id)
 	require.NoError(t, err)
 	require.Positive(t, u.Issued)
 	t.Logf("stamp indices issued: %d, fullest bucket %d of 16; whole test %s", u.Issued, u.MaxBucketCount,

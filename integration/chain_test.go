@@ -5,10 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"log/slog"
 	"math/big"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -24,6 +22,8 @@ import (
 	"github.com/lpswarm/archiver/internal/chaintest"
 	"github.com/lpswarm/archiver/internal/dispatch"
 	"github.com/lpswarm/archiver/internal/hlstest"
+	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/rig"
 	"github.com/lpswarm/archiver/postage"
 )
 
@@ -73,22 +73,18 @@ func TestLeasedWorkersOnALocalSwarm(t *testing.T) {
 	net, _, keyFile, passFile, id := localSwarm(t, ctx, 20)
 
 	jobs := streamJobs(t)
-	cert, pin := selfSigned(t)
-	dir := t.TempDir()
-	o := startOrchWith(t, dir, "127.0.0.1:0", cert, pin, &dispatch.LeaseConfig{Batch: id, BucketCapacity: 16, Slot: 8,
-		Path: filepath.Join(dir, "leases.json")})
-	o.submit(t, jobs)
+	o := startOrch(t, ctx, func(c *host.Config) {
+		c.Service.Leases = &dispatch.LeaseConfig{Batch: id, BucketCapacity: 16, Slot: 8, Path: filepath.Join(t.TempDir(), "leases.json")}
+	})
+	require.NoError(t, o.Submit(ctx, jobs...))
 	nodeA, nodeB := net.Nodes()[0], net.Nodes()[1]
-	datadirs := []string{t.TempDir(), t.TempDir()}
-	for i, node := range []string{nodeA, nodeB} {
-		cmd := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", o.addr, "-archiverSecret", "s3cret", "-orchCertPin", pin,
-			"-capacity", "2", "-bee", node, "-stamping", "client", "-ethKeystorePath", keyFile, "-ethPassword", passFile,
-			"-redundancy", "0", "-dataDir", datadirs[i])
-		cmd.Stderr = os.Stderr
-		require.NoError(t, cmd.Start())
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	var datadirs []string
+	for _, node := range []string{nodeA, nodeB} {
+		n := startNode(t, ctx, o, rig.NodeConfig{Bee: node, Capacity: 2,
+			Args: []string{"-stamping", "client", "-ethKeystorePath", keyFile, "-ethPassword", passFile}})
+		datadirs = append(datadirs, n.DataDir())
 	}
-	manifests := o.finish(t, ctx, jobs)
+	manifests := finish(t, ctx, o, jobs)
 	// Both workers stamped on the one batch, each in its own leased range.
 	for i, d := range datadirs {
 		u, err := postage.ReadUsage(filepath.Join(d, "issuer"), id)
@@ -157,7 +153,7 @@ func randomBytes(t *testing.T, n int) []byte {
 // written as a keystore file) buy an immutable batch of the given depth.
 func localSwarm(t *testing.T, ctx context.Context, depth uint8) (*chaintest.Net, *keystore.Key, string, string, [32]byte) {
 	t.Helper()
-	net, err := chaintest.Start(ctx, chaintest.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	net, err := chaintest.Start(ctx, chaintest.Options{Logger: warnings()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = net.Close() })
 	keyFile, passFile := writeKey(t)

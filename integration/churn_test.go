@@ -7,29 +7,21 @@ import (
 	"flag"
 	"fmt"
 	"hash/fnv"
-	"log/slog"
-	"math/big"
 	"math/bits"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"os"
 	"runtime"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
 	"github.com/ethersphere/bee/v2/pkg/swarm"
 	lpnet "github.com/livepeer/go-livepeer/net"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 	"golang.org/x/sync/errgroup"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/archive"
@@ -39,21 +31,12 @@ import (
 	"github.com/lpswarm/archiver/hls"
 	"github.com/lpswarm/archiver/internal/catalog"
 	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/rig"
 	"github.com/lpswarm/archiver/internal/spool"
 	"github.com/lpswarm/archiver/internal/streams"
 	"github.com/lpswarm/archiver/orchestrator"
 	"github.com/lpswarm/archiver/proto/archiverpb"
-	"github.com/lpswarm/archiver/upload"
 	"github.com/lpswarm/archiver/worker"
-)
-
-// TestChurn's size. Set once by flag.Parse, read-only afterwards. The
-// defaults are what CI runs; RELIABILITY.md has the long run's command.
-var (
-	churnStreams     = flag.Int("churn.streams", 1000, "TestChurn: streams started and stopped (after a warm-up of 4 × concurrency)")
-	churnSegments    = flag.Int("churn.segments", 3, "TestChurn: segments per stream")
-	churnConcurrency = flag.Int("churn.concurrency", 24, "TestChurn: streams live at once")
-	churnIdleEvery   = flag.Int("churn.idle-every", 10, "TestChurn: every n-th stream goes idle instead of being stopped")
 )
 
 const (
@@ -104,91 +87,16 @@ func churnManifest(i int) string { return fmt.Sprintf("churn-%05d", i) }
 
 func churnSender(i int) common.Address { return common.Address{0xc0, byte(i % 8)} }
 
-// churnCore stands in for go-livepeer's core behind the decorator:
-// tickets credit the session balance, fees are debited from it, and the
-// "transcoder" returns the renditions churnData makes (ffmpeg is
-// TestEndToEnd's business; here the session churn is).
-type churnCore struct {
-	mu       sync.Mutex
-	balances map[churnKey]*big.Rat
-}
-
-type churnKey struct {
-	sender  common.Address
-	session archiver.ManifestID
-}
-
-var (
-	_ orchestrator.Orchestrator  = (*churnCore)(nil)
-	_ orchestrator.BalanceReader = (*churnCore)(nil)
-)
-
-func (c *churnCore) add(a common.Address, id archiver.ManifestID, v *big.Rat) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	b := c.balances[churnKey{a, id}]
-	if b == nil {
-		b = new(big.Rat)
-		c.balances[churnKey{a, id}] = b
-	}
-	b.Add(b, v)
-}
-
-// forget drops a session's balance, as go-livepeer's TTL does.
-func (c *churnCore) forget(a common.Address, id archiver.ManifestID) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.balances, churnKey{a, id})
-}
-
-func (c *churnCore) Balance(a common.Address, id archiver.ManifestID) *big.Rat {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if b := c.balances[churnKey{a, id}]; b != nil {
-		return new(big.Rat).Set(b)
-	}
-	return nil
-}
-
-func (c *churnCore) ProcessPayment(_ context.Context, p *lpnet.Payment, id archiver.ManifestID) error {
-	c.add(common.BytesToAddress(p.GetSender()), id, big.NewRat(1_000_000, 1)) // one ticket's EV
-	return nil
-}
-
-func (c *churnCore) SufficientBalance(a common.Address, id archiver.ManifestID) bool {
-	b := c.Balance(a, id)
-	return b != nil && b.Sign() > 0
-}
-
-// DebitFees debits as core does, except that a late debit (an outcome
-// that arrived after the session ended) does not bring a forgotten balance
-// back: go-livepeer's would, until its TTL; here it would only blur the
-// heap figure.
-func (c *churnCore) DebitFees(a common.Address, id archiver.ManifestID, price *lpnet.PriceInfo, units int64) {
-	fee := big.NewRat(price.GetPricePerUnit(), price.GetPixelsPerUnit())
-	fee.Neg(fee.Mul(fee, big.NewRat(units, 1)))
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if b := c.balances[churnKey{a, id}]; b != nil {
-		b.Add(b, fee)
-	}
-}
-
-func (c *churnCore) Capabilities() *lpnet.Capabilities {
-	return &lpnet.Capabilities{Bitstring: []uint64{0b1111}}
-}
-
-func (c *churnCore) PriceInfo(common.Address, archiver.ManifestID) (*lpnet.PriceInfo, error) {
-	return &lpnet.PriceInfo{PricePerUnit: 1, PixelsPerUnit: 1}, nil
-}
-
-func (c *churnCore) TranscodeSeg(_ context.Context, md *orchestrator.SegTranscodingMetadata, _ *orchestrator.HLSSegment) (*orchestrator.TranscodeResult, error) {
+// churnTranscoder is what the rig's stand-in for go-livepeer's core
+// transcodes with: the renditions churnData makes (ffmpeg is TestEndToEnd's
+// business; here the session churn is).
+func churnTranscoder(_ context.Context, md *orchestrator.SegTranscodingMetadata, _ []byte) (*orchestrator.TranscodeData, error) {
 	td := &orchestrator.TranscodeData{}
 	for i := range churnProfiles {
 		td.Segments = append(td.Segments, &orchestrator.TranscodedSegmentData{Data: churnData(string(md.ManifestID), md.Seq, i+1), Pixels: 1000})
 		td.Pixels += 1000
 	}
-	return &orchestrator.TranscodeResult{TranscodeData: td}, nil
+	return td, nil
 }
 
 // churnStream is what the test keeps about one stream while it runs: fixed
@@ -203,95 +111,45 @@ type churnStream struct {
 }
 
 // churnRig is the orchestrator side as go-livepeer hosts it (host, the
-// decorator over core, the workers' gRPC service) plus in-process workers
-// archiving into the shared Bee dev node.
+// decorator over the rig's stand-in core, the workers' gRPC service) plus
+// in-process workers archiving into the shared Bee dev node.
 type churnRig struct {
-	h       *host.Host
-	dec     *orchestrator.Decorator
-	core    *churnCore
-	g       *grpc.Server
-	beeHTTP *http.Transport // the workers' connections to Bee
+	*rig.Rig
 	streams []churnStream
-	stop    []func()
 	peak    atomic.Int64 // most goroutines seen at once
 }
 
 func startChurnRig(t *testing.T, ctx context.Context, batch string, total int) *churnRig {
 	t.Helper()
-	r := &churnRig{core: &churnCore{balances: map[churnKey]*big.Rat{}}, streams: make([]churnStream, total)}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	var err error
-	r.h, err = host.Open(host.Config{
-		DataDir: t.TempDir(),
-		// The hand-off queue holds what the live streams may send beyond
-		// churnBacklog, so the spool never refuses for want of it (its
-		// refusals are tested in package spool).
-		Spool:   spool.Config{MaxBytes: 256 << 20, QueueLen: 1024},
-		Service: grpcsvc.Config{Secret: "s3cret", BaseTimeout: 10 * time.Second},
-		// Segments never reach PublishEvery: a stream is published at the
-		// interval while live, and once more, final, at its end.
-		Streams: streams.Config{PublishEvery: 100, PublishInterval: churnSweep, IdleTimeout: churnIdleTimeout},
-		Logger:  log,
+	r := &churnRig{streams: make([]churnStream, total)}
+	r.Rig = startRig(t, ctx, rig.Config{
+		Host: host.Config{
+			// The hand-off queue holds what the live streams may send beyond
+			// churnBacklog, so the spool never refuses for want of it (its
+			// refusals are tested in package spool).
+			Spool:   spool.Config{MaxBytes: 256 << 20, QueueLen: 1024},
+			Service: grpcsvc.Config{BaseTimeout: 10 * time.Second},
+			// Segments never reach PublishEvery: a stream is published at the
+			// interval while live, and once more, final, at its end.
+			Streams: streams.Config{PublishEvery: 100, PublishInterval: churnSweep, IdleTimeout: churnIdleTimeout},
+		},
+		Bee:     rig.Bee{Batch: batch},
+		Workers: churnWorkers,
+		Worker:  worker.Config{ID: "churn", Capacity: churnCapacity},
+		Decorator: &orchestrator.Config{
+			SessionTTL: churnSessionTTL,
+			// The churn submits as fast as the rig can, far above live rates.
+			// Without a wait nothing throttles it: some 4,500 segments were in
+			// flight at once, and the Go runtime keeps every goroutine
+			// descriptor it ever made (about 2 KB per stream of heap after
+			// GC, a high-water mark rather than a leak). Waiting for each
+			// durable write, as a broadcaster's pace does, keeps the heap
+			// figure about what ended streams leave behind.
+			AcceptWait: 5 * time.Second,
+		},
+		Transcoder: churnTranscoder,
 	})
-	require.NoError(t, err)
-	hctx, cancel := context.WithCancel(ctx)
-	require.NoError(t, r.h.Start(hctx))
-	r.stop = append(r.stop, func() { cancel(); require.NoError(t, r.h.Close()) })
-
-	r.dec, err = orchestrator.New(r.core, r.core, r.h.Archiver(), orchestrator.Config{
-		CapabilityID: capability.DefaultArchiveID,
-		Price:        func() *lpnet.PriceInfo { return &lpnet.PriceInfo{PricePerUnit: 1, PixelsPerUnit: 1000} },
-		SessionTTL:   churnSessionTTL, Logger: log,
-		// The churn submits as fast as the rig can, far above live rates.
-		// Without a wait nothing throttles it: some 4,500 segments were in
-		// flight at once, and the Go runtime keeps every goroutine
-		// descriptor it ever made (about 2 KB per stream of heap after
-		// GC, a high-water mark rather than a leak). Waiting for each
-		// durable write, as a broadcaster's pace does, keeps the heap
-		// figure about what ended streams leave behind.
-		AcceptWait: 5 * time.Second,
-	})
-	require.NoError(t, err)
-	dctx, dcancel := context.WithCancel(ctx)
-	ddone := make(chan struct{})
-	go func() { defer close(ddone); _ = r.dec.Run(dctx) }()
-	r.stop = append(r.stop, func() { dcancel(); <-ddone })
-
-	r.g = grpc.NewServer()
-	r.h.Register(r.g)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	gdone := make(chan struct{})
-	go func() { defer close(gdone); _ = r.g.Serve(lis) }()
-	r.stop = append(r.stop, func() { r.g.Stop(); <-gdone })
-
-	r.beeHTTP = http.DefaultTransport.(*http.Transport).Clone()
-	r.beeHTTP.MaxIdleConnsPerHost = 2 * churnWorkers * churnCapacity
-	client, err := bee.New(dev.URL, bee.WithHTTPClient(&http.Client{Transport: r.beeHTTP, Timeout: time.Minute}))
-	require.NoError(t, err)
-	up := upload.NodeStamped(client, batch, upload.Config{Redundancy: redundancy.NONE})
-	for i := range churnWorkers {
-		conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-		require.NoError(t, err)
-		w, err := worker.New(conn, up, worker.Config{ID: fmt.Sprintf("churn-%d", i), Secret: "s3cret", Capacity: churnCapacity,
-			MinBackoff: 50 * time.Millisecond, Logger: log})
-		require.NoError(t, err)
-		// Stopped as archiver-node stops on SIGTERM: in-flight jobs drain.
-		stop, wdone := make(chan struct{}), make(chan error, 1)
-		go func() { wdone <- w.Run(ctx, stop) }()
-		r.stop = append(r.stop, func() { close(stop); require.NoError(t, <-wdone); require.NoError(t, conn.Close()) })
-	}
-	r.stop = append(r.stop, r.beeHTTP.CloseIdleConnections)
-	require.Eventually(t, func() bool { return r.h.Service.Held().Workers == churnWorkers }, 10*time.Second, 10*time.Millisecond)
 	return r
-}
-
-// close stops workers first, then the orchestrator side.
-func (r *churnRig) close() {
-	for _, f := range slices.Backward(r.stop) {
-		f()
-	}
-	r.stop = nil
 }
 
 // run plays stream i as go-livepeer's ServeSegment drives the decorator,
@@ -302,27 +160,28 @@ func (r *churnRig) run(ctx context.Context, i, segments int) error {
 	st := &r.streams[i]
 	mid, sender := churnManifest(i), churnSender(i)
 	session := archiver.ManifestID(fmt.Sprintf("session-%05d", i))
-	caps := capability.Request(r.core.Capabilities(), capability.DefaultArchiveID)
+	caps := capability.Request(r.Core().Capabilities(), capability.DefaultArchiveID)
+	dec := r.Decorator()
 	if err := r.pace(ctx); err != nil {
 		return err
 	}
 	for seq := range int64(segments) {
-		if err := r.dec.ProcessPayment(ctx, &lpnet.Payment{Sender: sender.Bytes()}, session); err != nil {
+		if err := dec.ProcessPayment(ctx, &lpnet.Payment{Sender: sender.Bytes()}, session); err != nil {
 			return fmt.Errorf("%s seq %d: payment: %w", mid, seq, err)
 		}
 		st.lastSend.Store(time.Now().UnixNano())
 		md := &orchestrator.SegTranscodingMetadata{ManifestID: archiver.ManifestID(mid), Seq: seq, Duration: 2 * time.Second,
 			Caps: caps, Profiles: churnProfiles, AuthToken: &lpnet.AuthToken{SessionId: string(session)}}
-		res, err := r.dec.TranscodeSeg(ctx, md, &orchestrator.HLSSegment{SeqNo: uint64(seq), Data: churnData(mid, seq, 0), Duration: 2})
+		res, err := dec.TranscodeSeg(ctx, md, &orchestrator.HLSSegment{SeqNo: uint64(seq), Data: churnData(mid, seq, 0), Duration: 2})
 		if err == nil && res.Err != nil {
 			err = res.Err
 		}
 		if err != nil {
 			return fmt.Errorf("%s seq %d: transcode: %w", mid, seq, err)
 		}
-		r.dec.DebitFees(sender, session, &lpnet.PriceInfo{PricePerUnit: 1, PixelsPerUnit: 1}, res.TranscodeData.Pixels)
+		dec.DebitFees(sender, session, &lpnet.PriceInfo{PricePerUnit: 1, PixelsPerUnit: 1}, res.TranscodeData.Pixels)
 		st.lastUse.Store(time.Now().UnixNano())
-		for _, rc := range r.dec.TakeReceipts(session).GetReceipts() {
+		for _, rc := range dec.TakeReceipts(session).GetReceipts() {
 			switch rc.GetStatus() {
 			case archiverpb.ArchiveReceipt_ACCEPTED:
 				st.accepted.Or(1 << rc.GetSeq())
@@ -334,9 +193,9 @@ func (r *churnRig) run(ctx context.Context, i, segments int) error {
 		}
 	}
 	if !st.idle {
-		r.dec.EndSession(sender, session)
-		r.h.Streams.End(catalog.StreamID{ManifestID: mid, Sender: sender})
-		r.core.forget(sender, session)
+		dec.EndSession(sender, session)
+		r.Host().EndStream(catalog.StreamID{ManifestID: mid, Sender: sender})
+		r.Core().Forget(sender, session)
 	}
 	return nil
 }
@@ -350,7 +209,7 @@ const churnBacklog = 4 * churnWorkers * churnCapacity
 
 // pace waits until the spool has room for another stream.
 func (r *churnRig) pace(ctx context.Context) error {
-	for st := r.h.Spool.Stats(); st.Jobs+st.Pending >= churnBacklog; st = r.h.Spool.Stats() {
+	for st := r.Host().SpoolStats(); st.Jobs+st.Pending >= churnBacklog; st = r.Host().SpoolStats() {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -388,11 +247,11 @@ func (r *churnRig) watchExpiry(ctx context.Context, t *testing.T) {
 		r.peak.Store(max(r.peak.Load(), int64(runtime.NumGoroutine())))
 		if testing.Verbose() && time.Since(lastLog) >= 10*time.Second {
 			lastLog = time.Now()
-			m := r.h.Service.Metrics()
+			m := r.Host().DispatchMetrics()
 			t.Logf("progress: %s; jobs archived %d, re-dispatched %d; goroutines %d", r.held(), m.Archived, m.Redispatched, runtime.NumGoroutine())
 		}
 		clear(live)
-		for _, id := range r.dec.Sessions() {
+		for _, id := range r.Decorator().Sessions() {
 			live[id] = true
 		}
 		now := time.Now().UnixNano()
@@ -404,7 +263,7 @@ func (r *churnRig) watchExpiry(ctx context.Context, t *testing.T) {
 			session := archiver.ManifestID(fmt.Sprintf("session-%05d", i))
 			if !live[session] {
 				st.expired.Store(now)
-				r.core.forget(churnSender(i), session)
+				r.Core().Forget(churnSender(i), session)
 			}
 		}
 	}
@@ -412,9 +271,9 @@ func (r *churnRig) watchExpiry(ctx context.Context, t *testing.T) {
 
 // held describes the per-stream and per-session state still in memory.
 func (r *churnRig) held() string {
-	st := r.h.Spool.Stats()
+	st := r.Host().SpoolStats()
 	return fmt.Sprintf("streams %d, decorator sessions %d, service %+v, spool jobs %d pending %d",
-		r.h.Streams.Len(), len(r.dec.Sessions()), r.h.Service.Held(), st.Jobs, st.Pending)
+		r.Host().OpenStreams(), len(r.Decorator().Sessions()), r.Host().DispatchHeld(), st.Jobs, st.Pending)
 }
 
 // waitSettled waits until every stream has ended and all per-stream and
@@ -427,17 +286,17 @@ func (r *churnRig) waitSettled(t *testing.T, ctx context.Context, after string) 
 			var open []string
 			for i := range r.streams {
 				id := catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)}
-				info, err := r.h.Index.StreamInfo(id)
+				info, err := r.Host().StreamInfo(id)
 				if errors.Is(err, catalog.ErrUnknownStream) {
 					continue // not run yet
 				}
-				pending, _ := r.h.Index.Pending(id)
+				pending, _ := r.Host().PendingRecords(id)
 				if err != nil || info.State != catalog.Ended || !info.Published.Final || len(pending) > 0 {
 					open = append(open, fmt.Sprintf("%s (idle %v): state %v final %v pending %d err %v",
 						id.ManifestID, r.streams[i].idle, info.State, info.Published.Final, len(pending), err))
 				}
 			}
-			t.Fatalf("state left %s: %s; sessions %v; streams not finished: %d %v", after, r.held(), r.dec.Sessions(),
+			t.Fatalf("state left %s: %s; sessions %v; streams not finished: %d %v", after, r.held(), r.Decorator().Sessions(),
 				len(open), open[:min(len(open), 10)])
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -445,21 +304,9 @@ func (r *churnRig) waitSettled(t *testing.T, ctx context.Context, after string) 
 }
 
 func (r *churnRig) settled() bool {
-	st := r.h.Spool.Stats()
-	return r.h.Streams.Len() == 0 && len(r.dec.Sessions()) == 0 && st.Jobs == 0 && st.Pending == 0 &&
-		r.h.Service.Held() == grpcsvc.Held{Workers: churnWorkers}
-}
-
-// heapAfterGC is the live heap once garbage (sync.Pools included, which two
-// cycles empty) is collected, without idle connections to Bee (their
-// buffers are the transport's pool, not the streams').
-func (r *churnRig) heapAfterGC() uint64 {
-	r.beeHTTP.CloseIdleConnections()
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
+	st := r.Host().SpoolStats()
+	return r.Host().OpenStreams() == 0 && len(r.Decorator().Sessions()) == 0 && st.Jobs == 0 && st.Pending == 0 &&
+		r.Host().DispatchHeld() == grpcsvc.Held{Workers: churnWorkers}
 }
 
 // steadyGoroutines waits until the goroutine count stops changing (idle
@@ -468,7 +315,7 @@ func (r *churnRig) steadyGoroutines(limit int) int {
 	deadline := time.Now().Add(10 * time.Second)
 	n := runtime.NumGoroutine()
 	for time.Now().Before(deadline) {
-		r.beeHTTP.CloseIdleConnections()
+		r.CloseIdleConnections()
 		time.Sleep(100 * time.Millisecond)
 		m := runtime.NumGoroutine()
 		if m == n && (limit == 0 || m <= limit) {
@@ -478,6 +325,15 @@ func (r *churnRig) steadyGoroutines(limit int) int {
 	}
 	return n
 }
+
+// TestChurn's size. Set once by flag.Parse, read-only afterwards. The
+// defaults are what CI runs; RELIABILITY.md has the long run's command.
+var (
+	churnStreams     = flag.Int("churn.streams", 1000, "TestChurn: streams started and stopped (after a warm-up of 4 × concurrency)")
+	churnSegments    = flag.Int("churn.segments", 3, "TestChurn: segments per stream")
+	churnConcurrency = flag.Int("churn.concurrency", 24, "TestChurn: streams live at once")
+	churnIdleEvery   = flag.Int("churn.idle-every", 10, "TestChurn: every n-th stream goes idle instead of being stopped")
+)
 
 // TestChurn is the churn RELIABILITY.md reports: streams start and stop, by
 // the thousand, through the orchestrator decorator and the archiver's
@@ -505,8 +361,7 @@ func TestChurn(t *testing.T) {
 
 	baseline := runtime.NumGoroutine()
 	leakBase := goleak.IgnoreCurrent()
-	r := startChurnRig(t, ctx, batch, total)
-	t.Cleanup(r.close) // after a failure; a pass closes it below
+	r := startChurnRig(t, ctx, batch, total) // closed after a failure; a pass closes it below
 	for i := range r.streams {
 		r.streams[i].idle = i >= churnEnd || (idleEvery > 0 && i%idleEvery == idleEvery-1)
 	}
@@ -514,21 +369,21 @@ func TestChurn(t *testing.T) {
 	wdone := make(chan struct{})
 	go func() { defer close(wdone); r.watchExpiry(wctx, t) }()
 	stopWatch := func() { wcancel(); <-wdone }
-	t.Cleanup(stopWatch) // before r.close: it reads the rig
+	t.Cleanup(stopWatch) // before the rig's Close: it reads the rig
 
 	// Warm-up: pools, connections, the index's first pages, the runtime's
 	// goroutine descriptors.
 	require.NoError(t, r.churn(ctx, 0, warm, concurrency, segments))
 	r.waitSettled(t, ctx, "after the warm-up")
 	warmGoroutines := r.steadyGoroutines(0)
-	heapBefore := r.heapAfterGC()
+	heapBefore := heapAfterGC(r.Rig)
 
 	started := time.Now()
 	require.NoError(t, r.churn(ctx, warm, churnEnd, concurrency, segments))
 	churned := time.Since(started)
 	r.waitSettled(t, ctx, "after the churn")
 	settled := time.Since(started)
-	heapAfter := r.heapAfterGC()
+	heapAfter := heapAfterGC(r.Rig)
 	runningGoroutines := r.steadyGoroutines(warmGoroutines)
 	growth := int64(heapAfter) - int64(heapBefore)
 	t.Logf("%d streams × %d segments (3 files each), %d live at once, every %dth idle: submitted in %v, all ended and cleaned up after %v",
@@ -551,17 +406,17 @@ func TestChurn(t *testing.T) {
 	// published again.
 	published := map[int]time.Time{}
 	for i := churnEnd; i < total; i++ {
-		info, err := r.h.Index.StreamInfo(catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)})
+		info, err := r.Host().StreamInfo(catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)})
 		require.NoError(t, err)
 		published[i] = info.Published.At
 		session := archiver.ManifestID(fmt.Sprintf("session-%05d", i))
-		r.dec.EndSession(churnSender(i), session)
-		r.h.Streams.End(catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)})
+		r.Decorator().EndSession(churnSender(i), session)
+		r.Host().EndStream(catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)})
 	}
 	time.Sleep(churnSweep + churnSweep/2)
 	require.True(t, r.settled(), "a late end brought state back: %s", r.held())
 	for i, at := range published {
-		info, err := r.h.Index.StreamInfo(catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)})
+		info, err := r.Host().StreamInfo(catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)})
 		require.NoError(t, err)
 		require.True(t, at.Equal(info.Published.At), "%s published again", churnManifest(i))
 	}
@@ -580,14 +435,14 @@ func TestChurn(t *testing.T) {
 		late += bits.OnesCount64(acc & pend)
 		unseen += bits.OnesCount64(pend &^ acc)
 		id := catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)}
-		info, err := r.h.Index.StreamInfo(id)
+		info, err := r.Host().StreamInfo(id)
 		require.NoError(t, err)
 		require.Equal(t, catalog.Ended, info.State, id.String())
 		require.True(t, info.Published.Final, id.String())
 		require.Equal(t, len(churnFiles)*segments, info.Published.Segments, "%s: final manifest's segments", id)
 		final[i] = info.Published.Reference
 		if st.idle {
-			recs, err := r.h.Index.Records(id)
+			recs, err := r.Host().StreamRecords(id)
 			require.NoError(t, err)
 			idleFigures[i >= churnEnd].add(t, st, info, recs)
 		}
@@ -622,8 +477,9 @@ func TestChurn(t *testing.T) {
 		}
 	}
 
-	// Shut down: no goroutine of the rig may survive it.
-	r.close()
+	// Shut down: no goroutine of the rig may survive it. The in-process
+	// workers drain and stop without an error.
+	require.NoError(t, r.Close())
 	require.NoError(t, goleak.Find(leakBase), "goroutines left after shutdown")
 	t.Logf("goroutines after shutdown: %d (%d before the rig)", runtime.NumGoroutine(), baseline)
 

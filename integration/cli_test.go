@@ -32,8 +32,8 @@ var (
 )
 
 // archiverNode builds cmd/archiver-node once per test run.
-func archiverNode(t *testing.T) string {
-	t.Helper()
+func archiverNode(tb testing.TB) string {
+	tb.Helper()
 	cliOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "archiver-node-bin")
 		if err != nil {
@@ -46,7 +46,7 @@ func archiverNode(t *testing.T) string {
 			cliErr = fmt.Errorf("go build: %w: %s", err, out)
 		}
 	})
-	require.NoError(t, cliErr)
+	require.NoError(tb, cliErr)
 	return cliPath
 }
 

@@ -14,11 +14,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/big"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -142,7 +140,7 @@ func BenchmarkClientStampedVsRawChunks(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	start := time.Now()
-	net, err := chaintest.Start(ctx, chaintest.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	net, err := chaintest.Start(ctx, chaintest.Options{Logger: warnings()})
 	require.NoError(b, err)
 	defer func() { _ = net.Close() }()
 	key, err := ethcrypto.GenerateKey()

@@ -6,7 +6,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"math/big"
 	"math/rand/v2"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"github.com/lpswarm/archiver/capability"
 	"github.com/lpswarm/archiver/internal/catalog"
 	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/rig"
 	"github.com/lpswarm/archiver/internal/spool"
 	"github.com/lpswarm/archiver/orchestrator"
 	"github.com/lpswarm/archiver/proto/archiverpb"
@@ -30,9 +30,11 @@ import (
 	lpnet "github.com/livepeer/go-livepeer/net"
 )
 
-// Size of the orchestrator's disk in TestSpoolDiskFull: CI runs the
-// default; a larger disk takes proportionally more segments to fill.
-var dfDiskKB = flag.Int("reliability.disk-kb", 768, "TestSpoolDiskFull: size of the tmpfs holding the orchestrator's data dir, KiB")
+// Size of the orchestrator's disk in TestSpoolDiskFull (and
+// TestSpoolDiskFullStallsWithoutReserve): CI runs the default; a larger
+// disk takes proportionally more segments to fill.
+var dfDiskKB = flag.Int("reliability.disk-kb", 768,
+	"TestSpoolDiskFull, TestSpoolDiskFullStallsWithoutReserve: size of the tmpfs holding the orchestrator's data dir, KiB")
 
 // TestSpoolDiskFull: "disk full on the orchestrator's spool: new work
 // refused with a clear status; nothing accepted is lost." The
@@ -49,60 +51,54 @@ func TestSpoolDiskFull(t *testing.T) {
 	ctx := testContext(t, 3*time.Minute)
 	started := time.Now()
 	dir := dfMountTmpfs(t, *dfDiskKB)
-	cert, pin := selfSigned(t)
-	big64 := func(c *host.Config) {
+	o := startDFOrch(t, ctx, func(c *host.Config) {
+		c.DataDir = dir
 		c.Spool.MaxBytes = 1 << 30             // the disk, not the quota, runs out
 		c.Spool.MinFreeBytes = spool.NoReserve // for real: ENOSPC (TestSpoolDiskReserve has the reserve)
-	}
-	o := startOrchWith(t, dir, "127.0.0.1:0", cert, pin, nil, big64)
-	core := &churnCore{balances: map[churnKey]*big.Rat{}}
-	sender, session, stream := common.Address{0xdf}, archiver.ManifestID("df-session"), "df-stream"
-	feed := dfFeeder{t: t, core: core, sender: sender, session: session, stream: stream}
-	dec := feed.decorator(t, ctx, o.Host)
+	})
+	feed := newDFFeeder(t, o, common.Address{0xdf}, "df-session", "df-stream")
 
 	// Fill the disk: no worker is connected, so nothing drains.
 	for seq := int64(0); feed.refused < 3; seq++ {
 		require.Less(t, seq, int64(10_000), "the disk never filled")
-		feed.send(ctx, dec, seq)
+		feed.send(ctx, seq)
 	}
 	filledIn := time.Since(started)
 	accepted := feed.accepted()
 	require.NotEmpty(t, accepted, "nothing was accepted before the disk filled")
-	require.Equal(t, len(accepted), o.Spool.Stats().Jobs, "accepted segments and spooled jobs differ")
+	require.Equal(t, len(accepted), o.Host().SpoolStats().Jobs, "accepted segments and spooled jobs differ")
 	dfRequireNoTemps(t, dir)
 	feed.requireBalance()
 
 	// Restart on the full disk: exactly the accepted jobs come back, and
 	// new work is still refused the same way.
-	o.stop()
-	o = startOrchWith(t, dir, o.addr, cert, pin, nil, big64)
-	require.Equal(t, len(accepted), o.Spool.Stats().Jobs, "a restart on a full disk lost or invented jobs")
+	require.NoError(t, o.Restart(ctx))
+	require.Equal(t, len(accepted), o.Host().SpoolStats().Jobs, "a restart on a full disk lost or invented jobs")
 	dfRequireNoTemps(t, dir)
-	dec = feed.decorator(t, ctx, o.Host)
 	before := feed.refused
 	next := feed.next
 	for feed.refused == before {
 		require.Less(t, feed.next, next+20, "a full disk accepted new work after the restart")
-		feed.send(ctx, dec, feed.next)
+		feed.send(ctx, feed.next)
 	}
 	feed.requireBalance()
 
 	// A worker drains the spool; space frees and new work is accepted.
 	batch, err := dev.BuyBatch(ctx, 22)
 	require.NoError(t, err)
-	startNode(t, ctx, o.addr, pin, dev.URL, batch, 4)
-	require.Eventually(t, func() bool { return o.Spool.Stats().Jobs == 0 }, time.Minute, 100*time.Millisecond, "the worker did not drain the spool")
+	startNode(t, ctx, o, rig.NodeConfig{Batch: batch, Capacity: 4})
+	require.Eventually(t, func() bool { return o.Host().SpoolStats().Jobs == 0 }, time.Minute, 100*time.Millisecond, "the worker did not drain the spool")
 	drainedIn := time.Since(started)
 	later := len(feed.accepted())
 	for range 5 {
-		feed.send(ctx, dec, feed.next)
+		feed.send(ctx, feed.next)
 	}
 	require.Equal(t, later+5, len(feed.accepted()), "new work refused after the spool drained")
 	feed.requireBalance()
 
 	// Every accepted segment is in the final manifest, byte-identical;
 	// every refused one is a gap in it, never a segment with other bytes.
-	feed.finish(ctx, dec, o.Host)
+	feed.finish(ctx)
 	t.Logf("tmpfs %d KiB: %d segments accepted, then refused SPOOL_FULL (disk) after %s; %d refused in all, 0 FAILED, 0 charged for refusals; "+
 		"restart on the full disk reloaded %d jobs; drained by one worker after %s; %d accepted in the end, all in the final manifest, byte-identical; %s in all",
 		*dfDiskKB, len(accepted), filledIn.Round(time.Millisecond), feed.refused, len(accepted), drainedIn.Round(time.Millisecond),
@@ -138,12 +134,23 @@ func dfRequireNoTemps(t *testing.T, dir string) {
 	require.Empty(t, temps, "half-written job files left behind")
 }
 
-// dfFeeder plays one stream through the decorator segment by segment, as
-// go-livepeer's ServeSegment does, and keeps every receipt and the fees
-// the core debited for transcoding.
+// startDFOrch is the orchestrator side of the disk tests: startOrch's,
+// edited, with the decorator in front, every receipt final in its own
+// reply.
+func startDFOrch(t *testing.T, ctx context.Context, edit func(*host.Config)) *rig.Rig {
+	t.Helper()
+	cfg := orchConfig(edit)
+	cfg.Decorator = &orchestrator.Config{AcceptWait: 5 * time.Second}
+	cfg.Transcoder = churnTranscoder
+	return startRig(t, ctx, cfg)
+}
+
+// dfFeeder plays one stream through the rig's decorator segment by
+// segment, as go-livepeer's ServeSegment does, and keeps every receipt and
+// the fees the core debited for transcoding.
 type dfFeeder struct {
 	t                     *testing.T
-	core                  *churnCore
+	r                     *rig.Rig
 	sender                common.Address
 	session               archiver.ManifestID
 	stream                string
@@ -156,23 +163,9 @@ type dfFeeder struct {
 	refusal string
 }
 
-func (f *dfFeeder) decorator(t *testing.T, ctx context.Context, h *host.Host) *orchestrator.Decorator {
-	t.Helper()
-	if f.receipts == nil {
-		f.receipts, f.credited, f.transcodeFe = map[int64]*archiverpb.ArchiveReceipt{}, new(big.Rat), new(big.Rat)
-	}
-	dec, err := orchestrator.New(f.core, f.core, h.Archiver(), orchestrator.Config{
-		CapabilityID: capability.DefaultArchiveID,
-		Price:        func() *lpnet.PriceInfo { return &lpnet.PriceInfo{PricePerUnit: 1, PixelsPerUnit: 1000} },
-		AcceptWait:   5 * time.Second, // every receipt is final in its own reply
-		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
-	require.NoError(t, err)
-	dctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = dec.Run(dctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return dec
+func newDFFeeder(t *testing.T, r *rig.Rig, sender common.Address, session archiver.ManifestID, stream string) *dfFeeder {
+	return &dfFeeder{t: t, r: r, sender: sender, session: session, stream: stream,
+		receipts: map[int64]*archiverpb.ArchiveReceipt{}, credited: new(big.Rat), transcodeFe: new(big.Rat)}
 }
 
 // dfSource is segment seq's source: 20-24 KB, distinct per seq.
@@ -188,13 +181,14 @@ func dfSource(seq int64) []byte {
 
 // send plays one segment and records its receipt, which must be ACCEPTED
 // or REFUSED SPOOL_FULL for want of disk: never FAILED.
-func (f *dfFeeder) send(ctx context.Context, dec *orchestrator.Decorator, seq int64) {
+func (f *dfFeeder) send(ctx context.Context, seq int64) {
 	t := f.t
 	t.Helper()
+	dec := f.r.Decorator()
 	require.NoError(t, dec.ProcessPayment(ctx, &lpnet.Payment{Sender: f.sender.Bytes()}, f.session))
-	f.credited.Add(f.credited, big.NewRat(1_000_000, 1))
+	f.credited.Add(f.credited, big.NewRat(rig.TicketEV, 1))
 	md := &orchestrator.SegTranscodingMetadata{ManifestID: archiver.ManifestID(f.stream), Seq: seq, Duration: 2 * time.Second,
-		Caps: capability.Request(f.core.Capabilities(), capability.DefaultArchiveID), Profiles: churnProfiles,
+		Caps: capability.Request(f.r.Core().Capabilities(), capability.DefaultArchiveID), Profiles: churnProfiles,
 		AuthToken: &lpnet.AuthToken{SessionId: string(f.session)}}
 	res, err := dec.TranscodeSeg(ctx, md, &orchestrator.HLSSegment{SeqNo: uint64(seq), Data: dfSource(seq), Duration: 2})
 	require.NoError(t, err)
@@ -247,24 +241,25 @@ func (f *dfFeeder) requireBalance() {
 		require.Equal(t, 0, fee.Cmp(big.NewRat(int64(r.GetBytesCharged()), 1000)), "fee %s for %d bytes", fee, r.GetBytesCharged())
 		want.Sub(want, fee)
 	}
-	got := f.core.Balance(f.sender, f.session)
+	got := f.r.Core().Balance(f.sender, f.session)
 	require.NotNil(t, got)
 	require.Equal(t, want.RatString(), got.RatString(), "balance is not credits - transcoding - accepted archive fees")
 }
 
 // finish ends the stream as go-livepeer's session end does, waits for its
 // final manifest and checks it (requireManifest).
-func (f *dfFeeder) finish(ctx context.Context, dec *orchestrator.Decorator, h *host.Host) {
+func (f *dfFeeder) finish(ctx context.Context) {
 	t := f.t
 	t.Helper()
-	dec.EndSession(f.sender, f.session)
+	h := f.r.Host()
+	f.r.Decorator().EndSession(f.sender, f.session)
 	id := catalog.StreamID{ManifestID: f.stream, Sender: f.sender}
-	h.Streams.End(id)
+	h.EndStream(id)
 	require.Eventually(t, func() bool {
-		info, err := h.Index.StreamInfo(id)
-		return err == nil && info.State == catalog.Ended && info.Published.Final && h.Spool.Stats().Jobs == 0
+		info, err := h.StreamInfo(id)
+		return err == nil && info.State == catalog.Ended && info.Published.Final && h.SpoolStats().Jobs == 0
 	}, time.Minute, 100*time.Millisecond, "final manifest not published")
-	info, err := h.Index.StreamInfo(id)
+	info, err := h.StreamInfo(id)
 	require.NoError(t, err)
 	f.requireManifest(ctx, info.Published.Reference)
 }

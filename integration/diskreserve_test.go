@@ -3,7 +3,6 @@ package integration_test
 import (
 	"errors"
 	"flag"
-	"math/big"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -13,8 +12,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/stretchr/testify/require"
 
-	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/rig"
 	"github.com/lpswarm/archiver/internal/spool"
 )
 
@@ -40,20 +39,17 @@ func TestSpoolDiskReserve(t *testing.T) {
 	started := time.Now()
 	dir := dfMountTmpfs(t, *drDiskKB)
 	reserve := int64(*drDiskKB) << 10 / 8 // MinFreeBytes 0: min(64 MiB, disk/8)
-	cert, pin := selfSigned(t)
-	o := startOrchWith(t, dir, "127.0.0.1:0", cert, pin, nil, func(c *host.Config) { c.Spool.MaxBytes = 1 << 30 })
-	core := &churnCore{balances: map[churnKey]*big.Rat{}}
-	sender, session, stream := common.Address{0xd7}, archiver.ManifestID("dr-session"), "dr-stream"
-	feed := dfFeeder{t: t, core: core, sender: sender, session: session, stream: stream, refusal: spool.ErrReserve.Error()}
-	dec := feed.decorator(t, ctx, o.Host)
+	o := startDFOrch(t, ctx, func(c *host.Config) { c.DataDir, c.Spool.MaxBytes = dir, 1<<30 })
+	feed := newDFFeeder(t, o, common.Address{0xd7}, "dr-session", "dr-stream")
+	feed.refusal = spool.ErrReserve.Error()
 
 	for seq := int64(0); feed.refused < 3; seq++ {
 		require.Less(t, seq, int64(10_000), "the spool never refused")
-		feed.send(ctx, dec, seq)
+		feed.send(ctx, seq)
 	}
 	accepted := len(feed.accepted())
 	require.NotZero(t, accepted)
-	require.Equal(t, accepted, o.Spool.Stats().Jobs)
+	require.Equal(t, accepted, o.Host().SpoolStats().Jobs)
 	free := drFree(t, dir)
 	require.GreaterOrEqual(t, free, reserve, "the spool ate into its reserve")
 	dfRequireNoTemps(t, dir)
@@ -61,20 +57,20 @@ func TestSpoolDiskReserve(t *testing.T) {
 
 	batch, err := dev.BuyBatch(ctx, 22)
 	require.NoError(t, err)
-	startNode(t, ctx, o.addr, pin, dev.URL, batch, 4)
-	require.Eventually(t, func() bool { return o.Spool.Stats().Jobs == 0 }, time.Minute, 100*time.Millisecond, "the worker did not drain the spool")
+	startNode(t, ctx, o, rig.NodeConfig{Batch: batch, Capacity: 4})
+	require.Eventually(t, func() bool { return o.Host().SpoolStats().Jobs == 0 }, time.Minute, 100*time.Millisecond, "the worker did not drain the spool")
 	drainedIn := time.Since(started)
-	m := o.Service.Metrics()
+	m := o.Host().DispatchMetrics()
 	require.Equal(t, int64(accepted), m.Archived, "results recorded in the index")
 	require.Zero(t, m.Redispatched, "a report was refused (the index could not record it) and its job re-dispatched")
 	later := len(feed.accepted())
 	for range 5 {
-		feed.send(ctx, dec, feed.next)
+		feed.send(ctx, feed.next)
 	}
 	require.Equal(t, later+5, len(feed.accepted()), "new work refused after the spool drained")
 	feed.requireBalance()
 
-	feed.finish(ctx, dec, o.Host)
+	feed.finish(ctx)
 	t.Logf("tmpfs %d KiB, reserve %d KiB: %d segments accepted, then refused SPOOL_FULL (reserve) with %d KiB free; %d refused, 0 FAILED, 0 ENOSPC; "+
 		"drained by one worker after %s (%d results recorded, 0 re-dispatched); %d accepted in the end, all in the final manifest; %s in all",
 		*drDiskKB, reserve>>10, accepted, free>>10, feed.refused, drainedIn.Round(time.Millisecond), m.Archived,
@@ -91,17 +87,13 @@ func TestSpoolDiskReserve(t *testing.T) {
 func TestSpoolDiskFullStallsWithoutReserve(t *testing.T) {
 	ctx := testContext(t, 3*time.Minute)
 	dir := dfMountTmpfs(t, *dfDiskKB)
-	cert, pin := selfSigned(t)
-	o := startOrchWith(t, dir, "127.0.0.1:0", cert, pin, nil, func(c *host.Config) {
-		c.Spool.MaxBytes, c.Spool.MinFreeBytes = 1<<30, spool.NoReserve
+	o := startDFOrch(t, ctx, func(c *host.Config) {
+		c.DataDir, c.Spool.MaxBytes, c.Spool.MinFreeBytes = dir, 1<<30, spool.NoReserve
 	})
-	core := &churnCore{balances: map[churnKey]*big.Rat{}}
-	sender, session, stream := common.Address{0xd8}, archiver.ManifestID("ds-session"), "ds-stream"
-	feed := dfFeeder{t: t, core: core, sender: sender, session: session, stream: stream}
-	dec := feed.decorator(t, ctx, o.Host)
+	feed := newDFFeeder(t, o, common.Address{0xd8}, "ds-session", "ds-stream")
 	for seq := int64(0); feed.refused < 3; seq++ {
 		require.Less(t, seq, int64(10_000), "the disk never filled")
-		feed.send(ctx, dec, seq)
+		feed.send(ctx, seq)
 	}
 	accepted := len(feed.accepted())
 	left := drFree(t, dir)
@@ -111,20 +103,20 @@ func TestSpoolDiskFullStallsWithoutReserve(t *testing.T) {
 
 	batch, err := dev.BuyBatch(ctx, 22)
 	require.NoError(t, err)
-	startNode(t, ctx, o.addr, pin, dev.URL, batch, 4)
+	startNode(t, ctx, o, rig.NodeConfig{Batch: batch, Capacity: 4})
 	deadline := time.Now().Add(*drStall)
 	for time.Now().Before(deadline) {
-		require.Equal(t, accepted, o.Spool.Stats().Jobs, "a job was freed from a full disk")
+		require.Equal(t, accepted, o.Host().SpoolStats().Jobs, "a job was freed from a full disk")
 		time.Sleep(100 * time.Millisecond)
 	}
-	m := o.Service.Metrics()
+	m := o.Host().DispatchMetrics()
 	require.Zero(t, m.Archived)
 	require.Positive(t, m.Redispatched, "no report was refused: the worker never got to report")
 	t.Logf("no reserve: %d accepted, %d KiB left after ENOSPC, filled; for %s: 0 results recorded, %d dispatches, %d re-dispatched (reports refused)",
 		accepted, left>>10, *drStall, m.Dispatched, m.Redispatched)
 
 	require.NoError(t, os.Remove(filler))
-	require.Eventually(t, func() bool { return o.Spool.Stats().Jobs == 0 }, time.Minute, 100*time.Millisecond, "the spool did not drain once space freed")
+	require.Eventually(t, func() bool { return o.Host().SpoolStats().Jobs == 0 }, time.Minute, 100*time.Millisecond, "the spool did not drain once space freed")
 }
 
 // drFree is the space the tmpfs has left.

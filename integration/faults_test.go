@@ -10,9 +10,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -29,28 +26,17 @@ import (
 
 	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/internal/catalog"
+	"github.com/lpswarm/archiver/internal/rig"
 )
 
-// Fault-injection sizes (RELIABILITY.md). Set once by
-// flag.Parse, read-only afterwards. The defaults are what CI runs; the long
-// runs RELIABILITY.md reports are, for example:
-//
-//	go test ./integration -run 'TestWorkerSIGKILLedAtRandomPoints$' -reliability.kills=40 -v
-//	go test ./integration -run 'TestAllWorkersGone$' -reliability.workers-gone=60s -v
-//	go test ./integration -run 'TestBeeUnreachable$' -reliability.bee-outage=60s -v -timeout 30m
-//	go test ./integration -run 'TestOrchestratorRestartWithWorkersConnected$' -reliability.orch-restarts=10 -v
-var (
-	faultsKills       = flag.Int("reliability.kills", 20, "TestWorkerSIGKILLedAtRandomPoints: worker processes SIGKILLed")
-	faultsSeed        = flag.Uint64("reliability.seed", 0, "TestWorkerSIGKILLedAtRandomPoints: RNG seed of the kill delays (0: a new one, logged)")
-	faultsWorkersGone = flag.Duration("reliability.workers-gone", 5*time.Second, "TestAllWorkersGone: how long no worker is connected")
-	faultsBeeOutage   = flag.Duration("reliability.bee-outage", 5*time.Second, "TestBeeUnreachable: how long Bee is unreachable, per mode")
-	faultsOrchRestart = flag.Int("reliability.orch-restarts", 2, "TestOrchestratorRestartWithWorkersConnected: orchestrator restarts")
-	faultsPace        = flag.Duration("reliability.pace", 500*time.Millisecond, "fault tests: one segment per stream every pace")
-)
+// The fault tests' sizes (RELIABILITY.md), each next to its test. Set once
+// by flag.Parse, read-only afterwards. The defaults are what CI runs; the
+// long runs RELIABILITY.md reports are given with each.
+var faultsPace = flag.Duration("reliability.pace", 500*time.Millisecond, "fault tests: one segment per stream every pace")
 
 const (
 	faultsStreams = 3
-	// faultsUploadDelay is what the counting proxy adds to every upload:
+	// faultsUploadDelay is what the gate adds to every upload:
 	// a dev Bee stores a small file in milliseconds, and a kill or an
 	// orchestrator restart must be able to land while an upload is open.
 	faultsUploadDelay = 150 * time.Millisecond
@@ -79,7 +65,7 @@ func faultsJob(prefix string, i int, seq int64) archiver.Job {
 		Renditions: []archiver.Rendition{{Name: "lo", Data: faultsData(mid, seq, 1)}, {Name: "audio", Data: faultsData(mid, seq, 2)}}}
 }
 
-// faultsFeeder plays faultsStreams live streams into the current
+// faultsFeeder plays faultsStreams live streams into the rig's
 // orchestrator: one segment per stream every pace, each waited for until
 // the spool accepted it, so streams go on while a fault is injected.
 type faultsFeeder struct {
@@ -87,8 +73,8 @@ type faultsFeeder struct {
 	prefix string
 	pace   time.Duration
 
-	mu sync.RWMutex // held for writing while the orchestrator is swapped
-	o  *orch
+	mu sync.RWMutex // held for writing while the orchestrator restarts
+	r  *rig.Rig
 
 	jobsMu sync.Mutex
 	jobs   []archiver.Job // accepted, in order per stream
@@ -98,8 +84,8 @@ type faultsFeeder struct {
 	done     chan error
 }
 
-func startFaultsFeeder(t *testing.T, o *orch, prefix string) *faultsFeeder {
-	f := &faultsFeeder{t: t, prefix: prefix, pace: *faultsPace, o: o, stop: make(chan struct{}), done: make(chan error, 1)}
+func startFaultsFeeder(t *testing.T, r *rig.Rig, prefix string) *faultsFeeder {
+	f := &faultsFeeder{t: t, prefix: prefix, pace: *faultsPace, r: r, stop: make(chan struct{}), done: make(chan error, 1)}
 	go func() { f.done <- f.run() }()
 	t.Cleanup(func() { f.halt() })
 	return f
@@ -112,7 +98,7 @@ func (f *faultsFeeder) run() error {
 		for i := range faultsStreams {
 			j := faultsJob(f.prefix, i, seq)
 			f.mu.RLock()
-			err := (<-f.o.Archiver().Submit(j)).Err
+			err := (<-f.r.Host().Archiver().Submit(j)).Err
 			f.mu.RUnlock()
 			if err == nil {
 				f.jobsMu.Lock()
@@ -135,7 +121,7 @@ func (f *faultsFeeder) run() error {
 // sample notes the spool's depth.
 func (f *faultsFeeder) sample() int {
 	f.mu.RLock()
-	n := f.o.Spool.Stats().Jobs
+	n := f.r.Host().SpoolStats().Jobs
 	f.mu.RUnlock()
 	for {
 		m := f.maxDepth.Load()
@@ -156,11 +142,11 @@ func (f *faultsFeeder) halt() []archiver.Job {
 	return f.accepted()
 }
 
-// swap replaces the orchestrator between two segments.
-func (f *faultsFeeder) swap(replace func(*orch) *orch) {
+// between runs fn, a restart of the orchestrator, between two segments.
+func (f *faultsFeeder) between(fn func()) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.o = replace(f.o)
+	fn()
 }
 
 func (f *faultsFeeder) accepted() []archiver.Job {
@@ -177,25 +163,21 @@ func (f *faultsFeeder) submitted() int {
 
 // faultsNode starts a real worker process whose log goes to a file, shown
 // when the test fails (twenty workers' logs would drown -v).
-func faultsNode(t *testing.T, ctx context.Context, o *orch, pin, beeURL, batch string, capacity int) *exec.Cmd {
+func faultsNode(t *testing.T, ctx context.Context, r *rig.Rig, beeURL, batch string, capacity int) *rig.Node {
 	t.Helper()
 	logPath := filepath.Join(t.TempDir(), "node.log")
 	logFile, err := os.Create(logPath)
 	require.NoError(t, err)
-	args := []string{"node", "-orchAddr", o.addr, "-archiverSecret", "s3cret", "-orchCertPin", pin, "-capacity", fmt.Sprint(capacity),
-		"-bee", beeURL, "-postageBatch", batch, "-redundancy", "0", "-dataDir", t.TempDir()}
-	cmd := exec.CommandContext(ctx, archiverNode(t), args...)
-	cmd.Stderr = logFile
-	require.NoError(t, cmd.Start())
+	n := startNode(t, ctx, r, rig.NodeConfig{Bee: beeURL, Batch: batch, Capacity: capacity, Stderr: logFile})
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		_ = n.Kill()
+		_ = n.Wait()
 		_ = logFile.Close()
 		if t.Failed() {
 			faultsTail(t, logPath, 15)
 		}
 	})
-	return cmd
+	return n
 }
 
 func faultsTail(t *testing.T, path string, n int) {
@@ -214,53 +196,21 @@ func faultsTail(t *testing.T, path string, n int) {
 }
 
 // kill SIGKILLs a worker process and reaps it.
-func faultsKill(t *testing.T, cmd *exec.Cmd) {
+func faultsKill(t *testing.T, n *rig.Node) {
 	t.Helper()
-	require.NoError(t, cmd.Process.Kill())
-	err := cmd.Wait()
+	require.NoError(t, n.Kill())
+	err := n.Wait()
 	var exit *exec.ExitError
 	require.True(t, errors.As(err, &exit), "worker exit: %v", err)
 	require.Equal(t, syscall.SIGKILL, exit.Sys().(syscall.WaitStatus).Signal())
 }
 
-// faultsUploads is a pass-through HTTP proxy in front of Bee that delays
-// each upload by faultsUploadDelay and counts uploads in flight.
-type faultsUploads struct {
-	next     http.Handler
-	inFlight atomic.Int64
-	total    atomic.Int64
-}
-
-func newFaultsUploads(t *testing.T) (*faultsUploads, string) {
-	t.Helper()
-	target, err := url.Parse(dev.URL)
-	require.NoError(t, err)
-	p := &faultsUploads{next: httputil.NewSingleHostReverseProxy(target)}
-	srv := httptest.NewServer(p)
-	t.Cleanup(srv.Close)
-	return p, srv.URL
-}
-
-func (p *faultsUploads) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPost && r.URL.Path == "/bytes" {
-		p.inFlight.Add(1)
-		p.total.Add(1)
-		defer p.inFlight.Add(-1)
-		select {
-		case <-time.After(faultsUploadDelay):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	p.next.ServeHTTP(w, r)
-}
-
 // faultsRequireNoGaps: the index holds no gap and the service recorded no
 // failure (a gap in the final manifest would also fail
 // requireFinalManifests; this names the cause).
-func faultsRequireNoGaps(t *testing.T, o *orch, jobs []archiver.Job) {
+func faultsRequireNoGaps(t *testing.T, r *rig.Rig, jobs []archiver.Job) {
 	t.Helper()
-	require.Zero(t, o.Service.Metrics().Failed, "a job was recorded as failed")
+	require.Zero(t, r.Host().DispatchMetrics().Failed, "a job was recorded as failed")
 	seen := map[catalog.StreamID]bool{}
 	for _, j := range jobs {
 		id := catalog.StreamID{ManifestID: string(j.ManifestID), Sender: j.Sender}
@@ -268,7 +218,7 @@ func faultsRequireNoGaps(t *testing.T, o *orch, jobs []archiver.Job) {
 			continue
 		}
 		seen[id] = true
-		recs, err := o.Index.Records(id)
+		recs, err := r.Host().StreamRecords(id)
 		require.NoError(t, err)
 		for _, r := range recs {
 			require.NotEqual(t, catalog.Gap, r.State, "%s %s seq %d is a gap: %s", id, r.Rendition, r.Seq, r.Error)
@@ -277,18 +227,26 @@ func faultsRequireNoGaps(t *testing.T, o *orch, jobs []archiver.Job) {
 }
 
 // faultsDrain waits until the spool is empty and returns how long it took.
-func faultsDrain(t *testing.T, o *orch, limit time.Duration) time.Duration {
+func faultsDrain(t *testing.T, ctx context.Context, r *rig.Rig, limit time.Duration) time.Duration {
 	t.Helper()
 	started := time.Now()
-	require.Eventually(t, func() bool { return o.Spool.Stats().Jobs == 0 }, limit, 20*time.Millisecond, "spool not drained")
+	require.NoError(t, r.WaitDrained(ctx, limit), "spool not drained")
 	return time.Since(started)
 }
+
+// TestWorkerSIGKILLedAtRandomPoints's long run:
+//
+//	go test ./integration -run 'TestWorkerSIGKILLedAtRandomPoints$' -reliability.kills=40 -v
+var (
+	faultsKills = flag.Int("reliability.kills", 20, "TestWorkerSIGKILLedAtRandomPoints: worker processes SIGKILLed")
+	faultsSeed  = flag.Uint64("reliability.seed", 0, "TestWorkerSIGKILLedAtRandomPoints: RNG seed of the kill delays (0: a new one, logged)")
+)
 
 // TestWorkerSIGKILLedAtRandomPoints: while three streams go on, real
 // worker processes are SIGKILLed one after another at random delays after
 // their start (seeded; -reliability.seed replays a run), covering
-// registration, fetch, upload to Bee and report; a counting proxy in front
-// of Bee tells how many kills landed mid-upload, and at least a quarter
+// registration, fetch, upload to Bee and report; a gate in front of Bee,
+// which slows and counts uploads, tells how many kills landed mid-upload, and at least a quarter
 // must. A healthy worker then drains the spool. Every accepted segment of
 // every stream is in its final manifest exactly once, in order, without a
 // gap, byte-identical in Bee, and each job was recorded exactly once.
@@ -302,8 +260,7 @@ func TestWorkerSIGKILLedAtRandomPoints(t *testing.T) {
 	t.Logf("seed %d (replay with -reliability.seed=%d)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, seed>>1))
 	ctx := testContext(t, 3*time.Minute+time.Duration(kills)*3*time.Second)
-	cert, pin := selfSigned(t)
-	o := startOrch(t, t.TempDir(), "127.0.0.1:0", cert, pin)
+	o := startOrch(t, ctx)
 	batch, err := dev.BuyBatch(ctx, 22)
 	require.NoError(t, err)
 	feed := startFaultsFeeder(t, o, "kill")
@@ -314,22 +271,21 @@ func TestWorkerSIGKILLedAtRandomPoints(t *testing.T) {
 	// quarter of the delays fall within the first 30 ms (start-up,
 	// registration, the first fetch), the rest up to 1.5 s (fetches,
 	// uploads of several jobs and publishes, reports). Each node has its
-	// own proxy, so a dead node's uploads are not counted as the next one's.
-	var early, registered, midUpload int
-	var uploads int64
+	// own gate, so a dead node's uploads are not counted as the next one's.
+	var early, registered, midUpload, uploads int
 	started := time.Now()
 	for k := range kills {
-		proxy, proxyURL := newFaultsUploads(t)
-		node := faultsNode(t, ctx, o, pin, proxyURL, batch, 4)
+		slow := gate(t, o, rig.Fault{Delay: faultsUploadDelay})
+		node := faultsNode(t, ctx, o, slow.URL(), batch, 4)
 		delay := time.Duration(rng.Int64N(int64(30 * time.Millisecond)))
 		if rng.IntN(4) != 0 {
 			delay = 30*time.Millisecond + time.Duration(rng.Int64N(int64(1470*time.Millisecond)))
 		}
 		time.Sleep(delay)
-		uploading := proxy.inFlight.Load()
-		workers := o.Service.Held().Workers
+		uploading := slow.Holding()
+		workers := o.Host().DispatchHeld().Workers
 		faultsKill(t, node)
-		uploads += proxy.total.Load()
+		uploads += slow.Uploads()
 		switch {
 		case uploading > 0:
 			midUpload++
@@ -343,14 +299,14 @@ func TestWorkerSIGKILLedAtRandomPoints(t *testing.T) {
 	}
 	killing := time.Since(started)
 	jobs := feed.halt()
-	before := o.Service.Metrics()
+	before := o.Host().DispatchMetrics()
 
-	faultsNode(t, ctx, o, pin, dev.URL, batch, 4)
-	drain := faultsDrain(t, o, 2*time.Minute)
-	requireFinalManifests(t, ctx, jobs, o.finish(t, ctx, jobs))
+	faultsNode(t, ctx, o, dev.URL, batch, 4)
+	drain := faultsDrain(t, ctx, o, 2*time.Minute)
+	requireFinalManifests(t, ctx, jobs, finish(t, ctx, o, jobs))
 	faultsRequireNoGaps(t, o, jobs)
-	m := o.Service.Metrics()
-	t.Logf("%d kills in %v: %d before registration, %d registered with no upload open, %d mid-upload (%d uploads through the proxy); before the healthy worker: %+v",
+	m := o.Host().DispatchMetrics()
+	t.Logf("%d kills in %v: %d before registration, %d registered with no upload open, %d mid-upload (%d uploads through the gates); before the healthy worker: %+v",
 		kills, killing.Round(time.Millisecond), early, registered, midUpload, uploads, before)
 	t.Logf("%d segments (%d per stream); healthy worker drained %d jobs in %v; max spool depth %d; metrics %+v",
 		len(jobs), len(jobs)/faultsStreams, len(jobs)-int(before.Archived), drain.Round(time.Millisecond), feed.maxDepth.Load(), m)
@@ -358,6 +314,11 @@ func TestWorkerSIGKILLedAtRandomPoints(t *testing.T) {
 	require.GreaterOrEqual(t, midUpload, kills/4, "too few kills landed mid-upload: the delays do not test what they should")
 	require.Positive(t, m.Redispatched)
 }
+
+// TestAllWorkersGone's long run:
+//
+//	go test ./integration -run 'TestAllWorkersGone$' -reliability.workers-gone=60s -v
+var faultsWorkersGone = flag.Duration("reliability.workers-gone", 5*time.Second, "TestAllWorkersGone: how long no worker is connected")
 
 // TestAllWorkersGone: a worker archives three live streams; it is
 // SIGKILLed, and for the outage no worker is connected while the streams
@@ -367,43 +328,42 @@ func TestWorkerSIGKILLedAtRandomPoints(t *testing.T) {
 func TestAllWorkersGone(t *testing.T) {
 	outage := *faultsWorkersGone
 	ctx := testContext(t, 3*time.Minute+2*outage)
-	cert, pin := selfSigned(t)
-	o := startOrch(t, t.TempDir(), "127.0.0.1:0", cert, pin)
+	o := startOrch(t, ctx)
 	batch, err := dev.BuyBatch(ctx, 22)
 	require.NoError(t, err)
-	first := faultsNode(t, ctx, o, pin, dev.URL, batch, 2)
+	first := faultsNode(t, ctx, o, dev.URL, batch, 2)
 	feed := startFaultsFeeder(t, o, "gone")
-	require.Eventually(t, func() bool { return o.Service.Metrics().Archived >= 2*faultsStreams }, time.Minute, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return o.Host().DispatchMetrics().Archived >= 2*faultsStreams }, time.Minute, 20*time.Millisecond)
 
 	faultsKill(t, first)
-	require.Eventually(t, func() bool { return o.Service.Held().Workers == 0 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return o.Host().DispatchHeld().Workers == 0 }, 5*time.Second, 10*time.Millisecond)
 	gone := time.Now()
-	atStart, depthAtStart := feed.submitted(), o.Spool.Stats().Jobs
-	archived := o.Service.Metrics().Archived
+	atStart, depthAtStart := feed.submitted(), o.Host().SpoolStats().Jobs
+	archived := o.Host().DispatchMetrics().Archived
 	for time.Since(gone) < outage {
 		time.Sleep(100 * time.Millisecond)
-		require.Equal(t, archived, o.Service.Metrics().Archived, "archived with no worker")
-		require.Zero(t, o.Service.Metrics().Failed)
+		require.Equal(t, archived, o.Host().DispatchMetrics().Archived, "archived with no worker")
+		require.Zero(t, o.Host().DispatchMetrics().Failed)
 	}
 	during := feed.submitted() - atStart
-	depth := o.Spool.Stats().Jobs
+	depth := o.Host().SpoolStats().Jobs
 	t.Logf("%v without a worker: %d segments arrived, spool depth %d → %d", outage, during, depthAtStart, depth)
 	require.Positive(t, during, "the streams did not go on")
 	require.Equal(t, depthAtStart+during, depth, "the spool holds every segment that arrived")
 	faultsRequireNoGaps(t, o, feed.accepted())
 
 	back := time.Now()
-	faultsNode(t, ctx, o, pin, dev.URL, batch, 2)
+	faultsNode(t, ctx, o, dev.URL, batch, 2)
 	// Caught up: every segment that waited is archived while the streams
 	// go on.
 	waiting := archived + int64(depth)
-	require.Eventually(t, func() bool { return o.Service.Metrics().Archived >= waiting }, 2*time.Minute, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return o.Host().DispatchMetrics().Archived >= waiting }, 2*time.Minute, 20*time.Millisecond)
 	catchUp := time.Since(back)
 	jobs := feed.halt()
-	drain := faultsDrain(t, o, time.Minute)
-	requireFinalManifests(t, ctx, jobs, o.finish(t, ctx, jobs))
+	drain := faultsDrain(t, ctx, o, time.Minute)
+	requireFinalManifests(t, ctx, jobs, finish(t, ctx, o, jobs))
 	faultsRequireNoGaps(t, o, jobs)
-	m := o.Service.Metrics()
+	m := o.Host().DispatchMetrics()
 	t.Logf("%d segments; max spool depth %d; the new worker caught up with the %d waiting jobs in %v (then drained in %v); metrics %+v",
 		len(jobs), feed.maxDepth.Load(), depth, catchUp.Round(time.Millisecond), drain.Round(time.Millisecond), m)
 	require.Equal(t, int64(len(jobs)), m.Archived, "each job recorded once")
@@ -568,6 +528,11 @@ func (p *faultsProxy) set(mode string) {
 	}
 }
 
+// TestBeeUnreachable's long run:
+//
+//	go test ./integration -run 'TestBeeUnreachable$' -reliability.bee-outage=60s -v -timeout 30m
+var faultsBeeOutage = flag.Duration("reliability.bee-outage", 5*time.Second, "TestBeeUnreachable: how long Bee is unreachable, per mode")
+
 // TestBeeUnreachable: a worker archives three live streams through a TCP
 // fault proxy in front of Bee; for the outage Bee is unreachable, with
 // connections refused, black-holed (accepted, never answered) or reset
@@ -580,40 +545,39 @@ func TestBeeUnreachable(t *testing.T) {
 	for _, mode := range []string{"refuse", "blackhole", "reset"} {
 		t.Run(mode, func(t *testing.T) {
 			ctx := testContext(t, 3*time.Minute+2*outage)
-			cert, pin := selfSigned(t)
-			o := startOrch(t, t.TempDir(), "127.0.0.1:0", cert, pin)
+			o := startOrch(t, ctx)
 			batch, err := dev.BuyBatch(ctx, 22)
 			require.NoError(t, err)
 			proxy, proxyURL := newFaultsProxy(t)
 			// Room for the three streams' publishes, which retry through the
 			// outage, and for segments.
-			faultsNode(t, ctx, o, pin, proxyURL, batch, 8)
+			faultsNode(t, ctx, o, proxyURL, batch, 8)
 			feed := startFaultsFeeder(t, o, "bee-"+mode)
-			require.Eventually(t, func() bool { return o.Service.Metrics().Archived >= 2*faultsStreams }, time.Minute, 20*time.Millisecond)
+			require.Eventually(t, func() bool { return o.Host().DispatchMetrics().Archived >= 2*faultsStreams }, time.Minute, 20*time.Millisecond)
 
-			before := o.Service.Metrics()
+			before := o.Host().DispatchMetrics()
 			atStart := feed.submitted()
 			proxy.set(mode)
 			started := time.Now()
 			for time.Since(started) < outage {
 				time.Sleep(100 * time.Millisecond)
 				feed.sample()
-				require.Zero(t, o.Service.Metrics().Failed, "a job failed while Bee was down")
+				require.Zero(t, o.Host().DispatchMetrics().Failed, "a job failed while Bee was down")
 			}
-			during := o.Service.Metrics()
+			during := o.Host().DispatchMetrics()
 			arrived := feed.submitted() - atStart
 			proxy.set("")
 			back := time.Now()
 			// Caught up: everything accepted by the end of the outage is
 			// archived, while the streams go on.
 			waiting := int64(feed.submitted())
-			require.Eventually(t, func() bool { return o.Service.Metrics().Archived >= waiting }, 2*time.Minute+outage, 20*time.Millisecond)
+			require.Eventually(t, func() bool { return o.Host().DispatchMetrics().Archived >= waiting }, 2*time.Minute+outage, 20*time.Millisecond)
 			catchUp := time.Since(back)
 			jobs := feed.halt()
-			faultsDrain(t, o, time.Minute)
-			requireFinalManifests(t, ctx, jobs, o.finish(t, ctx, jobs))
+			faultsDrain(t, ctx, o, time.Minute)
+			requireFinalManifests(t, ctx, jobs, finish(t, ctx, o, jobs))
 			faultsRequireNoGaps(t, o, jobs)
-			m := o.Service.Metrics()
+			m := o.Host().DispatchMetrics()
 			t.Logf("%s for %v: %d segments arrived, %d jobs archived meanwhile, %d redispatched during the outage (%d in all); caught up with %d jobs in %v after Bee came back",
 				mode, outage, arrived, during.Archived-before.Archived, during.Redispatched-before.Redispatched, m.Redispatched,
 				waiting-during.Archived, catchUp.Round(time.Millisecond))
@@ -625,10 +589,15 @@ func TestBeeUnreachable(t *testing.T) {
 	}
 }
 
+// TestOrchestratorRestartWithWorkersConnected's long run:
+//
+//	go test ./integration -run 'TestOrchestratorRestartWithWorkersConnected$' -reliability.orch-restarts=10 -v
+var faultsOrchRestart = flag.Int("reliability.orch-restarts", 2, "TestOrchestratorRestartWithWorkersConnected: orchestrator restarts")
+
 // TestOrchestratorRestartWithWorkersConnected: two workers archive three
 // live streams while the orchestrator (host and gRPC server) is stopped
 // and started again on the same data directory and address, with jobs in
-// flight (uploads go through a proxy that keeps them open for a while).
+// flight (uploads go through a gate that keeps them open for a while).
 // The workers reconnect on their own; their reports for the old process's
 // assignments are refused as late. Every accepted segment is in its final
 // manifest exactly once; summed over the processes, each job was recorded
@@ -636,46 +605,43 @@ func TestBeeUnreachable(t *testing.T) {
 func TestOrchestratorRestartWithWorkersConnected(t *testing.T) {
 	restarts := *faultsOrchRestart
 	ctx := testContext(t, 3*time.Minute+time.Duration(restarts)*10*time.Second)
-	cert, pin := selfSigned(t)
-	dir := t.TempDir()
-	o := startOrch(t, dir, "127.0.0.1:0", cert, pin)
+	o := startOrch(t, ctx)
 	batch, err := dev.BuyBatch(ctx, 22)
 	require.NoError(t, err)
-	proxy, proxyURL := newFaultsUploads(t)
+	slow := gate(t, o, rig.Fault{Delay: faultsUploadDelay})
 	for range 2 {
-		faultsNode(t, ctx, o, pin, proxyURL, batch, 2)
+		faultsNode(t, ctx, o, slow.URL(), batch, 2)
 	}
 	feed := startFaultsFeeder(t, o, "restart")
 	var archived, late, redispatched int64
 	for r := range restarts {
-		target := o.Service.Metrics().Archived + 2*faultsStreams
-		require.Eventually(t, func() bool { return o.Service.Metrics().Archived >= target }, time.Minute, 20*time.Millisecond)
-		require.Eventually(t, func() bool { return proxy.inFlight.Load() > 0 }, 10*time.Second, time.Millisecond, "no upload in flight")
+		target := o.Host().DispatchMetrics().Archived + 2*faultsStreams
+		require.Eventually(t, func() bool { return o.Host().DispatchMetrics().Archived >= target }, time.Minute, 20*time.Millisecond)
+		require.Eventually(t, func() bool { return slow.Holding() > 0 }, 10*time.Second, time.Millisecond, "no upload in flight")
 		var inFlight int
 		var down time.Duration
-		feed.swap(func(old *orch) *orch {
-			inFlight = old.Service.Held().Assigned
+		feed.between(func() {
+			inFlight = o.Host().DispatchHeld().Assigned
 			stopped := time.Now()
-			old.stop()
-			m := old.Service.Metrics()
+			_ = o.Stop()
+			m := o.Host().DispatchMetrics()
 			archived, late, redispatched = archived+m.Archived, late+m.LateReports, redispatched+m.Redispatched
-			o = startOrch(t, dir, old.addr, cert, pin)
+			require.NoError(t, o.Restart(ctx))
 			down = time.Since(stopped)
-			return o
 		})
 		start := time.Now()
 		// A worker rejoins with its minimum backoff (500 ms), however many
 		// restarts it has seen.
-		require.Eventually(t, func() bool { return o.Service.Held().Workers == 2 }, 5*time.Second, 10*time.Millisecond,
+		require.Eventually(t, func() bool { return o.Host().DispatchHeld().Workers == 2 }, 5*time.Second, 10*time.Millisecond,
 			"restart %d: the workers did not come back", r+1)
 		t.Logf("restart %d with %d jobs assigned: down %v, both workers back %v later; spool %d", r+1, inFlight,
-			down.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), o.Spool.Stats().Jobs)
+			down.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), o.Host().SpoolStats().Jobs)
 	}
 	jobs := feed.halt()
-	drain := faultsDrain(t, o, time.Minute)
-	requireFinalManifests(t, ctx, jobs, o.finish(t, ctx, jobs))
+	drain := faultsDrain(t, ctx, o, time.Minute)
+	requireFinalManifests(t, ctx, jobs, finish(t, ctx, o, jobs))
 	faultsRequireNoGaps(t, o, jobs)
-	m := o.Service.Metrics()
+	m := o.Host().DispatchMetrics()
 	archived, late, redispatched = archived+m.Archived, late+m.LateReports, redispatched+m.Redispatched
 	t.Logf("%d segments, %d restarts; drained in %v after the streams stopped; over all processes: archived %d, late reports %d, redispatched %d",
 		len(jobs), restarts, drain.Round(time.Millisecond), archived, late, redispatched)

@@ -6,10 +6,7 @@ import (
 	"crypto/ecdsa"
 	"encoding/hex"
 	"fmt"
-	"log/slog"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -18,20 +15,17 @@ import (
 
 	"github.com/ethersphere/bee/v2/pkg/swarm"
 	"github.com/stretchr/testify/require"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 
 	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/feed"
-	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/hls"
 	"github.com/lpswarm/archiver/internal/catalog"
 	"github.com/lpswarm/archiver/internal/dispatch"
 	"github.com/lpswarm/archiver/internal/hlstest"
 	"github.com/lpswarm/archiver/internal/host"
-	"github.com/lpswarm/archiver/internal/spool"
+	"github.com/lpswarm/archiver/internal/rig"
 	"github.com/lpswarm/archiver/internal/streams"
 	"github.com/lpswarm/archiver/proto/archiverpb"
 )
@@ -39,30 +33,14 @@ import (
 // startFeedOrch is an orchestrator holding the operator's key as its feed
 // signer, publishing after every archived segment, leasing the batch to
 // client-stamping workers.
-func startFeedOrch(t *testing.T, key *ecdsa.PrivateKey, batch [32]byte) (*orch, string) {
+func startFeedOrch(t *testing.T, ctx context.Context, key *ecdsa.PrivateKey, batch [32]byte) *rig.Rig {
 	t.Helper()
-	cert, pin := selfSigned(t)
-	dir := t.TempDir()
-	h, err := host.Open(host.Config{
-		DataDir: dir,
-		Spool:   spool.Config{MaxBytes: 256 << 20},
-		Service: grpcsvc.Config{Secret: "s3cret", BaseTimeout: 30 * time.Second, MinThroughput: 1 << 30,
-			Leases: &dispatch.LeaseConfig{Batch: batch, BucketCapacity: 16, Slot: 8, Path: filepath.Join(dir, "leases.json")}},
-		Streams:      streams.Config{PublishEvery: 1, PublishInterval: time.Hour, IdleTimeout: time.Hour},
-		FeedSigner:   feed.KeySigner(key),
-		PublicStatus: true,
-		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	return startOrch(t, ctx, func(c *host.Config) {
+		c.Service.BaseTimeout = 30 * time.Second
+		c.Service.Leases = &dispatch.LeaseConfig{Batch: batch, BucketCapacity: 16, Slot: 8, Path: filepath.Join(t.TempDir(), "leases.json")}
+		c.Streams = streams.Config{PublishEvery: 1, PublishInterval: time.Hour, IdleTimeout: time.Hour}
+		c.FeedSigner, c.PublicStatus = feed.KeySigner(key), true
 	})
-	require.NoError(t, err)
-	require.NoError(t, h.Start(context.Background()))
-	o := &orch{Host: h, g: grpc.NewServer(grpc.Creds(credentials.NewServerTLSFromCert(&cert)))}
-	h.Register(o.g)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	o.addr = lis.Addr().String()
-	go func() { _ = o.g.Serve(lis) }()
-	t.Cleanup(o.stop)
-	return o, pin
 }
 
 // oneStream turns a 6 s ffmpeg stream into three archive jobs.
@@ -146,13 +124,9 @@ func TestFeedFollowsEveryPublishOnALocalSwarm(t *testing.T) {
 	ctx := testContext(t, 4*time.Minute)
 	net, key, keyFile, passFile, batch := localSwarm(t, ctx, 20)
 	nodeA, nodeB := net.Nodes()[0], net.Nodes()[1]
-	o, pin := startFeedOrch(t, key.PrivateKey, batch)
-	cmd := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", o.addr, "-archiverSecret", "s3cret", "-orchCertPin", pin,
-		"-capacity", "2", "-bee", nodeA, "-stamping", "client", "-ethKeystorePath", keyFile, "-ethPassword", passFile,
-		"-redundancy", "0", "-dataDir", t.TempDir())
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	o := startFeedOrch(t, ctx, key.PrivateKey, batch)
+	startNode(t, ctx, o, rig.NodeConfig{Bee: nodeA, Capacity: 2,
+		Args: []string{"-stamping", "client", "-ethKeystorePath", keyFile, "-ethPassword", passFile}})
 
 	sender := [20]byte{0x5e}
 	jobs := oneStream(t, sender, "live-1")
@@ -162,10 +136,10 @@ func TestFeedFollowsEveryPublishOnALocalSwarm(t *testing.T) {
 	require.NoError(t, err)
 	var fm swarm.Address
 	for i, j := range jobs {
-		o.submit(t, []archiver.Job{j})
+		require.NoError(t, o.Submit(ctx, j))
 		var info catalog.StreamInfo
 		require.Eventually(t, func() bool {
-			info, err = o.Index.StreamInfo(id)
+			info, err = o.Host().StreamInfo(id)
 			return err == nil && info.Feed.Updates == uint64(i+1)
 		}, time.Minute, 100*time.Millisecond, "publish %d with its feed update not recorded", i)
 		require.Equal(t, 3*(i+1), info.Published.Segments)
@@ -179,7 +153,7 @@ func TestFeedFollowsEveryPublishOnALocalSwarm(t *testing.T) {
 		require.Equal(t, fm, info.Feed.Manifest, "one stable address")
 		requireFeedServes(t, ctx, b, fm, info.Published.Reference, "source/index.m3u8", i+1, key.Address.Bytes(), topic[:], uint64(i))
 
-		st, err := o.Queries.GetArchiveStatus(ctx, &archiverpb.ArchiveStatusRequest{ManifestId: []byte(id.ManifestID), Sender: sender[:]})
+		st, err := o.Host().Queries().GetArchiveStatus(ctx, &archiverpb.ArchiveStatusRequest{ManifestId: []byte(id.ManifestID), Sender: sender[:]})
 		require.NoError(t, err)
 		require.Equal(t, fm.Bytes(), st.FeedManifestReference)
 		require.NotNil(t, st.FeedIndex)
@@ -190,8 +164,8 @@ func TestFeedFollowsEveryPublishOnALocalSwarm(t *testing.T) {
 	}
 
 	// The stream ends: the stable address now plays the finished VOD.
-	final := o.finish(t, ctx, jobs)[id.ManifestID]
-	info, err := o.Index.StreamInfo(id)
+	final := finish(t, ctx, o, jobs)[id.ManifestID]
+	info, err := o.Host().StreamInfo(id)
 	require.NoError(t, err)
 	require.Equal(t, uint64(4), info.Feed.Updates)
 	requireFeedServes(t, ctx, b, fm, final, "source/index.m3u8", 3, key.Address.Bytes(), topic[:], 3)

@@ -5,7 +5,6 @@ import (
 	"io"
 	"math/big"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +15,8 @@ import (
 	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/internal/dispatch"
+	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/rig"
 	"github.com/lpswarm/archiver/postage"
 )
 
@@ -47,43 +48,40 @@ func TestLeasedBatchFillsUp(t *testing.T) {
 	t.Logf("local swarm up and batch bought in %s", time.Since(began).Round(time.Millisecond))
 
 	jobs := lfJobs(t, "leased", 6)
-	cert, pin := selfSigned(t)
 	dir := t.TempDir()
-	o := startOrchWith(t, dir, "127.0.0.1:0", cert, pin,
-		&dispatch.LeaseConfig{Batch: first, BucketCapacity: 2, Slot: 1, Path: filepath.Join(dir, "leases-1.json")})
-	metrics, datadir := freeAddr(t), t.TempDir()
+	o := startOrch(t, ctx, func(c *host.Config) {
+		c.Service.Leases = &dispatch.LeaseConfig{Batch: first, BucketCapacity: 2, Slot: 1, Path: filepath.Join(dir, "leases-1.json")}
+	})
+	metrics := freeAddr(t)
 	logs := &lockedBuffer{}
-	cmd := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", o.addr, "-archiverSecret", "s3cret", "-orchCertPin", pin,
-		"-capacity", "1", "-bee", nodeA, "-stamping", "client", "-ethKeystorePath", keyFile, "-ethPassword", passFile,
-		"-redundancy", "0", "-dataDir", datadir, "-metricsAddr", metrics, "-postageRecheck", "1s")
-	cmd.Stderr = io.MultiWriter(os.Stderr, logs)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	node := startNode(t, ctx, o, rig.NodeConfig{Bee: nodeA, Capacity: 1, Stderr: io.MultiWriter(os.Stderr, logs),
+		Args: []string{"-stamping", "client", "-ethKeystorePath", keyFile, "-ethPassword", passFile, "-metricsAddr", metrics, "-postageRecheck", "1s"}})
+	datadir := node.DataDir()
 	exhausted := func() bool {
 		// The sample line, not the HELP text (which begins "1 while").
 		return strings.Contains(scrapeMetrics(t, "http://"+metrics+"/metrics"), "\narchiver_worker_postage_exhausted 1\n")
 	}
 
-	o.submit(t, jobs[:1]) // one stamp in the bucket: the lease's range there is used up
-	require.Eventually(t, func() bool { return o.Spool.Stats().Jobs == 0 }, time.Minute, 100*time.Millisecond)
-	o.submit(t, jobs[1:])
+	require.NoError(t, o.Submit(ctx, jobs[:1]...)) // one stamp in the bucket: the lease's range there is used up
+	require.Eventually(t, func() bool { return o.Host().SpoolStats().Jobs == 0 }, time.Minute, 100*time.Millisecond)
+	require.NoError(t, o.Submit(ctx, jobs[1:]...))
 	require.Eventually(t, exhausted, time.Minute, 200*time.Millisecond, "the worker does not report that it is out of postage")
-	require.Eventually(t, func() bool { return o.Service.Held().Workers == 0 }, 10*time.Second, 50*time.Millisecond,
+	require.Eventually(t, func() bool { return o.Host().DispatchHeld().Workers == 0 }, 10*time.Second, 50*time.Millisecond,
 		"the worker out of postage is still registered")
 	exhaustedAt := time.Since(began)
 	require.Contains(t, logs.String(), "level=ERROR msg=\"out of postage")
 
 	// Waiting: nothing is dispatched to it, nothing leaves the spool, the
 	// metric does not flap, no gap.
-	dispatched := o.Service.Metrics().Dispatched
+	dispatched := o.Host().DispatchMetrics().Dispatched
 	for end := time.Now().Add(*lfHold); time.Now().Before(end); {
 		require.True(t, exhausted(), "the exhausted metric flapped")
-		require.Zero(t, o.Service.Held().Workers, "the worker out of postage registered again")
-		require.Equal(t, dispatched, o.Service.Metrics().Dispatched, "a job was dispatched to the worker out of postage")
-		require.Equal(t, len(jobs)-1, o.Spool.Stats().Jobs, "jobs left the spool")
+		require.Zero(t, o.Host().DispatchHeld().Workers, "the worker out of postage registered again")
+		require.Equal(t, dispatched, o.Host().DispatchMetrics().Dispatched, "a job was dispatched to the worker out of postage")
+		require.Equal(t, len(jobs)-1, o.Host().SpoolStats().Jobs, "jobs left the spool")
 		time.Sleep(200 * time.Millisecond)
 	}
-	require.Zero(t, o.Service.Metrics().Failed, "a segment was recorded as a gap")
+	require.Zero(t, o.Host().DispatchMetrics().Failed, "a segment was recorded as a gap")
 	probes := strings.Count(logs.String(), "still out of postage")
 	require.GreaterOrEqual(t, probes, int((*lfHold)/time.Second)-2, "the worker did not keep asking for a new lease")
 	u1, err := postage.ReadUsage(filepath.Join(datadir, "issuer"), first)
@@ -96,13 +94,13 @@ func TestLeasedBatchFillsUp(t *testing.T) {
 	// lease and drains the spool.
 	second, err := net.BuyBatch(ctx, key.PrivateKey, 20, big.NewInt(1_000_000_000), true)
 	require.NoError(t, err)
-	o.stop()
-	o = startOrchWith(t, dir, o.addr, cert, pin,
-		&dispatch.LeaseConfig{Batch: second, BucketCapacity: 16, Slot: 16, Path: filepath.Join(dir, "leases-2.json")})
+	require.NoError(t, o.Restart(ctx, func(c *host.Config) {
+		c.Service.Leases = &dispatch.LeaseConfig{Batch: second, BucketCapacity: 16, Slot: 16, Path: filepath.Join(dir, "leases-2.json")}
+	}))
 	remedied := time.Now()
-	manifests := o.finish(t, ctx, jobs)
+	manifests := finish(t, ctx, o, jobs)
 	drained := time.Since(remedied)
-	require.Zero(t, o.Service.Metrics().Failed, "a segment was recorded as a gap")
+	require.Zero(t, o.Host().DispatchMetrics().Failed, "a segment was recorded as a gap")
 	require.False(t, exhausted(), "the worker still says it is out of postage")
 	require.Equal(t, 1, strings.Count(logs.String(), "registering to take jobs"), "the worker re-registered more than once")
 

@@ -6,7 +6,6 @@ import (
 	"math/big"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -21,6 +20,8 @@ import (
 	"github.com/lpswarm/archiver/internal/beetest"
 	"github.com/lpswarm/archiver/internal/catalog"
 	"github.com/lpswarm/archiver/internal/dispatch"
+	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/rig"
 )
 
 // TestLeasedClientStampingNeverReusesAnIndex: two worker processes stamp
@@ -41,21 +42,16 @@ func TestLeasedClientStampingNeverReusesAnIndex(t *testing.T) {
 	node, nodeURL := newStampNodeServer(t, &beepostage.Batch{ID: batchID[:], Value: big.NewInt(1), Owner: key.Address.Bytes(),
 		Depth: 24, BucketDepth: 16, Immutable: true})
 
-	cert, pin := selfSigned(t)
-	dir := t.TempDir()
-	o := startOrchWith(t, dir, "127.0.0.1:0", cert, pin, &dispatch.LeaseConfig{Batch: batchID, BucketCapacity: 256, Slot: 128,
-		Path: filepath.Join(dir, "leases.json")})
-	o.submit(t, jobs)
+	o := startOrch(t, ctx, func(c *host.Config) {
+		c.Service.Leases = &dispatch.LeaseConfig{Batch: batchID, BucketCapacity: 256, Slot: 128, Path: filepath.Join(t.TempDir(), "leases.json")}
+	})
+	require.NoError(t, o.Submit(ctx, jobs...))
 
 	for range 2 {
-		cmd := exec.CommandContext(ctx, archiverNode(t), "node", "-orchAddr", o.addr, "-archiverSecret", "s3cret", "-orchCertPin", pin,
-			"-capacity", "2", "-bee", nodeURL, "-stamping", "client", "-ethKeystorePath", keyFile, "-ethPassword", passFile,
-			"-redundancy", "0", "-dataDir", t.TempDir())
-		cmd.Stderr = os.Stderr
-		require.NoError(t, cmd.Start())
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		startNode(t, ctx, o, rig.NodeConfig{Bee: nodeURL, Capacity: 2,
+			Args: []string{"-stamping", "client", "-ethKeystorePath", keyFile, "-ethPassword", passFile}})
 	}
-	manifests := o.finish(t, ctx, jobs)
+	manifests := finish(t, ctx, o, jobs)
 	require.Len(t, manifests, 3)
 
 	require.Positive(t, node.Stamps())
@@ -73,7 +69,7 @@ func TestLeasedClientStampingNeverReusesAnIndex(t *testing.T) {
 	require.Positive(t, high, "the second lease was never used")
 
 	for _, j := range jobs {
-		recs, err := o.Index.Records(catalog.StreamID{ManifestID: string(j.ManifestID), Sender: j.Sender})
+		recs, err := o.Host().StreamRecords(catalog.StreamID{ManifestID: string(j.ManifestID), Sender: j.Sender})
 		require.NoError(t, err)
 		for _, r := range recs {
 			if r.Seq != uint64(j.Seq) || r.Rendition != "source" {

@@ -4,12 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"math"
 	"math/big"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +19,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/rig"
 	"github.com/lpswarm/archiver/internal/streams"
 	"github.com/lpswarm/archiver/internal/testbed"
 	"github.com/lpswarm/archiver/orchestrator"
@@ -79,27 +80,6 @@ func perfSourcesOf(pool []byte) []testbed.Segment {
 		out[i] = testbed.Segment{Data: pool[off : off+n], Duration: 2 * time.Second}
 	}
 	return out
-}
-
-// perfNode starts an archiver-node worker process for the benchmark (the
-// shared startNode takes a *testing.T).
-func perfNode(tb testing.TB, ctx context.Context, bin, addr, pin, batch string) *exec.Cmd {
-	tb.Helper()
-	cmd := exec.CommandContext(ctx, bin, "node", "-orchAddr", addr, "-archiverSecret", "s3cret", "-orchCertPin", pin,
-		"-capacity", "4", "-bee", dev.URL, "-postageBatch", batch, "-redundancy", "0", "-dataDir", tb.TempDir())
-	cmd.Stderr = os.Stderr
-	require.NoError(tb, cmd.Start())
-	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return cmd
-}
-
-// perfBuildNode builds archiver-node into dir.
-func perfBuildNode(tb testing.TB, dir string) string {
-	tb.Helper()
-	bin := filepath.Join(dir, "archiver-node")
-	out, err := exec.Command("go", "build", "-o", bin, "../cmd/archiver-node").CombinedOutput()
-	require.NoError(tb, err, "%s", out)
-	return bin
 }
 
 // perfLoadavg is the first three fields of /proc/loadavg.
@@ -166,22 +146,25 @@ func perfSegmentLatency(b *testing.B, wait time.Duration, archive bool) {
 	require.NoError(b, err)
 	pool := perfPool(7)
 	sources := perfSourcesOf(pool)
-	o, err := testbed.StartOrchestrator(ctx, testbed.OrchestratorConfig{
-		DataDir: filepath.Join(b.TempDir(), "orch"), WorkerSecret: "s3cret",
-		TranscodePrice: &lpnet.PriceInfo{PricePerUnit: 1, PixelsPerUnit: 100},
-		ArchivePrice:   &lpnet.PriceInfo{PricePerUnit: 3, PixelsPerUnit: 1000},
-		TicketEV:       big.NewInt(1_000_000_000_000),
-		Streams:        streams.Config{PublishEvery: 30, PublishInterval: 2 * time.Second, IdleTimeout: time.Hour},
-		Transcoder:     perfInstant(pool), AcceptWait: wait,
+	r := startRig(b, ctx, rig.Config{
+		Host: host.Config{Logger: slog.New(slog.DiscardHandler)}, // the testbed's quiet default, not stderr
+		Testbed: &testbed.OrchestratorConfig{
+			TranscodePrice: &lpnet.PriceInfo{PricePerUnit: 1, PixelsPerUnit: 100},
+			ArchivePrice:   &lpnet.PriceInfo{PricePerUnit: 3, PixelsPerUnit: 1000},
+			TicketEV:       big.NewInt(1_000_000_000_000),
+			Streams:        streams.Config{PublishEvery: 30, PublishInterval: 2 * time.Second, IdleTimeout: time.Hour},
+			AcceptWait:     wait,
+		},
+		Transcoder: perfInstant(pool),
+		Bee:        rig.Bee{Batch: batch},
+		Nodes:      *perfWorkers, // Start waits until they registered
+		Node:       rig.NodeConfig{Capacity: 4},
 	})
-	require.NoError(b, err)
-	b.Cleanup(func() { _ = o.Close() })
-	bin := perfBuildNode(b, b.TempDir())
+	o := r.Testbed()
 	pids := []int{dev.Pid()}
-	for range *perfWorkers {
-		pids = append(pids, perfNode(b, ctx, bin, o.RPCAddr, o.CertPin, batch).Process.Pid)
+	for _, n := range r.Nodes() {
+		pids = append(pids, n.Pid())
 	}
-	require.Eventually(b, func() bool { return o.Host.Service.Held().Workers == *perfWorkers }, 30*time.Second, 20*time.Millisecond)
 	if *perfPinCPU {
 		unpin, err := perfPin(pids...)
 		require.NoError(b, err)
@@ -223,7 +206,7 @@ func perfSegmentLatency(b *testing.B, wait time.Duration, archive bool) {
 		return rep.Elapsed
 	}
 	pace := func() {
-		for st := o.Host.Spool.Stats(); st.Jobs+st.Pending > *perfBacklog; st = o.Host.Spool.Stats() {
+		for st := r.Host().SpoolStats(); st.Jobs+st.Pending > *perfBacklog; st = r.Host().SpoolStats() {
 			select {
 			case <-ctx.Done():
 				b.Fatal(ctx.Err())
@@ -248,14 +231,14 @@ func perfSegmentLatency(b *testing.B, wait time.Duration, archive bool) {
 	for range perfWarmup {
 		pair(false)
 	}
-	holdBefore := perfHold(b, o)
+	holdBefore := perfHold(b, r)
 	load := perfLoadavg()
 	b.ResetTimer()
 	for b.Loop() {
 		pair(true)
 	}
 	b.StopTimer()
-	hold := perfHold(b, o).since(holdBefore)
+	hold := perfHold(b, r).since(holdBefore)
 	if archive {
 		require.Equal(b, uint64(len(onT)), hold.count, "one hold sample per archived reply")
 	} else {
@@ -271,7 +254,7 @@ func perfSegmentLatency(b *testing.B, wait time.Duration, archive bool) {
 	b.ReportMetric(us(qOn.p99-qOff.p99), "added-p99-µs")
 	b.ReportMetric(us(hold.quantile(0.50)), "hold-p50-µs≤")
 	b.ReportMetric(us(hold.quantile(0.99)), "hold-p99-µs≤")
-	m := o.Host.Service.Metrics()
+	m := r.Host().DispatchMetrics()
 	b.Logf("%d pairs, sources 250 KB-1 MB + renditions of 1/2 and 1/4, %d workers, backlog ≤ %d; loadavg %s before, %s after",
 		len(onT), *perfWorkers, *perfBacklog, load, perfLoadavg())
 	b.Logf("archiving on:  %s", qOn)
@@ -290,10 +273,10 @@ type perfHoldSnapshot struct {
 	counts []uint64  // cumulative, per bound
 }
 
-func perfHold(tb testing.TB, o *testbed.Orchestrator) perfHoldSnapshot {
+func perfHold(tb testing.TB, r *rig.Rig) perfHoldSnapshot {
 	tb.Helper()
 	var m dto.Metric
-	require.NoError(tb, o.Decorator().Collector().(prometheus.Histogram).Write(&m))
+	require.NoError(tb, r.Decorator().Collector().(prometheus.Histogram).Write(&m))
 	h := m.GetHistogram()
 	s := perfHoldSnapshot{count: h.GetSampleCount(), sum: h.GetSampleSum()}
 	for _, bk := range h.GetBucket() {

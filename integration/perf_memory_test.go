@@ -2,138 +2,27 @@ package integration_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"log/slog"
-	"math/big"
 	"math/rand/v2"
-	"net"
-	"net/http"
-	"os"
-	"runtime"
-	"slices"
 	"sync"
-	"testing"
 	"time"
 
-	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
 	lpnet "github.com/livepeer/go-livepeer/net"
-	"github.com/stretchr/testify/require"
-	"golang.org/x/sync/errgroup"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/lpswarm/archiver"
-	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/capability"
-	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/internal/catalog"
-	"github.com/lpswarm/archiver/internal/host"
-	"github.com/lpswarm/archiver/internal/spool"
-	"github.com/lpswarm/archiver/internal/streams"
+	"github.com/lpswarm/archiver/internal/rig"
+	"github.com/lpswarm/archiver/internal/testbed"
 	"github.com/lpswarm/archiver/orchestrator"
 	"github.com/lpswarm/archiver/proto/archiverpb"
-	"github.com/lpswarm/archiver/upload"
-	"github.com/lpswarm/archiver/worker"
-)
-
-// TestSoak's load and length. Set once by flag.Parse, read-only afterwards.
-// The defaults are the CI run; BENCHMARKS.md has the 10-minute command.
-var (
-	soakDuration = flag.Duration("soak.duration", 20*time.Second, "TestSoak: how long the load runs (the heap is compared between its halves)")
-	soakStreams  = flag.Int("soak.streams", 8, "TestSoak: live streams at once; set to 80% of the ramp's maximum")
-	soakKbps     = flag.Int("soak.kbps", 1500, "TestSoak: bits per second of one stream, source plus renditions (kbit/s)")
-	soakLife     = flag.Int("soak.segments", 3, "TestSoak: segments a stream lives for before it ends and another starts")
-	soakSegment  = flag.Duration("soak.segment", 2*time.Second, "TestSoak: segment duration: each stream sends one segment per period")
-	soakHeapMiB  = flag.Float64("soak.heap-growth-mib", 8, "TestSoak: bound on the heap-after-GC growth between the halves (MiB)")
 )
 
 // perfRig is the orchestrator side as go-livepeer hosts it (host, the
-// decorator over churnCore, the workers' gRPC service) with in-process
-// workers archiving into the dev Bee: the churn test's rig for a testing.TB,
-// with any number of workers (none leaves every job in flight).
-type perfRig struct {
-	h       *host.Host
-	dec     *orchestrator.Decorator
-	core    *churnCore
-	beeHTTP *http.Transport
-	stop    []func()
-}
-
-func startPerfRig(tb testing.TB, ctx context.Context, batch string, workers int) *perfRig {
-	tb.Helper()
-	r := &perfRig{core: &churnCore{balances: map[churnKey]*big.Rat{}}}
-	tb.Cleanup(r.close)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	var err error
-	r.h, err = host.Open(host.Config{
-		DataDir: tb.TempDir(),
-		Spool:   spool.Config{MaxBytes: 4 << 30, QueueLen: 1024},
-		Service: grpcsvc.Config{Secret: "s3cret", BaseTimeout: 30 * time.Second},
-		Streams: streams.Config{PublishEvery: 15, PublishInterval: 2 * time.Second, IdleTimeout: 4 * time.Second},
-		Logger:  log,
-	})
-	require.NoError(tb, err)
-	hctx, cancel := context.WithCancel(ctx)
-	require.NoError(tb, r.h.Start(hctx))
-	r.stop = append(r.stop, func() { cancel(); _ = r.h.Close() })
-	tc := &perfTranscoder{churnCore: r.core, rng: rand.New(rand.NewPCG(3, 4))}
-	r.dec, err = orchestrator.New(tc, r.core, r.h.Archiver(), orchestrator.Config{
-		CapabilityID: capability.DefaultArchiveID,
-		Price:        func() *lpnet.PriceInfo { return &lpnet.PriceInfo{PricePerUnit: 1, PixelsPerUnit: 1000} },
-		SessionTTL:   4 * time.Second, Logger: log,
-	})
-	require.NoError(tb, err)
-	dctx, dcancel := context.WithCancel(ctx)
-	ddone := make(chan struct{})
-	go func() { defer close(ddone); _ = r.dec.Run(dctx) }()
-	r.stop = append(r.stop, func() { dcancel(); <-ddone })
-
-	g := grpc.NewServer()
-	r.h.Register(g)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(tb, err)
-	gdone := make(chan struct{})
-	go func() { defer close(gdone); _ = g.Serve(lis) }()
-	r.stop = append(r.stop, func() { g.Stop(); <-gdone })
-
-	r.beeHTTP = http.DefaultTransport.(*http.Transport).Clone()
-	r.beeHTTP.MaxIdleConnsPerHost = 64
-	client, err := bee.New(dev.URL, bee.WithHTTPClient(&http.Client{Transport: r.beeHTTP, Timeout: time.Minute}))
-	require.NoError(tb, err)
-	up := upload.NodeStamped(client, batch, upload.Config{Redundancy: redundancy.NONE})
-	for i := range workers {
-		conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-		require.NoError(tb, err)
-		w, err := worker.New(conn, up, worker.Config{ID: fmt.Sprintf("perf-%d", i), Secret: "s3cret", Capacity: 8,
-			MinBackoff: 50 * time.Millisecond, Logger: log})
-		require.NoError(tb, err)
-		stop, wdone := make(chan struct{}), make(chan error, 1)
-		go func() { wdone <- w.Run(ctx, stop) }()
-		r.stop = append(r.stop, func() { close(stop); <-wdone; _ = conn.Close() })
-	}
-	r.stop = append(r.stop, r.beeHTTP.CloseIdleConnections)
-	require.Eventually(tb, func() bool { return r.h.Service.Held().Workers == workers }, 10*time.Second, 10*time.Millisecond)
-	return r
-}
-
-func (r *perfRig) close() {
-	for _, f := range slices.Backward(r.stop) {
-		f()
-	}
-	r.stop = nil
-}
-
-// heapAfterGC is the live heap once garbage, sync.Pools included, is
-// collected, without idle connections to Bee.
-func (r *perfRig) heapAfterGC() uint64 {
-	r.beeHTTP.CloseIdleConnections()
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
+// decorator over the rig's stand-in core, the workers' gRPC service) with
+// in-process workers archiving into the dev Bee, as TestSoak and the memory
+// benchmarks build it: segments are played through its decorator.
+type perfRig struct{ *rig.Rig }
 
 // perfSegmentData is one file of a segment: fresh bytes (not shared), so
 // that anything keeping a segment shows in the heap.
@@ -149,224 +38,52 @@ func perfSegmentData(rng *rand.Rand, n int) []byte {
 	return b
 }
 
-// perfTranscoder is churnCore with renditions of half and a quarter of
-// the source, fresh bytes each.
-type perfTranscoder struct {
-	*churnCore
-	mu  sync.Mutex
-	rng *rand.Rand
-}
-
-func (p *perfTranscoder) TranscodeSeg(_ context.Context, md *orchestrator.SegTranscodingMetadata, seg *orchestrator.HLSSegment) (*orchestrator.TranscodeResult, error) {
-	td := &orchestrator.TranscodeData{}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i := range md.Profiles {
-		n := max(len(seg.Data)>>(i+1), 188)
-		td.Segments = append(td.Segments, &orchestrator.TranscodedSegmentData{Data: perfSegmentData(p.rng, n), Pixels: int64(n)})
-		td.Pixels += int64(n)
+// perfTranscoder makes renditions of half and a quarter of the source,
+// fresh bytes each from rng.
+func perfTranscoder(rng *rand.Rand) testbed.Transcoder {
+	var mu sync.Mutex
+	return func(_ context.Context, md *orchestrator.SegTranscodingMetadata, source []byte) (*orchestrator.TranscodeData, error) {
+		td := &orchestrator.TranscodeData{}
+		mu.Lock()
+		defer mu.Unlock()
+		for i := range md.Profiles {
+			n := max(len(source)>>(i+1), 188)
+			td.Segments = append(td.Segments, &orchestrator.TranscodedSegmentData{Data: perfSegmentData(rng, n), Pixels: int64(n)})
+			td.Pixels += int64(n)
+		}
+		return td, nil
 	}
-	return &orchestrator.TranscodeResult{TranscodeData: td}, nil
 }
 
 // perfSend plays one segment through the decorator as go-livepeer's
 // ServeSegment does and returns the receipts of its reply.
-func (r *perfRig) perfSend(ctx context.Context, stream int, seq int64, source []byte) ([]*archiverpb.ArchiveReceipt, error) {
+func (r perfRig) perfSend(ctx context.Context, stream int, seq int64, source []byte) ([]*archiverpb.ArchiveReceipt, error) {
 	mid, sender := fmt.Sprintf("perf-%06d", stream), churnSender(stream)
 	session := archiver.ManifestID(fmt.Sprintf("perf-session-%06d", stream))
-	if err := r.dec.ProcessPayment(ctx, &lpnet.Payment{Sender: sender.Bytes()}, session); err != nil {
+	dec := r.Decorator()
+	if err := dec.ProcessPayment(ctx, &lpnet.Payment{Sender: sender.Bytes()}, session); err != nil {
 		return nil, err
 	}
 	md := &orchestrator.SegTranscodingMetadata{ManifestID: archiver.ManifestID(mid), Seq: seq, Duration: 2 * time.Second,
-		Caps: capability.Request(r.core.Capabilities(), capability.DefaultArchiveID), Profiles: churnProfiles,
+		Caps: capability.Request(r.Core().Capabilities(), capability.DefaultArchiveID), Profiles: churnProfiles,
 		AuthToken: &lpnet.AuthToken{SessionId: string(session)}}
-	res, err := r.dec.TranscodeSeg(ctx, md, &orchestrator.HLSSegment{SeqNo: uint64(seq), Data: source, Duration: 2})
+	res, err := dec.TranscodeSeg(ctx, md, &orchestrator.HLSSegment{SeqNo: uint64(seq), Data: source, Duration: 2})
 	if err == nil && res.Err != nil {
 		err = res.Err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s seq %d: %w", mid, seq, err)
 	}
-	r.dec.DebitFees(sender, session, &lpnet.PriceInfo{PricePerUnit: 1, PixelsPerUnit: 1}, res.TranscodeData.Pixels)
-	return r.dec.TakeReceipts(session).GetReceipts(), nil
+	dec.DebitFees(sender, session, &lpnet.PriceInfo{PricePerUnit: 1, PixelsPerUnit: 1}, res.TranscodeData.Pixels)
+	return dec.TakeReceipts(session).GetReceipts(), nil
 }
 
 // endStream ends a stream as the hook does when go-livepeer drops the
 // session.
-func (r *perfRig) endStream(stream int) {
+func (r perfRig) endStream(stream int) {
 	sender := churnSender(stream)
 	session := archiver.ManifestID(fmt.Sprintf("perf-session-%06d", stream))
-	r.dec.EndSession(sender, session)
-	r.h.Streams.End(catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", stream), Sender: sender})
-	r.core.forget(sender, session)
-}
-
-// soakSample is one heap-after-GC reading.
-type soakSample struct {
-	at         time.Duration
-	heap       uint64
-	goroutines int
-}
-
-// TestSoak runs live streams at a fixed load through the decorator, the
-// orchestrator side and two real workers into the dev Bee:
-// -soak.streams streams at once, each sending one segment (source
-// plus renditions of half and a quarter of it, -soak.kbps in all) per
-// -soak.segment and ending after -soak.segments segments, when another
-// takes its place. The heap after GC is read every second. After a warm-up
-// (the first fifth of the run) the floor (least reading) of the second
-// half may exceed the first's by at most -soak.heap-growth-mib: the floor
-// is what stays, the rest is segments in flight (up to 16 worker slots of
-// them), which the medians and maxima logged show. Every segment
-// is accepted, none refused, and once the load stops every stream ends
-// with every file of every segment archived (the index's records, written
-// after the workers' checked reports). The CI run is short; the soak
-// proper is BENCHMARKS.md's command.
-func TestSoak(t *testing.T) {
-	period, life, nStreams := *soakSegment, *soakLife, *soakStreams
-	require.Positive(t, nStreams)
-	require.Positive(t, life)
-	ctx := testContext(t, *soakDuration+5*time.Minute)
-	batch, err := dev.BuyBatch(ctx, 24)
-	require.NoError(t, err)
-	r := startPerfRig(t, ctx, batch, 2)
-
-	segBytes := int(int64(*soakKbps) * 1000 / 8 * int64(period) / int64(time.Second))
-	sourceBytes := segBytes * 4 / 7 // source + 1/2 + 1/4 of it
-	require.Greater(t, sourceBytes, 188)
-
-	start := time.Now()
-	load := perfLoadavg()
-	var mu sync.Mutex
-	var samples []soakSample
-	sctx, stopSampling := context.WithCancel(ctx)
-	sdone := make(chan struct{})
-	go func() {
-		defer close(sdone)
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-sctx.Done():
-				return
-			case <-tick.C:
-			}
-			h := r.heapAfterGC()
-			mu.Lock()
-			samples = append(samples, soakSample{time.Since(start), h, runtime.NumGoroutine()})
-			mu.Unlock()
-		}
-	}()
-
-	// Each slot plays streams one after another, its segments one period
-	// apart; the slots start spread over one period.
-	type tally struct{ streams, segments, accepted, pending int }
-	tallies := make([]tally, nStreams)
-	deadline := start.Add(*soakDuration)
-	g, gctx := errgroup.WithContext(ctx)
-	for slot := range nStreams {
-		g.Go(func() error {
-			rng := rand.New(rand.NewPCG(uint64(slot), 9))
-			tk := &tallies[slot]
-			next := start.Add(period * time.Duration(slot) / time.Duration(nStreams))
-			for k := 0; time.Now().Before(deadline); k++ {
-				stream := slot + k*nStreams
-				tk.streams++
-				for seq := int64(0); seq < int64(life) && time.Now().Before(deadline); seq++ {
-					select {
-					case <-gctx.Done():
-						return gctx.Err()
-					case <-time.After(time.Until(next)):
-					}
-					next = next.Add(period)
-					receipts, err := r.perfSend(gctx, stream, seq, perfSegmentData(rng, sourceBytes))
-					if err != nil {
-						return err
-					}
-					tk.segments++
-					for _, rc := range receipts {
-						switch rc.GetStatus() {
-						case archiverpb.ArchiveReceipt_ACCEPTED:
-							tk.accepted++
-						case archiverpb.ArchiveReceipt_PENDING:
-							tk.pending++
-						default:
-							return fmt.Errorf("stream %d seq %d: receipt %s %s: %s", stream, rc.GetSeq(), rc.GetStatus(), rc.GetReason(), rc.GetDetail())
-						}
-					}
-				}
-				r.endStream(stream)
-			}
-			return nil
-		})
-	}
-	require.NoError(t, g.Wait())
-	loaded := time.Since(start)
-	stopSampling()
-	<-sdone
-	loadAfter := perfLoadavg()
-
-	var total tally
-	for _, tk := range tallies {
-		total.streams += tk.streams
-		total.segments += tk.segments
-		total.accepted += tk.accepted
-		total.pending += tk.pending
-	}
-
-	// The heap: medians of the halves after the warm-up.
-	var first, second []uint64
-	var peakG int
-	for _, s := range samples {
-		peakG = max(peakG, s.goroutines)
-		switch warm := loaded / 5; {
-		case s.at < warm:
-		case s.at < warm+(loaded-warm)/2:
-			first = append(first, s.heap)
-		default:
-			second = append(second, s.heap)
-		}
-	}
-	require.NotEmpty(t, first, "no heap sample in the first half: run longer")
-	require.NotEmpty(t, second, "no heap sample in the second half: run longer")
-	median := func(v []uint64) uint64 { s := slices.Sorted(slices.Values(v)); return s[len(s)/2] }
-	mib := func(v uint64) float64 { return float64(v) / (1 << 20) }
-	m1, m2 := median(first), median(second)
-	f1, f2 := slices.Min(first), slices.Min(second)
-	growth := float64(int64(f2)-int64(f1)) / (1 << 20)
-	rate := float64(total.segments) * float64(segBytes) * 8 / loaded.Seconds() / 1e6
-	t.Logf("load: %d streams × %d kbit/s (%d B segments every %v, %d segments a stream): %.1f Mbit/s for %v; %d streams, %d segments",
-		nStreams, *soakKbps, segBytes, period, life, rate, loaded.Round(time.Second), total.streams, total.segments)
-	t.Logf("loadavg %s before, %s after", load, loadAfter)
-	t.Logf("heap after GC, first half / second half: floor %.1f / %.1f MiB (%+.2f MiB, bound %.0f), median %.1f / %.1f MiB, max %.1f / %.1f MiB; %d / %d readings; goroutines at most %d",
-		mib(f1), mib(f2), growth, *soakHeapMiB, mib(m1), mib(m2), mib(slices.Max(first)), mib(slices.Max(second)), len(first), len(second), peakG)
-	t.Logf("receipts in the replies: %d ACCEPTED (a segment's own or an earlier one's), %d PENDING (the outcome came later)", total.accepted, total.pending)
-	require.Less(t, growth, *soakHeapMiB, "the heap grows under a steady load")
-
-	// Nothing lost: every stream ends with every file archived.
-	settled := time.Now()
-	require.Eventually(t, func() bool {
-		st := r.h.Spool.Stats()
-		return st.Jobs == 0 && st.Pending == 0 && r.h.Streams.Len() == 0
-	}, 3*time.Minute, 50*time.Millisecond, "the spool never drained: %+v", r.h.Spool.Stats())
-	t.Logf("backlog archived and every stream ended %v after the load stopped", time.Since(settled).Round(time.Millisecond))
-	var archived int
-	for slot := range nStreams {
-		for k := range tallies[slot].streams {
-			stream := slot + k*nStreams
-			id := catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", stream), Sender: churnSender(stream)}
-			info, err := r.h.Index.StreamInfo(id)
-			if err != nil {
-				continue // ended before its first segment
-			}
-			require.Equal(t, catalog.Ended, info.State, id.String())
-			recs, err := r.h.Index.Records(id)
-			require.NoError(t, err)
-			for _, rec := range recs {
-				require.Equal(t, catalog.Archived, rec.State, "%s: a file not archived", id)
-				archived++
-			}
-		}
-	}
-	require.Equal(t, 3*total.segments, archived, "files archived")
+	r.Decorator().EndSession(sender, session)
+	r.Host().EndStream(catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", stream), Sender: sender})
+	r.Core().Forget(sender, session)
 }

@@ -6,13 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"math/big"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
@@ -23,26 +19,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
-	lpnet "github.com/livepeer/go-livepeer/net"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sync/errgroup"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/lpswarm/archiver"
-	"github.com/lpswarm/archiver/bee"
-	"github.com/lpswarm/archiver/capability"
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/internal/catalog"
 	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/rig"
 	"github.com/lpswarm/archiver/internal/spool"
 	"github.com/lpswarm/archiver/internal/streams"
-	"github.com/lpswarm/archiver/internal/testbed"
 	"github.com/lpswarm/archiver/orchestrator"
 	"github.com/lpswarm/archiver/proto/archiverpb"
-	"github.com/lpswarm/archiver/upload"
 	"github.com/lpswarm/archiver/worker"
 )
 
@@ -101,6 +89,7 @@ func (p slopePoint) String() string { return fmt.Sprintf("%d: %.2f MiB", p.x, p.
 type slopeRigConfig struct {
 	workers int // in-process workers (plain gRPC)
 	tls     bool
+	nodeBin string // the archiver-node of a TLS rig; empty builds it
 	streams streams.Config
 	// acceptWait is the decorator's AcceptWait: with a wait, every
 	// receipt is final in its own reply.
@@ -109,91 +98,29 @@ type slopeRigConfig struct {
 
 // slopeRig is a perfRig (so perfSend, endStream and heapAfterGC apply)
 // built with slopeRigConfig.
-type slopeRig struct {
-	*perfRig
-	addr, pin string
-	batch     string
-	log       *slog.Logger
-}
+type slopeRig struct{ perfRig }
 
-func startSlopeRig(tb testing.TB, ctx context.Context, batch string, cfg slopeRigConfig) *slopeRig {
+func startSlopeRig(tb testing.TB, ctx context.Context, batch string, cfg slopeRigConfig) slopeRig {
 	tb.Helper()
-	r := &slopeRig{perfRig: &perfRig{core: &churnCore{balances: map[churnKey]*big.Rat{}}}, batch: batch,
-		log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
-	tb.Cleanup(r.close)
-	var err error
-	r.h, err = host.Open(host.Config{
-		DataDir: tb.TempDir(),
-		Spool:   spool.Config{MaxBytes: 8 << 30, QueueLen: 4096},
-		Service: grpcsvc.Config{Secret: "s3cret", BaseTimeout: 10 * time.Minute},
-		Streams: cfg.streams,
-		Logger:  r.log,
-	})
-	require.NoError(tb, err)
-	hctx, cancel := context.WithCancel(ctx)
-	require.NoError(tb, r.h.Start(hctx))
-	r.stop = append(r.stop, func() { cancel(); _ = r.h.Close() })
-	tc := &perfTranscoder{churnCore: r.core, rng: rand.New(rand.NewPCG(5, 6))}
-	r.dec, err = orchestrator.New(tc, r.core, r.h.Archiver(), orchestrator.Config{
-		CapabilityID: capability.DefaultArchiveID,
-		Price:        func() *lpnet.PriceInfo { return &lpnet.PriceInfo{PricePerUnit: 1, PixelsPerUnit: 1000} },
-		SessionTTL:   time.Hour, AcceptWait: cfg.acceptWait, Logger: r.log,
-	})
-	require.NoError(tb, err)
-	dctx, dcancel := context.WithCancel(ctx)
-	ddone := make(chan struct{})
-	go func() { defer close(ddone); _ = r.dec.Run(dctx) }()
-	r.stop = append(r.stop, func() { dcancel(); <-ddone })
-
-	var opts []grpc.ServerOption
-	if cfg.tls {
-		cert, pin, err := testbed.SelfSigned()
-		require.NoError(tb, err)
-		opts, r.pin = append(opts, grpc.Creds(credentials.NewServerTLSFromCert(&cert))), pin
-	}
-	g := grpc.NewServer(opts...)
-	r.h.Register(g)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(tb, err)
-	r.addr = lis.Addr().String()
-	gdone := make(chan struct{})
-	go func() { defer close(gdone); _ = g.Serve(lis) }()
-	r.stop = append(r.stop, func() { g.Stop(); <-gdone })
-
-	r.beeHTTP = http.DefaultTransport.(*http.Transport).Clone()
-	r.beeHTTP.MaxIdleConnsPerHost = 64
-	r.stop = append(r.stop, r.beeHTTP.CloseIdleConnections)
-	r.addWorkers(tb, ctx, cfg.workers)
-	return r
-}
-
-// addWorkers connects n more in-process workers (plain gRPC rigs only).
-func (r *slopeRig) addWorkers(tb testing.TB, ctx context.Context, n int) {
-	tb.Helper()
-	if n == 0 {
-		return
-	}
-	require.Empty(tb, r.pin, "in-process workers speak plain gRPC")
-	client, err := bee.New(dev.URL, bee.WithHTTPClient(&http.Client{Transport: r.beeHTTP, Timeout: time.Minute}))
-	require.NoError(tb, err)
-	up := upload.NodeStamped(client, r.batch, upload.Config{Redundancy: redundancy.NONE})
-	had := r.h.Service.Held().Workers
-	for i := range n {
-		conn, err := grpc.NewClient(r.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-		require.NoError(tb, err)
-		w, err := worker.New(conn, up, worker.Config{ID: fmt.Sprintf("slope-%d", had+i), Secret: "s3cret", Capacity: 8,
-			MinBackoff: 50 * time.Millisecond, Logger: r.log})
-		require.NoError(tb, err)
-		stop, wdone := make(chan struct{}), make(chan error, 1)
-		go func() { wdone <- w.Run(ctx, stop) }()
-		r.stop = append(r.stop, func() { close(stop); <-wdone; _ = conn.Close() })
-	}
-	require.Eventually(tb, func() bool { return r.h.Service.Held().Workers == had+n }, 10*time.Second, 10*time.Millisecond)
+	return slopeRig{perfRig{startRig(tb, ctx, rig.Config{
+		TLS: cfg.tls,
+		Host: host.Config{
+			Spool:   spool.Config{MaxBytes: 8 << 30, QueueLen: 4096},
+			Service: grpcsvc.Config{BaseTimeout: 10 * time.Minute},
+			Streams: cfg.streams,
+		},
+		Bee:        rig.Bee{Batch: batch},
+		Workers:    cfg.workers,
+		Worker:     worker.Config{ID: "slope", Capacity: 8},
+		NodeBin:    cfg.nodeBin,
+		Decorator:  &orchestrator.Config{SessionTTL: time.Hour, AcceptWait: cfg.acceptWait},
+		Transcoder: perfTranscoder(rand.New(rand.NewPCG(5, 6))),
+	})}}
 }
 
 // heap is the median of three heap-after-GC readings.
-func (r *slopeRig) heap() float64 {
-	hs := []uint64{r.heapAfterGC(), r.heapAfterGC(), r.heapAfterGC()}
+func (r slopeRig) heap() float64 {
+	hs := []uint64{heapAfterGC(r.Rig), heapAfterGC(r.Rig), heapAfterGC(r.Rig)}
 	slices.Sort(hs)
 	return float64(hs[1])
 }
@@ -209,13 +136,13 @@ func (r *slopeRig) heap() float64 {
 // worker), and an unpaced burst of them would leave their descriptors,
 // which the runtime keeps for reuse (some 0.5 KB each), in the heap as a
 // high-water mark.
-func (r *slopeRig) sendAll(ctx context.Context, streamOf func(i int) (int, int64), from, to, sourceBytes, conc int, paced bool) (int, error) {
+func (r slopeRig) sendAll(ctx context.Context, streamOf func(i int) (int, int64), from, to, sourceBytes, conc int, paced bool) (int, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(conc)
 	var mu sync.Mutex
 	accepted := 0
 	busy := func() bool {
-		st, held := r.h.Spool.Stats(), r.h.Service.Held()
+		st, held := r.Host().SpoolStats(), r.Host().DispatchHeld()
 		return st.Pending >= conc || (paced && (st.Jobs >= 2*conc || held.Publications >= conc))
 	}
 	for i := from; i < to; i++ {
@@ -263,11 +190,11 @@ func slopeAccepted(receipts []*archiverpb.ArchiveReceipt) (int, error) {
 // than a live stream's one segment per period, so without this the late
 // receipts would pile up in the decorator's sessions and be counted as
 // the spool's.
-func (r *slopeRig) takeAccepted(tb testing.TB, streams int) int {
+func (r slopeRig) takeAccepted(tb testing.TB, streams int) int {
 	tb.Helper()
 	n := 0
 	for s := range streams {
-		c, err := slopeAccepted(r.dec.TakeReceipts(archiver.ManifestID(fmt.Sprintf("perf-session-%06d", s))).GetReceipts())
+		c, err := slopeAccepted(r.Decorator().TakeReceipts(archiver.ManifestID(fmt.Sprintf("perf-session-%06d", s))).GetReceipts())
 		require.NoError(tb, err, "stream %d", s)
 		n += c
 	}
@@ -276,10 +203,10 @@ func (r *slopeRig) takeAccepted(tb testing.TB, streams int) int {
 
 // requireArchived checks the index: every file of segments [0, segs) of
 // the stream is archived.
-func (r *slopeRig) requireArchived(tb testing.TB, stream, segs int) {
+func (r slopeRig) requireArchived(tb testing.TB, stream, segs int) {
 	tb.Helper()
 	id := catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", stream), Sender: churnSender(stream)}
-	recs, err := r.h.Index.Records(id)
+	recs, err := r.Host().StreamRecords(id)
 	require.NoError(tb, err, id.String())
 	require.Len(tb, recs, 3*segs, "%s: files recorded", id)
 	for _, rec := range recs {
@@ -336,7 +263,7 @@ func slopeLiveStreams(b *testing.B, counts []int) {
 	require.NoError(b, err)
 	r := startSlopeRig(b, ctx, batch, slopeRigConfig{workers: 2,
 		streams: streams.Config{PublishEvery: 1, PublishInterval: time.Hour, IdleTimeout: time.Hour, TeardownGrace: time.Hour}})
-	defer r.close()
+	defer r.Close()
 
 	load := perfLoadavg()
 	var points []slopePoint
@@ -349,14 +276,14 @@ func slopeLiveStreams(b *testing.B, counts []int) {
 		live = target
 		// Steady state: every job archived, every stream published once.
 		require.Eventually(b, func() bool {
-			st, held := r.h.Spool.Stats(), r.h.Service.Held()
+			st, held := r.Host().SpoolStats(), r.Host().DispatchHeld()
 			return st.Jobs == 0 && st.Pending == 0 && held.Assigned == 0 && held.Publications == 0 &&
-				r.h.Service.Metrics().Archived == int64(live) && slopePublished(r, live) == live
-		}, 10*time.Minute, 20*time.Millisecond, "not drained: spool %+v, held %+v", r.h.Spool.Stats(), r.h.Service.Held())
+				r.Host().DispatchMetrics().Archived == int64(live) && slopePublished(r, live) == live
+		}, 10*time.Minute, 20*time.Millisecond, "not drained: spool %+v, held %+v", r.Host().SpoolStats(), r.Host().DispatchHeld())
 		settled := time.Since(start)
-		require.Equal(b, live, r.h.Streams.Len(), "streams held by the keeper")
-		require.Len(b, r.dec.Sessions(), live, "decorator sessions")
-		require.Equal(b, live, r.h.Service.Held().Affinities, "worker affinities")
+		require.Equal(b, live, r.Host().OpenStreams(), "streams held by the keeper")
+		require.Len(b, r.Decorator().Sessions(), live, "decorator sessions")
+		require.Equal(b, live, r.Host().DispatchHeld().Affinities, "worker affinities")
 		if n < 0 {
 			continue // the warm-up
 		}
@@ -368,7 +295,7 @@ func slopeLiveStreams(b *testing.B, counts []int) {
 	}
 	loadAfter := perfLoadavg()
 	for i := range live {
-		info, err := r.h.Index.StreamInfo(catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", i), Sender: churnSender(i)})
+		info, err := r.Host().StreamInfo(catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", i), Sender: churnSender(i)})
 		require.NoError(b, err)
 		require.Equal(b, catalog.Live, info.State)
 		r.requireArchived(b, i, 1)
@@ -386,10 +313,10 @@ func slopeLiveStreams(b *testing.B, counts []int) {
 const slopeWarmStreams = 8
 
 // slopePublished counts the streams [0, n) with a published manifest.
-func slopePublished(r *slopeRig, n int) int {
+func slopePublished(r slopeRig, n int) int {
 	c := 0
 	for i := range n {
-		info, err := r.h.Index.StreamInfo(catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", i), Sender: churnSender(i)})
+		info, err := r.Host().StreamInfo(catalog.StreamID{ManifestID: fmt.Sprintf("perf-%06d", i), Sender: churnSender(i)})
 		if err == nil && !info.Published.Reference.IsZero() {
 			c++
 		}
@@ -424,7 +351,7 @@ func slopeSpooledSegments(b *testing.B, counts []int) {
 	require.NoError(b, err)
 	r := startSlopeRig(b, ctx, batch, slopeRigConfig{acceptWait: time.Minute,
 		streams: streams.Config{PublishEvery: 1 << 20, PublishInterval: time.Hour, IdleTimeout: time.Hour, TeardownGrace: time.Hour}})
-	defer r.close()
+	defer r.Close()
 	source := *slopeSpoolKiB << 10
 	segBytes := source + source>>1 + source>>2
 	streamOf := func(i int) (int, int64) { return i % slopeSpoolStreams, int64(i / slopeSpoolStreams) }
@@ -441,18 +368,18 @@ func slopeSpooledSegments(b *testing.B, counts []int) {
 		// The dispatcher leases the next job and waits with it for a
 		// worker: one job's bytes, whatever the count.
 		require.Eventually(b, func() bool {
-			st := r.h.Spool.Stats()
+			st := r.Host().SpoolStats()
 			return st.Pending == 0 && st.Jobs == sent && st.Leased == 1
-		}, 5*time.Minute, 10*time.Millisecond, "spool %+v", r.h.Spool.Stats())
+		}, 5*time.Minute, 10*time.Millisecond, "spool %+v", r.Host().SpoolStats())
 		require.Eventually(b, func() bool {
 			accepted += r.takeAccepted(b, slopeSpoolStreams)
 			return accepted == sent
 		}, time.Minute, 10*time.Millisecond, "segments ACCEPTED")
-		st := r.h.Spool.Stats()
+		st := r.Host().SpoolStats()
 		// The job files: the segment's bytes and a small header each.
 		require.GreaterOrEqual(b, st.Bytes, int64(sent)*int64(segBytes), "bytes spooled")
 		require.Less(b, st.Bytes, int64(sent)*int64(segBytes+4096), "bytes spooled")
-		require.Zero(b, r.h.Service.Held().Assigned)
+		require.Zero(b, r.Host().DispatchHeld().Assigned)
 		p := slopePoint{k, r.heap()}
 		points = append(points, p)
 		slopeProfileAt(b, "orch-spooled", k, counts)
@@ -462,10 +389,10 @@ func slopeSpooledSegments(b *testing.B, counts []int) {
 	slope, at0 := slopeFit(points)
 
 	// Nothing lost: workers come and archive everything.
-	r.addWorkers(b, ctx, 2)
-	require.Eventually(b, func() bool { st := r.h.Spool.Stats(); return st.Jobs == 0 && st.Pending == 0 },
-		10*time.Minute, 50*time.Millisecond, "spool %+v", r.h.Spool.Stats())
-	require.Equal(b, int64(sent), r.h.Service.Metrics().Archived)
+	require.NoError(b, r.AddWorkers(ctx, 2))
+	require.Eventually(b, func() bool { st := r.Host().SpoolStats(); return st.Jobs == 0 && st.Pending == 0 },
+		10*time.Minute, 50*time.Millisecond, "spool %+v", r.Host().SpoolStats())
+	require.Equal(b, int64(sent), r.Host().DispatchMetrics().Archived)
 	for s := range slopeSpoolStreams {
 		r.requireArchived(b, s, (sent-s+slopeSpoolStreams-1)/slopeSpoolStreams)
 	}
@@ -473,15 +400,6 @@ func slopeSpooledSegments(b *testing.B, counts []int) {
 	b.ReportMetric(slope/float64(segBytes), "x-segment-bytes")
 	b.Logf("points %v; %.0f B per waiting segment of %d B (%.5f×), %.2f MiB at none; loadavg %s before, %s after",
 		points, slope, segBytes, slope/float64(segBytes), at0/(1<<20), load, loadAfter)
-}
-
-// slopeFreeAddr is a free local address (freeAddr takes a *testing.T).
-func slopeFreeAddr(tb testing.TB) string {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(tb, err)
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // slopeWorkerHeap is an archiver-node process's heap after GC, read from
@@ -545,7 +463,7 @@ func BenchmarkMemoryPerInflightJob(b *testing.B) {
 	counts := slopeInts(b, *slopeInflight)
 	bin := *slopeBin
 	if bin == "" {
-		bin = perfBuildNode(b, b.TempDir())
+		bin = archiverNode(b)
 	}
 	for _, verify := range []bool{true, false} {
 		b.Run(fmt.Sprintf("verify=%v", verify), func(b *testing.B) {
@@ -561,20 +479,15 @@ func slopeInflightJobs(b *testing.B, bin string, counts []int, verify bool) {
 	defer cancel()
 	batch, err := dev.BuyBatch(ctx, 24)
 	require.NoError(b, err)
-	r := startSlopeRig(b, ctx, batch, slopeRigConfig{tls: true, acceptWait: time.Minute,
+	r := startSlopeRig(b, ctx, batch, slopeRigConfig{tls: true, nodeBin: bin, acceptWait: time.Minute,
 		streams: streams.Config{PublishEvery: 1 << 20, PublishInterval: time.Hour, IdleTimeout: time.Hour, TeardownGrace: time.Hour}})
-	defer r.close()
-	stall := newBeeGate(b, 0, false) // holds every upload until released
+	defer r.Close()
+	stall := gate(b, r.Rig, rig.Fault{}) // holds every upload until released
 	capacity := slices.Max(counts)
-	metrics := slopeFreeAddr(b)
-	wctx, wcancel := context.WithCancel(ctx)
-	cmd := exec.CommandContext(wctx, bin, "node", "-orchAddr", r.addr, "-archiverSecret", "s3cret", "-orchCertPin", r.pin,
-		"-capacity", fmt.Sprint(capacity), "-bee", stall.URL, "-postageBatch", batch, "-redundancy", "0",
-		"-dataDir", b.TempDir(), "-metricsAddr", metrics, "-pprof", fmt.Sprintf("-verify=%v", verify))
-	cmd.Stderr = os.Stderr
-	require.NoError(b, cmd.Start())
-	defer func() { wcancel(); _ = cmd.Wait() }()
-	require.Eventually(b, func() bool { return r.h.Service.Held().Workers == 1 }, 30*time.Second, 20*time.Millisecond)
+	metrics := freeAddr(b)
+	startNode(b, ctx, r.Rig, rig.NodeConfig{Bee: stall.URL(), Capacity: capacity,
+		Args: []string{"-metricsAddr", metrics, "-pprof", fmt.Sprintf("-verify=%v", verify)}})
+	require.NoError(b, r.WaitWorkers(ctx, 1, 30*time.Second))
 
 	source := *slopeJobKiB << 10
 	jobBytes := source + source>>1 + source>>2
@@ -589,9 +502,9 @@ func slopeInflightJobs(b *testing.B, bin string, counts []int, verify bool) {
 		accepted += n
 		sent = max(sent, k)
 		require.Eventually(b, func() bool {
-			st := r.h.Spool.Stats()
-			return st.Pending == 0 && st.Leased == k && r.h.Service.Held().Assigned == k && stall.Holding() == k
-		}, 2*time.Minute, 10*time.Millisecond, "spool %+v, held %+v, proxy holding %d", r.h.Spool.Stats(), r.h.Service.Held(), stall.Holding())
+			st := r.Host().SpoolStats()
+			return st.Pending == 0 && st.Leased == k && r.Host().DispatchHeld().Assigned == k && stall.Holding() == k
+		}, 2*time.Minute, 10*time.Millisecond, "spool %+v, held %+v, proxy holding %d", r.Host().SpoolStats(), r.Host().DispatchHeld(), stall.Holding())
 		require.Eventually(b, func() bool {
 			accepted += r.takeAccepted(b, streamsN)
 			return accepted == sent
@@ -610,10 +523,10 @@ func slopeInflightJobs(b *testing.B, bin string, counts []int, verify bool) {
 
 	// Nothing lost: the uploads go through, every file is archived.
 	stall.Release()
-	require.Eventually(b, func() bool { st := r.h.Spool.Stats(); return st.Jobs == 0 && st.Pending == 0 },
-		5*time.Minute, 20*time.Millisecond, "spool %+v", r.h.Spool.Stats())
-	require.Equal(b, int64(sent), r.h.Service.Metrics().Archived)
-	require.Zero(b, r.h.Service.Metrics().Redispatched, "a job went back: the stall outlived a deadline or the worker")
+	require.Eventually(b, func() bool { st := r.Host().SpoolStats(); return st.Jobs == 0 && st.Pending == 0 },
+		5*time.Minute, 20*time.Millisecond, "spool %+v", r.Host().SpoolStats())
+	require.Equal(b, int64(sent), r.Host().DispatchMetrics().Archived)
+	require.Zero(b, r.Host().DispatchMetrics().Redispatched, "a job went back: the stall outlived a deadline or the worker")
 	for s := range min(streamsN, sent) {
 		r.requireArchived(b, s, (sent-s+streamsN-1)/streamsN)
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -52,7 +51,7 @@ import (
 func TestPostageCommandsOnALocalSwarm(t *testing.T) {
 	ctx := testContext(t, 4*time.Minute)
 	began := time.Now()
-	net, err := chaintest.Start(ctx, chaintest.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	net, err := chaintest.Start(ctx, chaintest.Options{Logger: warnings()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = net.Close() })
 	keyFile, passFile := writeKey(t)

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"flag"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"os"
@@ -29,15 +30,13 @@ import (
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/chunker"
 	"github.com/lpswarm/archiver/internal/catalog"
+	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/rig"
 	"github.com/lpswarm/archiver/internal/streams"
 	"github.com/lpswarm/archiver/internal/testbed"
 	"github.com/lpswarm/archiver/payments"
 	"github.com/lpswarm/archiver/proto/archiverpb"
 )
-
-// refusalsRounds repeats TestRefusalsOverTheWire's table, each round on
-// fresh sessions and fresh segment bytes. Set once by flag.Parse.
-var refusalsRounds = flag.Int("refusals.rounds", 1, "TestRefusalsOverTheWire: times the whole table runs")
 
 const (
 	// refusalsMaxSegment is the archive offer's MaxSegmentBytes: a control
@@ -61,8 +60,9 @@ const refusalsArchivePrice = 20_000_000
 // on the dev Bee, the broadcasters, and what the controls archived.
 type refusalBed struct {
 	ctx     context.Context
-	o       *testbed.Orchestrator
-	root    string // holds the orchestrator's data dir and nothing else
+	r       *rig.Rig
+	o       *testbed.Orchestrator // r's
+	root    string                // holds the orchestrator's data dir and nothing else
 	main    *testbed.Broadcaster
 	forger  *testbed.Broadcaster // pays with tickets it signs as someone else
 	denied  *testbed.Broadcaster // on the orchestrator's deny list
@@ -102,6 +102,10 @@ type refusalCase struct {
 	freshControl bool
 }
 
+// refusalsRounds repeats TestRefusalsOverTheWire's table, each round on
+// fresh sessions and fresh segment bytes. Set once by flag.Parse.
+var refusalsRounds = flag.Int("refusals.rounds", 1, "TestRefusalsOverTheWire: times the whole table runs")
+
 // TestRefusalsOverTheWire sends every kind of bad input over the real wire
 // (go-livepeer's HTTPS /segment, gRPC GetOrchestrator, the archiver's
 // ArchiverService and ArchiveQueries on the same port) to the testbed
@@ -136,27 +140,28 @@ func startRefusalBed(t *testing.T, ctx context.Context) *refusalBed {
 	require.NoError(t, err)
 	policy, err := payments.ParsePolicy("", crypto.PubkeyToAddress(denyKey.PublicKey).Hex())
 	require.NoError(t, err)
-	o, err := testbed.StartOrchestrator(ctx, testbed.OrchestratorConfig{
-		DataDir: filepath.Join(root, "orch"), WorkerSecret: "s3cret",
-		TranscodePrice: &lpnet.PriceInfo{PricePerUnit: 1, PixelsPerUnit: 100},
-		ArchivePrice:   &lpnet.PriceInfo{PricePerUnit: refusalsArchivePrice, PixelsPerUnit: 1},
-		TicketEV:       refusalsTicketEV,
-		// Publishing is not under test: the controls' segments need
-		// no manifest, and none is published while the table runs.
-		Streams:         streams.Config{PublishEvery: 1 << 20, PublishInterval: time.Hour, IdleTimeout: time.Hour},
-		MaxSegmentBytes: refusalsMaxSegment, Policy: policy,
-		// Each control's receipt and balance are checked in its own
-		// reply; the default reply, which does not wait, is
-		// TestEndToEnd's.
-		AcceptWait: 5 * time.Second,
+	r := startRig(t, ctx, rig.Config{
+		Host: host.Config{Logger: slog.New(slog.DiscardHandler)}, // the testbed's quiet default, not stderr
+		Testbed: &testbed.OrchestratorConfig{
+			DataDir:        filepath.Join(root, "orch"),
+			TranscodePrice: &lpnet.PriceInfo{PricePerUnit: 1, PixelsPerUnit: 100},
+			ArchivePrice:   &lpnet.PriceInfo{PricePerUnit: refusalsArchivePrice, PixelsPerUnit: 1},
+			TicketEV:       refusalsTicketEV,
+			// Publishing is not under test: the controls' segments need
+			// no manifest, and none is published while the table runs.
+			Streams:         streams.Config{PublishEvery: 1 << 20, PublishInterval: time.Hour, IdleTimeout: time.Hour},
+			MaxSegmentBytes: refusalsMaxSegment, Policy: policy,
+			// Each control's receipt and balance are checked in its own
+			// reply; the default reply, which does not wait, is
+			// TestEndToEnd's.
+			AcceptWait: 5 * time.Second,
+		},
+		Bee:   rig.Bee{Batch: batch},
+		Nodes: 1, Node: rig.NodeConfig{Capacity: 2}, // Start waits until it registered
 	})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = o.Close() })
-	startNode(t, ctx, o.RPCAddr, o.CertPin, dev.URL, batch, 2)
-	require.Eventually(t, func() bool { return o.Host.Service.Held().Workers == 1 }, 30*time.Second, 50*time.Millisecond,
-		"the worker never registered")
+	o := r.Testbed()
 
-	e := &refusalBed{ctx: ctx, o: o, root: root, source: source, allowed: map[catalog.StreamID]bool{}}
+	e := &refusalBed{ctx: ctx, r: r, o: o, root: root, source: source, allowed: map[catalog.StreamID]bool{}}
 	for _, b := range []**testbed.Broadcaster{&e.main, &e.forger} {
 		*b, err = o.NewBroadcaster()
 		require.NoError(t, err)
@@ -180,7 +185,7 @@ func (e *refusalBed) run(t *testing.T, tc refusalCase) {
 	}
 	if tc.prime != nil {
 		e.primed = tc.prime(t, e, s)
-		require.Eventually(t, func() bool { return e.o.Host.Spool.Stats().Jobs == 0 }, time.Minute, 20*time.Millisecond)
+		require.Eventually(t, func() bool { return e.r.Host().SpoolStats().Jobs == 0 }, time.Minute, 20*time.Millisecond)
 	}
 	before := e.snapshot(s)
 	out := tc.send(t, e, s)
@@ -231,8 +236,8 @@ type refusalSnapshot struct {
 }
 
 func (e *refusalBed) snapshot(s *testbed.Session) refusalSnapshot {
-	return refusalSnapshot{balance: e.o.Balance(s.Sender(), s.ID()), dispatched: e.o.Host.Service.Metrics().Dispatched,
-		workers: e.o.Host.Service.Held().Workers}
+	return refusalSnapshot{balance: e.o.Balance(s.Sender(), s.ID()), dispatched: e.r.Host().DispatchMetrics().Dispatched,
+		workers: e.r.Host().DispatchHeld().Workers}
 }
 
 // requireNothingStored: the refused request left no job in the spool, no
@@ -242,17 +247,17 @@ func (e *refusalBed) snapshot(s *testbed.Session) refusalSnapshot {
 // transcode fee of a transcode that proceeded.
 func (e *refusalBed) requireNothingStored(t *testing.T, s *testbed.Session, before refusalSnapshot, out refusalOutcome) {
 	t.Helper()
-	st := e.o.Host.Spool.Stats()
+	st := e.r.Host().SpoolStats()
 	require.Zero(t, st.Jobs, "spooled")
 	require.Zero(t, st.Pending, "spooled")
 	require.Zero(t, st.Bytes, "spooled")
-	ids, err := e.o.Host.Index.Streams()
+	ids, err := e.r.Host().IndexedStreams()
 	require.NoError(t, err)
 	for _, id := range ids {
 		require.True(t, e.allowed[id], "the index holds a stream no control sent: %s", id)
 	}
-	require.Equal(t, before.dispatched, e.o.Host.Service.Metrics().Dispatched, "a job went to the worker")
-	require.Equal(t, before.workers, e.o.Host.Service.Held().Workers, "a worker registered")
+	require.Equal(t, before.dispatched, e.r.Host().DispatchMetrics().Dispatched, "a job went to the worker")
+	require.Equal(t, before.workers, e.r.Host().DispatchHeld().Workers, "a worker registered")
 	entries, err := os.ReadDir(e.root)
 	require.NoError(t, err)
 	require.Len(t, entries, 1, "files next to the data dir")
@@ -283,13 +288,13 @@ func (e *refusalBed) control(t *testing.T, s *testbed.Session) {
 	t.Helper()
 	name := fmt.Sprintf("control-%d", e.seq)
 	seq, seg := e.next(0)
-	archived := e.o.Host.Service.Metrics().Archived
+	archived := e.r.Host().DispatchMetrics().Archived
 	files, err := s.Send(e.ctx, name, seq, seg)
 	require.NoError(t, err, "the well-formed control after a refusal")
 	require.Len(t, files, 3)
 	e.allowed[catalog.StreamID{ManifestID: name, Sender: s.Sender()}] = true
 	require.Eventually(t, func() bool {
-		return e.o.Host.Spool.Stats().Jobs == 0 && e.o.Host.Service.Metrics().Archived > archived
+		return e.r.Host().SpoolStats().Jobs == 0 && e.r.Host().DispatchMetrics().Archived > archived
 	}, time.Minute, 20*time.Millisecond, "the control was not archived")
 	ref, err := chunker.Reference(e.ctx, seg.Data, redundancy.NONE)
 	require.NoError(t, err)

@@ -19,13 +19,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -40,17 +36,15 @@ import (
 	"github.com/ethersphere/bee/v2/pkg/storage"
 	"github.com/ethersphere/bee/v2/pkg/swarm"
 	"github.com/stretchr/testify/require"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 
 	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/bee"
 	"github.com/lpswarm/archiver/chunker"
 	"github.com/lpswarm/archiver/grpcsvc"
 	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/rig"
 	"github.com/lpswarm/archiver/internal/spool"
 	"github.com/lpswarm/archiver/internal/streams"
-	"github.com/lpswarm/archiver/internal/testbed"
 	"github.com/lpswarm/archiver/upload"
 )
 
@@ -229,8 +223,8 @@ func tpParallel[T any](conc int, items []T, fn func(T) error) error {
 // tpPipeline is one orchestrator (package host, as go-livepeer hosts it)
 // with one real `archiver-node node` worker process.
 type tpPipeline struct {
-	h       *host.Host
-	worker  *exec.Cmd
+	r       *rig.Rig
+	worker  *rig.Node
 	metrics string // the worker's -metricsAddr (with -pprof), when profiled
 }
 
@@ -239,43 +233,28 @@ type tpPipeline struct {
 // worker's -verify, the orchestrator's TrustReferences).
 func tpStartPipeline(tb testing.TB, ctx context.Context, bin, batch string, level redundancy.Level, verify bool) *tpPipeline {
 	tb.Helper()
-	cert, pin, err := testbed.SelfSigned()
-	require.NoError(tb, err)
-
-	h, err := host.Open(host.Config{
-		DataDir: tb.TempDir(),
-		Spool:   spool.Config{MaxBytes: 1 << 30},
-		Service: grpcsvc.Config{Secret: "s3cret", BaseTimeout: time.Minute, MinThroughput: 1 << 20, Redundancy: level,
-			TrustReferences: !verify},
-		// Publishing manifests is not what is measured: only at the end.
-		Streams: streams.Config{PublishEvery: 1 << 30, PublishInterval: time.Hour, IdleTimeout: time.Hour},
-		Logger:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
-	require.NoError(tb, err)
-	require.NoError(tb, h.Start(context.Background()))
-	g := grpc.NewServer(grpc.Creds(credentials.NewServerTLSFromCert(&cert)))
-	h.Register(g)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(tb, err)
-	go func() { _ = g.Serve(lis) }()
-	tb.Cleanup(func() { g.Stop(); _ = h.Close() })
-
-	cmd := exec.CommandContext(ctx, bin, "node", "-orchAddr", lis.Addr().String(), "-archiverSecret", "s3cret", "-orchCertPin", pin,
-		"-capacity", strconv.Itoa(*tpCapacity), "-bee", dev.URL, "-postageBatch", batch, "-redundancy", strconv.Itoa(int(level)),
-		"-dataDir", tb.TempDir(), "-verify="+strconv.FormatBool(verify))
+	args := []string{"-verify=" + strconv.FormatBool(verify)}
 	var metrics string
 	if !verify && *tpWorkerProf != "" {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(tb, err)
-		metrics = l.Addr().String()
-		require.NoError(tb, l.Close())
-		cmd.Args = append(cmd.Args, "-metricsAddr", metrics, "-pprof")
+		metrics = freeAddr(tb)
+		args = append(args, "-metricsAddr", metrics, "-pprof")
 	}
-	cmd.Stderr = os.Stderr
-	require.NoError(tb, cmd.Start())
-	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	p := &tpPipeline{h: h, worker: cmd, metrics: metrics}
-	var seq int64 = 1 << 40 // warm-up: the worker registers and archives one job
+	r := startRig(tb, ctx, rig.Config{
+		TLS: true,
+		Host: host.Config{
+			Spool: spool.Config{MaxBytes: 1 << 30},
+			Service: grpcsvc.Config{BaseTimeout: time.Minute, MinThroughput: 1 << 20, Redundancy: level,
+				TrustReferences: !verify},
+			// Publishing manifests is not what is measured: only at the end.
+			Streams: streams.Config{PublishEvery: 1 << 30, PublishInterval: time.Hour, IdleTimeout: time.Hour},
+		},
+		Bee:     rig.Bee{Batch: batch},
+		NodeBin: bin,
+		Nodes:   1,
+		Node:    rig.NodeConfig{Capacity: *tpCapacity, Redundancy: int(level), Args: args},
+	})
+	p := &tpPipeline{r: r, worker: r.Nodes()[0], metrics: metrics}
+	var seq int64 = 1 << 40 // warm-up: the worker archives one job
 	var seed [32]byte
 	if verify {
 		seed[0] = 1
@@ -288,8 +267,9 @@ func tpStartPipeline(tb testing.TB, ctx context.Context, bin, batch string, leve
 // has recorded every one archived (the worker's checked report).
 func (p *tpPipeline) run(tb testing.TB, jobs []archiver.Job) {
 	tb.Helper()
-	want := p.h.Service.Metrics().Archived + int64(len(jobs))
-	in := p.h.Archiver()
+	h := p.r.Host()
+	want := h.DispatchMetrics().Archived + int64(len(jobs))
+	in := h.Archiver()
 	outcomes := make([]<-chan archiver.Outcome, len(jobs))
 	for i, j := range jobs {
 		outcomes[i] = in.Submit(j)
@@ -298,20 +278,12 @@ func (p *tpPipeline) run(tb testing.TB, jobs []archiver.Job) {
 		require.NoError(tb, (<-o).Err)
 	}
 	deadline := time.Now().Add(5 * time.Minute)
-	for p.h.Service.Metrics().Archived < want {
-		m := p.h.Service.Metrics()
+	for h.DispatchMetrics().Archived < want {
+		m := h.DispatchMetrics()
 		require.Zero(tb, m.Failed, "jobs failed")
 		require.True(tb, time.Now().Before(deadline), "not archived in time: %+v", m)
 		time.Sleep(2 * time.Millisecond)
 	}
-}
-
-func tpBuildNode(tb testing.TB) string {
-	tb.Helper()
-	bin := filepath.Join(tb.TempDir(), "archiver-node")
-	out, err := exec.Command("go", "build", "-o", bin, "../cmd/archiver-node").CombinedOutput()
-	require.NoError(tb, err, "%s", out)
-	return bin
 }
 
 // tpReadBack checks that Bee serves data at ref: an upload counted by a
@@ -362,7 +334,7 @@ func BenchmarkThroughputVsRawBee(b *testing.B) {
 	var seq int64
 	b.Run("Interleaved", func(b *testing.B) {
 		b.Logf("loadavg before %s", tpLoadavg())
-		bin := tpBuildNode(b)
+		bin := archiverNode(b)
 		pipes := map[bool]*tpPipeline{
 			true:  tpStartPipeline(b, ctx, bin, batch, level, true),
 			false: tpStartPipeline(b, ctx, bin, batch, level, false),
@@ -467,7 +439,7 @@ func BenchmarkThroughputVsRawBee(b *testing.B) {
 					if strings.HasPrefix(n, "pipeline-before/") {
 						p = pipesBefore[strings.HasSuffix(n, "/verify")]
 					}
-					tpMeasure(b, tallies[n], size, p.worker.Process.Pid, func() { p.run(b, jobs) })
+					tpMeasure(b, tallies[n], size, p.worker.Pid(), func() { p.run(b, jobs) })
 					last, err = chunker.Reference(ctx, files[len(files)-1], level)
 					require.NoError(b, err)
 				}

@@ -182,7 +182,7 @@ func (o *Orchestrator) Register(s *grpc.Server) { o.host.Register(s) }
 // Collectors are the archiver's metrics, for go-livepeer's Prometheus
 // registry.
 func (o *Orchestrator) Collectors() []prometheus.Collector {
-	cs := []prometheus.Collector{o.host.Service.Collector()}
+	cs := []prometheus.Collector{o.host.Collector()}
 	if o.dec != nil {
 		cs = append(cs, o.dec.Collector())
 	}
@@ -309,7 +309,7 @@ func (o *Orchestrator) endDue(now time.Time) {
 	for _, e := range o.due(now) {
 		o.dec.EndSession(e.sender, archiver.ManifestID(e.session))
 		if e.archiving {
-			o.host.Streams.End(catalog.StreamID{ManifestID: e.manifestID, Sender: e.sender})
+			o.host.EndStream(catalog.StreamID{ManifestID: e.manifestID, Sender: e.sender})
 			o.log.Info("archive stream ended", "manifestID", e.manifestID, "sender", e.sender.Hex())
 		}
 	}
@@ -348,7 +348,7 @@ func (o *Orchestrator) StatusHandler() http.Handler {
 			writeError(w, http.StatusBadRequest, "manifestID is required")
 			return
 		}
-		senders, err := o.host.Queries.Senders(id)
+		senders, err := o.host.Queries().Senders(id)
 		if err != nil {
 			writeError(w, http.StatusInternalServerError, err.Error())
 			return
@@ -370,7 +370,7 @@ func (o *Orchestrator) StatusHandler() http.Handler {
 			writeJSON(w, http.StatusConflict, map[string]any{"error": "several broadcasters archive this manifest id: add sender", "senders": senders})
 			return
 		}
-		st, err := o.host.Queries.Status(catalog.StreamID{ManifestID: id, Sender: senders[0]})
+		st, err := o.host.Queries().Status(catalog.StreamID{ManifestID: id, Sender: senders[0]})
 		if errors.Is(err, catalog.ErrUnknownStream) {
 			writeError(w, http.StatusNotFound, fmt.Sprintf("no archive of stream %q", id))
 			return

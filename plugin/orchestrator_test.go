@@ -381,7 +381,7 @@ func TestOrchestratorSegmentPath(t *testing.T) {
 
 	// No worker is connected: the job waits in the spool.
 	// (The dispatcher may hold it leased, waiting for one.)
-	assert.Equal(t, 1, fx.o.host.Spool.Stats().Jobs)
+	assert.Equal(t, 1, fx.o.host.SpoolStats().Jobs)
 
 	// Once taken, receipts are not sent again; the session's fee total is.
 	tr = &lpnet.TranscodeResult{}
@@ -408,7 +408,7 @@ func TestOrchestratorStockSegment(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, rs.GetReceipts())
 	assert.Empty(t, fx.ledger.list())
-	assert.Equal(t, 0, fx.o.host.Spool.Stats().Jobs)
+	assert.Equal(t, 0, fx.o.host.SpoolStats().Jobs)
 }
 
 // TestOrchestratorAmendReplyUnknownSession documents that a reply of a
@@ -443,7 +443,7 @@ func TestOrchestratorAmendInfo(t *testing.T) {
 	assert.Equal(t, int64(1), info.GetPriceInfo().GetPricePerUnit())
 
 	// The offer broadcasters query over gRPC is the same one.
-	q, err := fx.o.host.Queries.GetArchiveInfo(context.Background(), &archiverpb.ArchiveInfoRequest{})
+	q, err := fx.o.host.Queries().GetArchiveInfo(context.Background(), &archiverpb.ArchiveInfoRequest{})
 	require.NoError(t, err)
 	assert.True(t, proto.Equal(offer, q), "queried %v, attached %v", q, offer)
 
@@ -526,7 +526,7 @@ func TestOrchestratorEndSessionWaitsForSegments(t *testing.T) {
 
 	// The segment made it into the archive before the end.
 	require.Eventually(t, func() bool {
-		st, err := fx.o.host.Queries.Status(streamID("s1", senderA))
+		st, err := fx.o.host.Queries().Status(streamID("s1", senderA))
 		return err == nil && len(st.GetSegments()) == 2
 	}, 5*time.Second, 10*time.Millisecond)
 }
@@ -620,9 +620,9 @@ func TestOrchestratorStatusHandler(t *testing.T) {
 	fx.archiveSegment(t, "s2", "sess2", 0)
 	fx.archiveSegment(t, "s1", "sess3", 5)
 	require.Eventually(t, func() bool {
-		a, err1 := fx.o.host.Queries.Status(streamID("s1", senderA))
-		b, err2 := fx.o.host.Queries.Senders("s1")
-		c, err3 := fx.o.host.Queries.Status(streamID("s2", senderB))
+		a, err1 := fx.o.host.Queries().Status(streamID("s1", senderA))
+		b, err2 := fx.o.host.Queries().Senders("s1")
+		c, err3 := fx.o.host.Queries().Status(streamID("s2", senderB))
 		return err1 == nil && err2 == nil && err3 == nil && len(a.GetSegments()) == 4 && len(b) == 2 && len(c.GetSegments()) == 2
 	}, 5*time.Second, 10*time.Millisecond)
 

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
 	"github.com/lpswarm/archiver"
@@ -57,11 +58,11 @@ type Config struct {
 
 // Host is the assembled orchestrator side.
 type Host struct {
-	Spool   *spool.Spool
-	Index   *catalog.Index
-	Streams *streams.Streams
-	Service *grpcsvc.Server
-	Queries *grpcsvc.Queries
+	spool   *spool.Spool
+	index   *catalog.Index
+	streams *streams.Streams
+	service *grpcsvc.Server
+	queries *grpcsvc.Queries
 
 	results grpcsvc.Results // the stream keeper, or Config.Results's wrap of it
 	log     *slog.Logger
@@ -85,45 +86,90 @@ func Open(cfg Config) (*Host, error) {
 	}
 	h := &Host{log: cfg.Logger}
 	var err error
-	if h.Spool, err = spool.Open(filepath.Join(cfg.DataDir, "spool"), cfg.Spool); err != nil {
+	if h.spool, err = spool.Open(filepath.Join(cfg.DataDir, "spool"), cfg.Spool); err != nil {
 		return nil, fmt.Errorf("host: %w", err)
 	}
-	if h.Index, err = catalog.Open(filepath.Join(cfg.DataDir, "index.db")); err != nil {
-		return nil, errors.Join(fmt.Errorf("host: %w", err), h.Spool.Close())
+	if h.index, err = catalog.Open(filepath.Join(cfg.DataDir, "index.db")); err != nil {
+		return nil, errors.Join(fmt.Errorf("host: %w", err), h.spool.Close())
 	}
-	if h.Service, err = grpcsvc.New(h.Spool.Queue(), cfg.Service); err != nil {
-		return nil, errors.Join(fmt.Errorf("host: %w", err), h.Spool.Close(), h.Index.Close())
+	if h.service, err = grpcsvc.New(h.spool.Queue(), cfg.Service); err != nil {
+		return nil, errors.Join(fmt.Errorf("host: %w", err), h.spool.Close(), h.index.Close())
 	}
-	h.Streams = streams.New(h.Index, h.Service, cfg.Streams)
-	h.results = h.Streams
+	h.streams = streams.New(h.index, h.service, cfg.Streams)
+	h.results = h.streams
 	if cfg.Results != nil {
-		h.results = cfg.Results(h.Streams)
+		h.results = cfg.Results(h.streams)
 	}
-	h.Queries = grpcsvc.NewQueries(h.Index, cfg.Offer, cfg.PublicStatus)
+	h.queries = grpcsvc.NewQueries(h.index, cfg.Offer, cfg.PublicStatus)
 	return h, nil
 }
 
 // Archiver is what the orchestrator decorator submits segments to.
-func (h *Host) Archiver() archiver.Archiver { return h.Streams.Intake(h.Spool) }
+func (h *Host) Archiver() archiver.Archiver { return h.streams.Intake(h.spool) }
 
 // Register adds the workers' service and the broadcasters' queries to a
 // gRPC server (go-livepeer's orchestrator serves TLS on its service port).
 func (h *Host) Register(s *grpc.Server) {
-	archiverpb.RegisterArchiverServiceServer(s, h.Service)
-	archiverpb.RegisterArchiveQueriesServer(s, h.Queries)
+	archiverpb.RegisterArchiverServiceServer(s, h.service)
+	archiverpb.RegisterArchiveQueriesServer(s, h.queries)
 }
+
+// Queries answers the broadcasters' archive info and status queries.
+func (h *Host) Queries() *grpcsvc.Queries { return h.queries }
+
+// SpoolStats is a snapshot of the spool: jobs waiting, leased and on
+// their way to disk, and their bytes.
+func (h *Host) SpoolStats() spool.Stats { return h.spool.Stats() }
+
+// DispatchMetrics counts what the workers' service did with the jobs:
+// dispatched, re-dispatched, archived, failed.
+func (h *Host) DispatchMetrics() grpcsvc.Metrics { return h.service.Metrics() }
+
+// DispatchHeld is what the workers' service holds in memory: connected
+// workers, assigned jobs, publications, stream affinities.
+func (h *Host) DispatchHeld() grpcsvc.Held { return h.service.Held() }
+
+// Collector exports the workers' service's metrics.
+func (h *Host) Collector() prometheus.Collector { return h.service.Collector() }
+
+// StreamInfo is what the index knows of a stream; catalog.ErrUnknownStream
+// if nothing of it was recorded.
+func (h *Host) StreamInfo(id catalog.StreamID) (catalog.StreamInfo, error) {
+	return h.index.StreamInfo(id)
+}
+
+// StreamRecords are every file of a stream the index recorded.
+func (h *Host) StreamRecords(id catalog.StreamID) ([]catalog.Record, error) {
+	return h.index.Records(id)
+}
+
+// PendingRecords are the stream's files accepted and not yet archived.
+func (h *Host) PendingRecords(id catalog.StreamID) ([]catalog.Record, error) {
+	return h.index.Pending(id)
+}
+
+// IndexedStreams are the streams the index holds, live or ended.
+func (h *Host) IndexedStreams() ([]catalog.StreamID, error) { return h.index.Streams() }
+
+// EndStream starts a stream's teardown: its final manifest is published
+// once its last segments are in (streams.Streams.End).
+func (h *Host) EndStream(id catalog.StreamID) { h.streams.End(id) }
+
+// OpenStreams is how many streams the stream keeper holds: live ones and
+// ended ones until their final publish.
+func (h *Host) OpenStreams() int { return h.streams.Len() }
 
 // Start runs the spool writer, the dispatcher and the stream keeper.
 func (h *Host) Start(ctx context.Context) error {
 	ctx, h.cancel = context.WithCancel(ctx)
-	if err := h.Spool.Start(ctx); err != nil {
+	if err := h.spool.Start(ctx); err != nil {
 		h.cancel()
 		return fmt.Errorf("host: %w", err)
 	}
 	// A crash between the index's record of a segment and the spool's
 	// write leaves a record no job will ever complete.
-	held := h.Spool.Held()
-	if err := h.Streams.Reconcile(ctx, func(id catalog.StreamID, seq int64) bool {
+	held := h.spool.Held()
+	if err := h.streams.Reconcile(ctx, func(id catalog.StreamID, seq int64) bool {
 		return held[spool.Segment{Sender: id.Sender, ManifestID: archiver.ManifestID(id.ManifestID), Seq: seq}]
 	}); err != nil {
 		h.cancel()
@@ -133,8 +179,8 @@ func (h *Host) Start(ctx context.Context) error {
 	go func() {
 		defer close(h.done)
 		errc := make(chan error, 2)
-		go func() { errc <- h.Service.Run(ctx, h.results) }()
-		go func() { errc <- h.Streams.Run(ctx) }()
+		go func() { errc <- h.service.Run(ctx, h.results) }()
+		go func() { errc <- h.streams.Run(ctx) }()
 		for range 2 {
 			if err := <-errc; err != nil {
 				h.log.Error("host component stopped", "error", err)
@@ -147,10 +193,10 @@ func (h *Host) Start(ctx context.Context) error {
 // Close stops everything and closes the spool and the index. Accepted jobs
 // stay in the spool for the next Open.
 func (h *Host) Close() error {
-	h.Service.Close() // no report is recorded half-way, in the index but not the spool
+	h.service.Close() // no report is recorded half-way, in the index but not the spool
 	if h.cancel != nil {
 		h.cancel()
 		<-h.done
 	}
-	return errors.Join(h.Spool.Close(), h.Index.Close())
+	return errors.Join(h.spool.Close(), h.index.Close())
 }

@@ -105,7 +105,7 @@ func Run(ctx context.Context, cfg RunConfig) (*Summary, error) {
 		return nil, err
 	}
 	id := catalog.StreamID{ManifestID: "archived-stream", Sender: archiving.Address()}
-	o.Host.Streams.End(id)
+	o.Host.EndStream(id)
 	if sum.Manifest, err = waitFinal(ctx, o, id); err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func startWorkers(ctx context.Context, cfg RunConfig, o *Orchestrator) (func(), 
 // waitFinal waits for the stream's final VOD manifest.
 func waitFinal(ctx context.Context, o *Orchestrator, id catalog.StreamID) (swarm.Address, error) {
 	for {
-		if info, err := o.Host.Index.StreamInfo(id); err == nil && info.State == catalog.Ended && info.Published.Final {
+		if info, err := o.Host.StreamInfo(id); err == nil && info.State == catalog.Ended && info.Published.Final {
 			return info.Published.Reference, nil
 		}
 		select {
@@ -209,7 +209,7 @@ func verify(ctx context.Context, cfg RunConfig, o *Orchestrator, archiving, stoc
 			return mismatch("%s: broadcaster flagged %+v", r.res.ManifestID, d)
 		}
 	}
-	if _, err := o.Host.Index.StreamInfo(catalog.StreamID{ManifestID: "stock-stream", Sender: stock.Address()}); !errors.Is(err, catalog.ErrUnknownStream) {
+	if _, err := o.Host.StreamInfo(catalog.StreamID{ManifestID: "stock-stream", Sender: stock.Address()}); !errors.Is(err, catalog.ErrUnknownStream) {
 		return mismatch("the stock stream was archived (%v)", err)
 	}
 	if sum.Stock.Mirror.Balance().Cmp(sum.Stock.Credit) != 0 {

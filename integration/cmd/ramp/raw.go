@@ -36,7 +36,7 @@ func rawClient(url string) (*bee.Client, error) {
 
 // rawStep replays step s straight to Bee and measures it as step does the
 // archiver.
-func (r *rig) rawStep(ctx context.Context, idx int, s step) (result, error) {
+func (r *ramp) rawStep(ctx context.Context, idx int, s step) (result, error) {
 	cfg := r.cfg
 	res := result{Mode: modeRaw, Step: idx + 1, Streams: s.Streams, Profile: ladder[s.Level].Name, LoadStart: loadavg()}
 	for l := 0; l <= s.Level; l++ {
@@ -80,7 +80,7 @@ func (r *rig) rawStep(ctx context.Context, idx int, s step) (result, error) {
 // rawReplay sends one segment per segment duration on raw stream i until
 // sctx ends; each segment's files are posted at once, on uploads, under
 // ctx (an upload started in the step finishes after it).
-func (r *rig) rawReplay(sctx, ctx context.Context, uploads *sync.WaitGroup, stepIdx, i int, s step, offset time.Duration) {
+func (r *ramp) rawReplay(sctx, ctx context.Context, uploads *sync.WaitGroup, stepIdx, i int, s step, offset time.Duration) {
 	select {
 	case <-time.After(offset):
 	case <-sctx.Done():
@@ -114,7 +114,7 @@ func (r *rig) rawReplay(sctx, ctx context.Context, uploads *sync.WaitGroup, step
 }
 
 // postAll posts files to /bytes at once and waits for them all.
-func (r *rig) postAll(ctx context.Context, files [][]byte) error {
+func (r *ramp) postAll(ctx context.Context, files [][]byte) error {
 	errs := make(chan error, len(files))
 	for _, f := range files {
 		go func() {

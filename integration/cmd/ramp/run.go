@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,8 +18,6 @@ import (
 	"time"
 
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 
 	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/bee"
@@ -28,30 +25,29 @@ import (
 	"github.com/lpswarm/archiver/internal/beetest"
 	"github.com/lpswarm/archiver/internal/catalog"
 	"github.com/lpswarm/archiver/internal/host"
+	"github.com/lpswarm/archiver/internal/rig"
 	"github.com/lpswarm/archiver/internal/spool"
 	"github.com/lpswarm/archiver/internal/streams"
-	"github.com/lpswarm/archiver/internal/testbed"
 )
 
 const secret = "ramp-secret"
 
-// rig is everything the ramp runs against.
-type rig struct {
-	cfg     config
-	h       *host.Host
-	rec     *recorder
-	raw     *recorder   // the raw baseline's segments (-raw)
-	rawBee  *bee.Client // the raw baseline's client
-	batch   string
-	epoch   int // archiver streams ended for a raw phase: new ids and bytes from here
-	workers []*exec.Cmd
-	beeURL  string
-	beePID  int
-	clips   []clip
-	run     uint64
-	seq     map[string]int64 // next sequence number per manifest id
-	live    map[string]catalog.StreamID
-	t0      time.Time // the first step's start: segments.csv counts from it
+// ramp is the ramp's state and what it runs against.
+type ramp struct {
+	cfg    config
+	rig    *rig.Rig // the orchestrator side and the worker processes
+	rec    *recorder
+	raw    *recorder   // the raw baseline's segments (-raw)
+	rawBee *bee.Client // the raw baseline's client
+	batch  string
+	epoch  int // archiver streams ended for a raw phase: new ids and bytes from here
+	beeURL string
+	beePID int
+	clips  []clip
+	run    uint64
+	seq    map[string]int64 // next sequence number per manifest id
+	live   map[string]catalog.StreamID
+	t0     time.Time // the first step's start: segments.csv counts from it
 }
 
 // run runs the ramp and returns the per-step results.
@@ -63,7 +59,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) ([]result, error) {
 	if err := os.MkdirAll(cfg.out, 0o755); err != nil {
 		return nil, fmt.Errorf("ramp: %w", err)
 	}
-	r := &rig{cfg: cfg, rec: newRecorder(), raw: newRecorder(), seq: map[string]int64{}, live: map[string]catalog.StreamID{}}
+	r := &ramp{cfg: cfg, rec: newRecorder(), raw: newRecorder(), seq: map[string]int64{}, live: map[string]catalog.StreamID{}}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	r.run = binary.BigEndian.Uint64(b[:])
@@ -136,7 +132,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) ([]result, error) {
 
 // start brings up Bee (unless given), the orchestrator side and the
 // workers. The returned cleanup stops them all.
-func (r *rig) start(ctx context.Context, stdout io.Writer) (func(), error) {
+func (r *ramp) start(ctx context.Context, stdout io.Writer) (func(), error) {
 	var stops []func()
 	cleanup := func() {
 		for i := len(stops) - 1; i >= 0; i-- {
@@ -187,43 +183,11 @@ func (r *rig) start(ctx context.Context, stdout io.Writer) (func(), error) {
 		return cleanup, fmt.Errorf("ramp: %w", err)
 	}
 	stops = append(stops, func() { _ = os.RemoveAll(dir) })
-	cert, pin, err := testbed.SelfSigned()
-	if err != nil {
-		return cleanup, err
-	}
 	logf, err := os.Create(filepath.Join(cfg.out, "orchestrator.log"))
 	if err != nil {
 		return cleanup, fmt.Errorf("ramp: %w", err)
 	}
 	stops = append(stops, func() { logf.Close() })
-	h, err := host.Open(host.Config{
-		DataDir: filepath.Join(dir, "orch"),
-		Spool:   spool.Config{MaxBytes: cfg.spoolBytes},
-		Service: grpcsvc.Config{Secret: secret, Redundancy: redundancy.Level(cfg.redundancy)},
-		Streams: streams.Config{PublishEvery: cfg.pubEvery, PublishInterval: cfg.pubInterval},
-		// Lag ends where the catalog records the worker's report: wrap
-		// the results keeper the service reports to.
-		Results: func(next grpcsvc.Results) grpcsvc.Results { return lagResults{next: next, rec: r.rec} },
-		Logger:  slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
-	if err != nil {
-		return cleanup, fmt.Errorf("ramp: %w", err)
-	}
-	if err := h.Start(context.Background()); err != nil {
-		_ = h.Close()
-		return cleanup, fmt.Errorf("ramp: %w", err)
-	}
-	r.h = h
-	g := grpc.NewServer(append(r.rec.interceptors(), grpc.Creds(credentials.NewServerTLSFromCert(&cert)))...)
-	h.Register(g)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		_ = h.Close()
-		return cleanup, fmt.Errorf("ramp: %w", err)
-	}
-	go func() { _ = g.Serve(lis) }()
-	stops = append(stops, func() { g.Stop(); _ = h.Close() })
-
 	bin := cfg.node
 	if bin == "" {
 		bin = filepath.Join(dir, "archiver-node")
@@ -232,28 +196,44 @@ func (r *rig) start(ctx context.Context, stdout io.Writer) (func(), error) {
 			return cleanup, fmt.Errorf("ramp: go build archiver-node: %w: %s", err, out)
 		}
 	}
+	if r.rig, err = rig.Start(ctx, rig.Config{
+		Dir: dir,
+		Host: host.Config{
+			Spool:   spool.Config{MaxBytes: cfg.spoolBytes},
+			Service: grpcsvc.Config{Secret: secret, Redundancy: redundancy.Level(cfg.redundancy)},
+			Streams: streams.Config{PublishEvery: cfg.pubEvery, PublishInterval: cfg.pubInterval},
+			// Lag ends where the catalog records the worker's report: wrap
+			// the results keeper the service reports to.
+			Results: func(next grpcsvc.Results) grpcsvc.Results { return lagResults{next: next, rec: r.rec} },
+			Logger:  slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		},
+		TLS:           true,
+		ServerOptions: r.rec.interceptors(),
+		Bee:           rig.Bee{URL: r.beeURL, Batch: batch},
+		NodeBin:       bin,
+	}); err != nil {
+		return cleanup, fmt.Errorf("ramp: %w", err)
+	}
+	var wlogs []*os.File
+	stops = append(stops, func() {
+		_ = r.rig.Close()
+		for _, f := range wlogs {
+			f.Close()
+		}
+	})
 	for i := range cfg.workers {
 		wlog, err := os.Create(filepath.Join(cfg.out, fmt.Sprintf("worker-%d.log", i)))
 		if err != nil {
 			return cleanup, fmt.Errorf("ramp: %w", err)
 		}
-		cmd := exec.Command(bin, "node", "-orchAddr", lis.Addr().String(), "-archiverSecret", secret, "-orchCertPin", pin,
-			"-capacity", fmt.Sprint(cfg.capacity), "-bee", r.beeURL, "-postageBatch", batch,
-			"-redundancy", fmt.Sprint(cfg.redundancy), "-dataDir", filepath.Join(dir, fmt.Sprintf("worker-%d", i)))
-		cmd.Stdout, cmd.Stderr = wlog, wlog
-		if err := cmd.Start(); err != nil {
-			wlog.Close()
-			return cleanup, fmt.Errorf("ramp: start worker: %w", err)
+		wlogs = append(wlogs, wlog)
+		if _, err := r.rig.StartNode(ctx, rig.NodeConfig{Capacity: cfg.capacity, Redundancy: int(cfg.redundancy),
+			Stdout: wlog, Stderr: wlog}); err != nil {
+			return cleanup, fmt.Errorf("ramp: %w", err)
 		}
-		r.workers = append(r.workers, cmd)
-		stops = append(stops, func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); wlog.Close() })
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for h.Service.Held().Workers < cfg.workers {
-		if time.Now().After(deadline) {
-			return cleanup, fmt.Errorf("ramp: %d of %d workers registered after 30s (see %s/worker-*.log)", h.Service.Held().Workers, cfg.workers, cfg.out)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := r.rig.WaitWorkers(ctx, cfg.workers, 30*time.Second); err != nil {
+		return cleanup, fmt.Errorf("ramp: %w (see %s/worker-*.log)", err, cfg.out)
 	}
 	r.batch = batch
 	if r.rawBee, err = rawClient(r.beeURL); err != nil {
@@ -267,7 +247,7 @@ func (r *rig) start(ctx context.Context, stdout io.Writer) (func(), error) {
 // phase runs step s in one mode. A raw phase starts with the archiver
 // idle: its streams ended (an idle stream would be ended by the stream
 // keeper mid-phase anyway), their final publishes done, its spool empty.
-func (r *rig) phase(ctx context.Context, mode string, idx int, s step) (result, error) {
+func (r *ramp) phase(ctx context.Context, mode string, idx int, s step) (result, error) {
 	if mode == modeArchiver {
 		return r.step(ctx, idx, s)
 	}
@@ -285,7 +265,7 @@ func (r *rig) phase(ctx context.Context, mode string, idx int, s step) (result, 
 
 // streamID names stream i of a profile; streams restarted after a raw
 // phase get new names.
-func (r *rig) streamID(level, i int) string {
+func (r *ramp) streamID(level, i int) string {
 	id := fmt.Sprintf("ramp-%x-%s-%d", r.run&0xffffff, ladder[level].Name, i)
 	if r.epoch > 0 {
 		id += fmt.Sprintf("-e%d", r.epoch)
@@ -295,13 +275,13 @@ func (r *rig) streamID(level, i int) string {
 
 // salt marks the bytes of the current epoch's segments: a restarted
 // stream counts its sequence numbers from 0 again.
-func (r *rig) salt() uint64 {
+func (r *ramp) salt() uint64 {
 	return (r.run ^ uint64(r.epoch)<<40) &^ rawSalt
 }
 
 // step runs one step: its streams replay segments in real time for the
 // hold, while the spool and the processes' CPU are sampled.
-func (r *rig) step(ctx context.Context, idx int, s step) (result, error) {
+func (r *ramp) step(ctx context.Context, idx int, s step) (result, error) {
 	cfg := r.cfg
 	ids := make([]string, s.Streams)
 	keep := map[string]bool{}
@@ -345,7 +325,7 @@ func (r *rig) step(ctx context.Context, idx int, s step) (result, error) {
 	for sctx.Err() == nil {
 		select {
 		case <-tick.C:
-			st := r.h.Spool.Stats()
+			st := r.rig.Host().SpoolStats()
 			samples = append(samples, spoolSample{time.Since(start), st.Jobs, st.Bytes})
 		case <-sctx.Done():
 		}
@@ -375,7 +355,7 @@ func (r *rig) step(ctx context.Context, idx int, s step) (result, error) {
 
 // replay sends one segment per segment duration on stream id until ctx
 // ends, after an offset that spreads the streams over a segment.
-func (r *rig) replay(ctx context.Context, stepIdx, streamIdx int, id string, s step, offset time.Duration) {
+func (r *ramp) replay(ctx context.Context, stepIdx, streamIdx int, id string, s step, offset time.Duration) {
 	select {
 	case <-time.After(offset):
 	case <-ctx.Done():
@@ -384,7 +364,7 @@ func (r *rig) replay(ctx context.Context, stepIdx, streamIdx int, id string, s s
 	var sender [20]byte
 	copy(sender[:], "ramp")
 	binary.BigEndian.PutUint32(sender[16:], uint32(streamIdx))
-	in := r.h.Archiver()
+	in := r.rig.Host().Archiver()
 	salt := r.salt()
 	tick := time.NewTicker(r.cfg.segment)
 	defer tick.Stop()
@@ -412,7 +392,7 @@ func (r *rig) replay(ctx context.Context, stepIdx, streamIdx int, id string, s s
 	}
 }
 
-func (r *rig) nextSeq(id string) int64 {
+func (r *ramp) nextSeq(id string) int64 {
 	r.rec.mu.Lock()
 	defer r.rec.mu.Unlock()
 	n := r.seq[id]
@@ -420,14 +400,14 @@ func (r *rig) nextSeq(id string) int64 {
 	return n
 }
 
-func (r *rig) remember(id string, sender [20]byte) {
+func (r *ramp) remember(id string, sender [20]byte) {
 	r.rec.mu.Lock()
 	defer r.rec.mu.Unlock()
 	r.live[id] = catalog.StreamID{ManifestID: id, Sender: sender}
 }
 
 // endStreams ends every live stream not in keep (nil: all of them).
-func (r *rig) endStreams(keep map[string]bool) {
+func (r *ramp) endStreams(keep map[string]bool) {
 	r.rec.mu.Lock()
 	var end []catalog.StreamID
 	for id, sid := range r.live {
@@ -437,19 +417,20 @@ func (r *rig) endStreams(keep map[string]bool) {
 		}
 	}
 	r.rec.mu.Unlock()
+	h := r.rig.Host()
 	for _, sid := range end {
-		r.h.Streams.End(sid)
+		h.EndStream(sid)
 	}
 }
 
 // settle waits until only the live streams are left in the stream keeper:
 // every ended one has had its final publish.
-func (r *rig) settle(ctx context.Context, limit time.Duration) {
+func (r *ramp) settle(ctx context.Context, limit time.Duration) {
 	r.rec.mu.Lock()
 	live := len(r.live)
 	r.rec.mu.Unlock()
 	deadline := time.Now().Add(limit)
-	for r.h.Streams.Len() > live && time.Now().Before(deadline) && ctx.Err() == nil {
+	for r.rig.Host().OpenStreams() > live && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
@@ -458,11 +439,11 @@ func (r *rig) settle(ctx context.Context, limit time.Duration) {
 // every accepted one is recorded, and the spool holds no job; it says
 // whether that happened in time. (The spool alone can look empty while a
 // job is still being recorded in the index on its way in.)
-func (r *rig) waitDrained(ctx context.Context, limit time.Duration) bool {
+func (r *ramp) waitDrained(ctx context.Context, limit time.Duration) bool {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		if r.rec.settled() {
-			if st := r.h.Spool.Stats(); st.Jobs == 0 && st.Pending == 0 {
+			if st := r.rig.Host().SpoolStats(); st.Jobs == 0 && st.Pending == 0 {
 				return true
 			}
 		}
@@ -472,11 +453,11 @@ func (r *rig) waitDrained(ctx context.Context, limit time.Duration) bool {
 }
 
 // cpu reads the CPU time of every process and of the machine.
-func (r *rig) cpu() cpuSample {
+func (r *ramp) cpu() cpuSample {
 	s := cpuSample{at: time.Now()}
 	s.orch, _ = procTicks(os.Getpid())
-	for _, w := range r.workers {
-		t, _ := procTicks(w.Process.Pid)
+	for _, w := range r.rig.Nodes() {
+		t, _ := procTicks(w.Pid())
 		s.workers += t
 	}
 	if r.beePID != 0 {
@@ -488,7 +469,7 @@ func (r *rig) cpu() cpuSample {
 
 // profile starts a CPU profile of this process and fetches one of Bee
 // over the step; the returned func waits for both.
-func (r *rig) profile(ctx context.Context, d time.Duration) func() {
+func (r *ramp) profile(ctx context.Context, d time.Duration) func() {
 	f, err := os.Create(filepath.Join(r.cfg.out, "orchestrator.pprof"))
 	if err == nil {
 		if err := pprof.StartCPUProfile(f); err != nil {

@@ -31,7 +31,7 @@ type segRec struct {
 	dispatched, fetchStart, fetchEnd, reported time.Time
 }
 
-// recorder keeps every segment's times; it also guards the rig's per
+// recorder keeps every segment's times; it also guards the ramp's per
 // stream maps (one lock, rarely contended: a few hundred events a second).
 type recorder struct {
 	mu   sync.Mutex
