@@ -413,7 +413,10 @@ func TestChurn(t *testing.T) {
 		r.Decorator().EndSession(churnSender(i), session)
 		r.Host().EndStream(catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)})
 	}
-	time.Sleep(churnSweep + churnSweep/2)
+	// What the next ticks would do, now: a sweep of the streams, and of
+	// the decorator's idle sessions.
+	r.Host().Sweep(ctx)
+	r.Decorator().Expire(time.Now())
 	require.True(t, r.settled(), "a late end brought state back: %s", r.held())
 	for i, at := range published {
 		info, err := r.Host().StreamInfo(catalog.StreamID{ManifestID: churnManifest(i), Sender: churnSender(i)})

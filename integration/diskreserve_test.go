@@ -20,9 +20,10 @@ import (
 var (
 	// Size of the orchestrator's disk in TestSpoolDiskReserve.
 	drDiskKB = flag.Int("reliability.reserve-disk-kb", 1024, "TestSpoolDiskReserve: size of the tmpfs holding the orchestrator's data dir, KiB")
-	// How long TestSpoolDiskFullStallsWithoutReserve watches a worker fail
-	// to free jobs from a disk filled to the last byte.
-	drStall = flag.Duration("reliability.reserve-stall", 10*time.Second, "TestSpoolDiskFullStallsWithoutReserve: how long the stall is watched")
+	// How many refused reports TestSpoolDiskFullStallsWithoutReserve
+	// watches while a worker fails to free jobs from a disk filled to the
+	// last byte.
+	drStall = flag.Int("reliability.reserve-stall-reports", 2, "TestSpoolDiskFullStallsWithoutReserve: how many refused reports (re-dispatches) the stall is watched for")
 )
 
 // TestSpoolDiskReserve: the spool fills the orchestrator's disk (a real
@@ -104,16 +105,16 @@ func TestSpoolDiskFullStallsWithoutReserve(t *testing.T) {
 	batch, err := dev.BuyBatch(ctx, 22)
 	require.NoError(t, err)
 	startNode(t, ctx, o, rig.NodeConfig{Batch: batch, Capacity: 4})
-	deadline := time.Now().Add(*drStall)
-	for time.Now().Before(deadline) {
+	for watched := time.Now(); o.Host().DispatchMetrics().Redispatched < int64(*drStall); time.Sleep(100 * time.Millisecond) {
+		require.Less(t, time.Since(watched), 2*time.Minute, "the worker's reports are not refused")
 		require.Equal(t, accepted, o.Host().SpoolStats().Jobs, "a job was freed from a full disk")
-		time.Sleep(100 * time.Millisecond)
 	}
+	require.Equal(t, accepted, o.Host().SpoolStats().Jobs, "a job was freed from a full disk")
 	m := o.Host().DispatchMetrics()
 	require.Zero(t, m.Archived)
 	require.Positive(t, m.Redispatched, "no report was refused: the worker never got to report")
-	t.Logf("no reserve: %d accepted, %d KiB left after ENOSPC, filled; for %s: 0 results recorded, %d dispatches, %d re-dispatched (reports refused)",
-		accepted, left>>10, *drStall, m.Dispatched, m.Redispatched)
+	t.Logf("no reserve: %d accepted, %d KiB left after ENOSPC, filled: 0 results recorded, %d dispatches, %d re-dispatched (reports refused)",
+		accepted, left>>10, m.Dispatched, m.Redispatched)
 
 	require.NoError(t, os.Remove(filler))
 	require.Eventually(t, func() bool { return o.Host().SpoolStats().Jobs == 0 }, time.Minute, 100*time.Millisecond, "the spool did not drain once space freed")

@@ -20,10 +20,10 @@ import (
 	"github.com/lpswarm/archiver/postage"
 )
 
-// How long TestLeasedBatchFillsUp watches the worker whose lease is full
-// before the operator leases another batch.
-var lfHold = flag.Duration("reliability.lease-exhausted-hold", 5*time.Second,
-	"TestLeasedBatchFillsUp: how long the jobs wait in the spool while the only worker's leased range is full")
+// How many postage re-checks TestLeasedBatchFillsUp watches the worker whose
+// lease is full make before the operator leases another batch.
+var lfProbes = flag.Int("reliability.lease-exhausted-probes", 4,
+	"TestLeasedBatchFillsUp: how many postage re-checks (1 s apart) the only worker, its leased range full, makes while the jobs wait")
 
 // TestLeasedBatchFillsUp: "a postage batch that fills up" in leased
 // client-stamping mode on a local Swarm (geth dev chain, two Bee v2.7.0
@@ -73,17 +73,17 @@ func TestLeasedBatchFillsUp(t *testing.T) {
 
 	// Waiting: nothing is dispatched to it, nothing leaves the spool, the
 	// metric does not flap, no gap.
+	// Until it has re-checked its postage -lease-exhausted-probes times,
+	// each a moment it might wrongly take jobs again.
 	dispatched := o.Host().DispatchMetrics().Dispatched
-	for end := time.Now().Add(*lfHold); time.Now().Before(end); {
+	for watched := time.Now(); strings.Count(logs.String(), "still out of postage") < *lfProbes; time.Sleep(200 * time.Millisecond) {
+		require.Less(t, time.Since(watched), time.Minute, "the worker did not keep asking for a new lease")
 		require.True(t, exhausted(), "the exhausted metric flapped")
 		require.Zero(t, o.Host().DispatchHeld().Workers, "the worker out of postage registered again")
 		require.Equal(t, dispatched, o.Host().DispatchMetrics().Dispatched, "a job was dispatched to the worker out of postage")
 		require.Equal(t, len(jobs)-1, o.Host().SpoolStats().Jobs, "jobs left the spool")
-		time.Sleep(200 * time.Millisecond)
 	}
 	require.Zero(t, o.Host().DispatchMetrics().Failed, "a segment was recorded as a gap")
-	probes := strings.Count(logs.String(), "still out of postage")
-	require.GreaterOrEqual(t, probes, int((*lfHold)/time.Second)-2, "the worker did not keep asking for a new lease")
 	u1, err := postage.ReadUsage(filepath.Join(datadir, "issuer"), first)
 	require.NoError(t, err)
 	require.Positive(t, u1.Issued)
@@ -114,10 +114,10 @@ func TestLeasedBatchFillsUp(t *testing.T) {
 	require.NoError(t, err)
 	require.Positive(t, u2.Issued)
 	require.LessOrEqual(t, u2.MaxBucketCount, uint32(16), "the issuer stamped past its leased range [0,16)")
-	t.Logf("lease [0,1) of a depth-17 batch full at segment 1 after %s; %d jobs held in the spool for %s with the worker "+
-		"asking for its lease %d times, 0 dispatches, 0 gaps, metric steady at 1; new lease on a second batch: drained in %s; "+
+	t.Logf("lease [0,1) of a depth-17 batch full at segment 1 after %s; %d jobs held in the spool while the worker "+
+		"asked for its lease %d times, 0 dispatches, 0 gaps, metric steady at 1; new lease on a second batch: drained in %s; "+
 		"issuer: batch 1 %d stamps (max count %d), batch 2 %d stamps (max count %d); all %d segments read back from node B; %s in all",
-		exhaustedAt.Round(time.Millisecond), len(jobs)-1, *lfHold, probes, drained.Round(time.Millisecond),
+		exhaustedAt.Round(time.Millisecond), len(jobs)-1, *lfProbes, drained.Round(time.Millisecond),
 		u1.Issued, u1.MaxBucketCount, u2.Issued, u2.MaxBucketCount, len(jobs), time.Since(began).Round(time.Millisecond))
 }
 

@@ -198,8 +198,7 @@ func (r *Pool[L]) PickJob(ctx context.Context, stream string, avoid map[*Worker[
 }
 
 func (r *Pool[L]) reserve(ctx context.Context, stream string, avoid map[*Worker[L]]bool, unacked bool) (*Worker[L], error) {
-	for {
-		r.mu.Lock()
+	return r.wait(ctx, func() *Worker[L] {
 		w := r.choose(stream, avoid)
 		if w != nil {
 			w.load++
@@ -207,6 +206,17 @@ func (r *Pool[L]) reserve(ctx context.Context, stream string, avoid map[*Worker[
 				w.unacked++
 			}
 			r.affinity[stream] = w
+		}
+		return w
+	})
+}
+
+// wait runs take under r.mu until it returns a worker, after every change
+// of the pool, or until ctx ends. take chooses and reserves.
+func (r *Pool[L]) wait(ctx context.Context, take func() *Worker[L]) (*Worker[L], error) {
+	for {
+		r.mu.Lock()
+		if w := take(); w != nil {
 			r.mu.Unlock()
 			return w, nil
 		}
@@ -221,14 +231,22 @@ func (r *Pool[L]) reserve(ctx context.Context, stream string, avoid map[*Worker[
 	}
 }
 
+// others reports whether a connected worker is neither in avoid nor
+// stalled; r.mu must be held.
+func (r *Pool[L]) others(avoid map[*Worker[L]]bool) bool {
+	for w := range r.workers {
+		if !avoid[w] && !w.stalled {
+			return true
+		}
+	}
+	return false
+}
+
 // choose applies the selection rule; r.mu must be held. A stalled worker
 // is never used, nor counted as another worker to wait for: it may never
 // acknowledge again.
 func (r *Pool[L]) choose(stream string, avoid map[*Worker[L]]bool) *Worker[L] {
-	others := false
-	for w := range r.workers {
-		others = others || (!avoid[w] && !w.stalled)
-	}
+	others := r.others(avoid)
 	usable := func(w *Worker[L]) bool {
 		return w.load < w.Capacity && !w.stalled && (r.maxUnacked == 0 || w.unacked < r.maxUnacked) && (!avoid[w] || !others)
 	}
@@ -261,22 +279,13 @@ func PublishLanes(capacity int) int { return 1 + capacity/4 }
 // publish) are used only when no other worker is connected. A publish
 // takes no unit of capacity: segments keep every slot.
 func (r *Pool[L]) PickPublish(ctx context.Context, stream string, avoid map[*Worker[L]]bool) (*Worker[L], error) {
-	for {
-		r.mu.Lock()
-		if w := r.choosePublish(stream, avoid); w != nil {
+	return r.wait(ctx, func() *Worker[L] {
+		w := r.choosePublish(stream, avoid)
+		if w != nil {
 			w.publishing++
-			r.mu.Unlock()
-			return w, nil
 		}
-		changed := r.changed
-		r.declined = changed
-		r.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-changed:
-		}
-	}
+		return w
+	})
 }
 
 // ReleasePublish frees the publish lane PickPublish took.
@@ -291,10 +300,7 @@ func (r *Pool[L]) ReleasePublish(w *Worker[L]) {
 
 // choosePublish applies PickPublish's rule; r.mu must be held.
 func (r *Pool[L]) choosePublish(stream string, avoid map[*Worker[L]]bool) *Worker[L] {
-	others := false
-	for w := range r.workers {
-		others = others || (!avoid[w] && !w.stalled)
-	}
+	others := r.others(avoid)
 	usable := func(w *Worker[L]) bool {
 		return w.publishing < PublishLanes(w.Capacity) && !w.stalled && (!avoid[w] || !others)
 	}

@@ -155,6 +155,12 @@ func (h *Host) IndexedStreams() ([]catalog.StreamID, error) { return h.index.Str
 // once its last segments are in (streams.Streams.End).
 func (h *Host) EndStream(id catalog.StreamID) { h.streams.End(id) }
 
+// Sweep applies the stream keeper's publish, idle and teardown rules once,
+// as its every tick does, and returns when what it started has finished:
+// a caller sees what one sweep does, or that it leaves a stream alone,
+// without waiting for ticks.
+func (h *Host) Sweep(ctx context.Context) { h.streams.Sweep(ctx) }
+
 // OpenStreams is how many streams the stream keeper holds: live ones and
 // ended ones until their final publish.
 func (h *Host) OpenStreams() int { return h.streams.Len() }
