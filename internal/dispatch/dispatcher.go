@@ -288,6 +288,9 @@ func (d *Dispatcher[L]) Run(ctx context.Context, results archiver.Results) error
 			}
 			return fmt.Errorf("dispatch: next job: %w", err)
 		}
+		// Described while the workers are still busy, not after one
+		// frees a slot: the pass over the bytes stays off the critical path.
+		files := d.describe(qj)
 		d.mu.Lock()
 		avoid := d.missed[qj.ID]
 		d.mu.Unlock()
@@ -296,7 +299,7 @@ func (d *Dispatcher[L]) Run(ctx context.Context, results archiver.Results) error
 			_ = d.queue.Release(qj.ID)
 			return nil
 		}
-		d.assign(qj, w)
+		d.assign(qj, w, files)
 	}
 }
 
@@ -315,8 +318,7 @@ func NewToken() []byte {
 
 // assign hands a job to a worker (whose capacity PickJob reserved) and
 // arms its deadline, and its ack timeout when that comes first.
-func (d *Dispatcher[L]) assign(qj archiver.QueuedJob, w *Worker[L]) {
-	files := d.describe(qj)
+func (d *Dispatcher[L]) assign(qj archiver.QueuedJob, w *Worker[L], files []FileSpec) {
 	a := &assignment[L]{Assignment: Assignment{ID: qj.ID, Job: qj.Job, Token: NewToken(),
 		Deadline: time.Now().Add(d.deadline(qj.Job)), Files: files}, worker: w}
 	d.mu.Lock()
