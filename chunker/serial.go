@@ -22,6 +22,10 @@ import (
 
 const branches = swarm.Branches // references per intermediate chunk
 
+// yieldEvery is how many chunks a hashing goroutine hashes between yields:
+// some 100 µs of work.
+const yieldEvery = 4
+
 // ref is a chunk's span and address.
 type ref struct {
 	span uint64
@@ -106,7 +110,10 @@ func treeNone(data []byte, c *collector) swarm.Address {
 }
 
 // dataRefs hashes data's chunks, spread over GOMAXPROCS goroutines. Empty
-// data is one empty chunk, as Bee's feeder writes it.
+// data is one empty chunk, as Bee's feeder writes it. Each goroutine
+// yields its P every yieldEvery chunks: hashing a file must not keep a
+// short task of the same process (go-livepeer's reply to a segment, in the
+// orchestrator) waiting for the scheduler's 10 ms preemption.
 func dataRefs(data []byte) []ref {
 	n := max(1, (len(data)+swarm.ChunkSize-1)/swarm.ChunkSize)
 	refs := make([]ref, n)
@@ -118,6 +125,9 @@ func dataRefs(data []byte) []ref {
 			for i := w; i < n; i += workers {
 				payload := data[i*swarm.ChunkSize : min(len(data), (i+1)*swarm.ChunkSize)]
 				refs[i] = ref{span: uint64(len(payload)), addr: b.address(uint64(len(payload)), payload)}
+				if (i/workers)%yieldEvery == yieldEvery-1 {
+					runtime.Gosched()
+				}
 			}
 		})
 	}
