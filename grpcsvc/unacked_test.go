@@ -180,6 +180,7 @@ func TestStalledWorkerResumesWhenItReadsItsStream(t *testing.T) {
 			require.Equal(t, int64(grpcsvc.DefaultMaxUnacked), m.Dispatched, "a stalled worker was handed a job")
 			require.Zero(t, grpcsvc.AssignedTo(h.srv, "late"))
 			require.Equal(t, grpcsvc.DefaultMaxUnacked, h.srv.Held().Revoked)
+			require.Equal(t, 1, h.srv.Held().Described, "the jobs back in the queue keep no description; the one waiting for a worker does")
 
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()

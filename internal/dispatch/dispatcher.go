@@ -106,8 +106,8 @@ type Assignment struct {
 	Job      archiver.Job
 	Token    []byte
 	Deadline time.Time
-	// Files describe the job's files, as Describe computed them once for
-	// the job: a re-dispatch reuses them.
+	// Files describe the job's files, as Describe computed them when the
+	// job left the queue.
 	Files []FileSpec
 }
 
@@ -133,7 +133,7 @@ type Held struct {
 	Missed   int // jobs with a missed deadline, until reported
 	Failed   int // jobs with a reported, retried failure, until done
 	// Described counts jobs whose files were described (hashed) for
-	// their first dispatch, kept until done.
+	// their dispatch, kept while they are out of the queue.
 	Described int
 	// Revoked counts jobs taken back from stalled workers still
 	// connected, kept until the worker acknowledges or leaves.
@@ -160,7 +160,7 @@ type Dispatcher[L any] struct {
 	missed   map[string]map[*Worker[L]]bool // job id → workers that missed its deadline
 	failures map[string]int                 // job id → failures reported by workers
 	revoked  map[string][]revocation[L]     // job id → takings back from stalled workers
-	specs    map[string][]FileSpec          // job id → its files, described at its first dispatch
+	specs    map[string][]FileSpec          // job id → its files, described at its dispatch, until back in the queue or done
 	stopped  bool                           // Close ran: no new deadline is armed
 
 	// reporting is held for reading by every report being recorded and
@@ -296,7 +296,7 @@ func (d *Dispatcher[L]) Run(ctx context.Context, results archiver.Results) error
 		d.mu.Unlock()
 		w, err := d.pool.PickJob(ctx, string(qj.Job.ManifestID), avoid)
 		if err != nil {
-			_ = d.queue.Release(qj.ID)
+			d.requeue(qj.ID)
 			return nil
 		}
 		d.assign(qj, w, files)
@@ -325,7 +325,7 @@ func (d *Dispatcher[L]) assign(qj archiver.QueuedJob, w *Worker[L], files []File
 	if d.stopped {
 		d.mu.Unlock()
 		d.pool.ReleaseUnacked(w)
-		_ = d.queue.Release(qj.ID)
+		d.requeue(qj.ID)
 		return
 	}
 	d.assigned[qj.ID] = a
@@ -340,9 +340,9 @@ func (d *Dispatcher[L]) assign(qj archiver.QueuedJob, w *Worker[L], files []File
 	}
 }
 
-// describe returns the job's file descriptions, computing them on its
-// first dispatch: one pass over its bytes for the job's life, however
-// often it is re-dispatched.
+// describe returns the job's file descriptions, computed once per
+// dispatch from the queue (a job taken back from a worker and queued again
+// is described again: rare, and it keeps the queue's jobs out of memory).
 func (d *Dispatcher[L]) describe(qj archiver.QueuedJob) []FileSpec {
 	d.mu.Lock()
 	files, ok := d.specs[qj.ID]
@@ -435,9 +435,7 @@ func (d *Dispatcher[L]) unacknowledged(a *assignment[L], why string) bool {
 	}
 	for _, b := range mine {
 		d.pool.ReleaseUnacked(w)
-		if err := d.queue.Release(b.ID); err != nil {
-			d.log.Error("re-queue job", "job", b.ID, "error", err)
-		}
+		d.requeue(b.ID)
 	}
 	return true
 }
@@ -556,11 +554,7 @@ func (d *Dispatcher[L]) redispatchAfter(id string, a *assignment[L], why string,
 	} else {
 		d.pool.Release(a.worker)
 	}
-	requeue := func() {
-		if err := d.queue.Release(id); err != nil {
-			d.log.Error("re-queue job", "job", id, "error", err)
-		}
-	}
+	requeue := func() { d.requeue(id) }
 	if unacked || grace <= 0 {
 		d.log.Warn("re-dispatching job", "job", id, "worker", a.worker.ID, "reason", why)
 		requeue()
@@ -576,6 +570,18 @@ func (d *Dispatcher[L]) redispatchAfter(id string, a *assignment[L], why string,
 			requeue()
 		}
 	})
+}
+
+// requeue returns a job to the queue and forgets its description: a job
+// waiting in the queue costs no memory beyond the queue's own, and one
+// that comes back is described again at its next dispatch.
+func (d *Dispatcher[L]) requeue(id string) {
+	d.mu.Lock()
+	delete(d.specs, id)
+	d.mu.Unlock()
+	if err := d.queue.Release(id); err != nil {
+		d.log.Error("re-queue job", "job", id, "error", err)
+	}
 }
 
 // lookup finds a job's current assignment and checks its token.
@@ -680,7 +686,7 @@ func (d *Dispatcher[L]) Report(ctx context.Context, id string, token []byte, r R
 }
 
 // check matches a report's files to the job, comparing each reference with
-// the one described from the job's bytes at its first dispatch.
+// the one described from the job's bytes when it was dispatched.
 func (d *Dispatcher[L]) check(ctx context.Context, a *assignment[L], got []archiver.FileResult) error {
 	if d.cfg.Verify && (len(a.Files) == 0 || a.Files[0].Reference.IsZero()) {
 		return Verify(ctx, a.Job, got, d.cfg.Redundancy, true) // describing failed at dispatch
