@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lpswarm/archiver/internal/realnode"
+	"github.com/lpswarm/archiver/internal/streams"
 	"github.com/lpswarm/archiver/plugin"
 )
 
@@ -38,8 +39,11 @@ func TestOrchestratorKilledMidStream(t *testing.T) {
 	pushed := make(chan error, 1)
 	go func() { pushed <- realnode.Push(ctx, bins.video, "rtmp://"+b.RTMP+"/stream/"+id) }()
 
-	// What the orchestrator has accepted is what its index holds.
-	var before map[string]bool
+	// What the orchestrator has accepted is what its index holds, but for
+	// the newest pending records: the index records a segment before the
+	// spool writes it, and a segment the kill catches between the two was
+	// never accepted (nor charged), so it becomes a gap saying so.
+	var before, pending map[string]bool
 	for len(sources(before)) < 5 {
 		select {
 		case <-ctx.Done():
@@ -47,7 +51,12 @@ func TestOrchestratorKilledMidStream(t *testing.T) {
 		case <-time.After(200 * time.Millisecond):
 		}
 		if st, _, err := realnode.Status(ctx, c.Orch.CLI, id); err == nil {
-			before = files(st.Segments)
+			before, pending = files(st.Segments), map[string]bool{}
+			for _, s := range st.Segments {
+				if s.State == "pending" {
+					pending[key(s.Rendition, s.Seq)] = true
+				}
+			}
 		}
 	}
 	c.Orch.Kill()
@@ -58,8 +67,21 @@ func TestOrchestratorKilledMidStream(t *testing.T) {
 	st, _, err := realnode.Status(ctx, c.Orch.CLI, id)
 	require.NoError(t, err)
 	atRestart := files(st.Segments)
+	// Only the newest segment can be caught between the index and the
+	// spool: the spool writes a segment within milliseconds, and the next
+	// comes two seconds later.
+	newest := maxSeq(pending)
+	lost := map[string]bool{}
+	caught := func(gaps []plugin.Gap) {
+		for _, g := range gaps {
+			if k := key(g.Rendition, g.Seq); pending[k] && g.Seq == newest && g.Reason == streams.ErrLostInCrash.Error() {
+				lost[k] = true
+			}
+		}
+	}
+	caught(st.Gaps)
 	for k := range before {
-		assert.True(t, atRestart[k], "%s was accepted before the kill and is gone after it", k)
+		assert.True(t, atRestart[k] || lost[k], "%s was accepted before the kill and is gone after it", k)
 	}
 	t.Logf("accepted before the kill: %d source segments (%d files)", len(sources(atRestart)), len(atRestart))
 
@@ -67,13 +89,19 @@ func TestOrchestratorKilledMidStream(t *testing.T) {
 	final, err := realnode.WaitFinal(ctx, c.Orch.CLI, id)
 	stop()
 	require.NoError(t, err, "orchestrator log:\n%s", c.Orch.Log())
+	caught(final.Gaps) // a restart may answer before it has reconciled the two
 	all := files(final.Segments)
 	after := len(sources(all)) - len(sources(atRestart))
 	assert.GreaterOrEqual(t, after, 5, "at least 5 segments accepted after the restart")
 	for k := range atRestart {
-		assert.True(t, all[k], "%s accepted before the kill is not in the final manifest", k)
+		assert.True(t, all[k] || lost[k], "%s accepted before the kill is not in the final manifest", k)
 	}
-	assert.Empty(t, final.Gaps)
+	for _, g := range final.Gaps {
+		assert.True(t, lost[key(g.Rendition, g.Seq)], "gap %+v: only a segment the kill caught before the spool may be one", g)
+	}
+	if len(lost) > 0 {
+		t.Logf("the kill caught %d files between the index and the spool: gaps %v", len(lost), lost)
+	}
 
 	// Segments the broadcaster got back transcoded after the restart went
 	// to the restarted orchestrator, which archived them. (It lists a
