@@ -250,21 +250,31 @@ func (r *Pool[L]) choose(stream string, avoid map[*Worker[L]]bool) *Worker[L] {
 	usable := func(w *Worker[L]) bool {
 		return w.load < w.Capacity && !w.stalled && (r.maxUnacked == 0 || w.unacked < r.maxUnacked) && (!avoid[w] || !others)
 	}
+	return r.pick(stream, usable, lessLoaded[L])
+}
+
+// pick returns the stream's worker if usable, else the usable worker that
+// sorts first by less; r.mu must be held.
+func (r *Pool[L]) pick(stream string, usable func(*Worker[L]) bool, less func(a, b *Worker[L]) bool) *Worker[L] {
 	if w, ok := r.affinity[stream]; ok && usable(w) {
 		return w
 	}
 	var best *Worker[L]
 	for w := range r.workers {
-		if !usable(w) {
-			continue
-		}
-		// least loaded relative to capacity: w.load/w.Capacity < best.load/best.Capacity
-		if best == nil || w.load*best.Capacity < best.load*w.Capacity ||
-			(w.load*best.Capacity == best.load*w.Capacity && w.ID < best.ID) {
+		if usable(w) && (best == nil || less(w, best)) {
 			best = w
 		}
 	}
 	return best
+}
+
+// lessLoaded orders workers by load relative to capacity
+// (a.load/a.Capacity < b.load/b.Capacity), then by id.
+func lessLoaded[L any](a, b *Worker[L]) bool {
+	if x, y := a.load*b.Capacity, b.load*a.Capacity; x != y {
+		return x < y
+	}
+	return a.ID < b.ID
 }
 
 // PublishLanes is how many publish jobs a worker runs at once beside its
@@ -304,21 +314,12 @@ func (r *Pool[L]) choosePublish(stream string, avoid map[*Worker[L]]bool) *Worke
 	usable := func(w *Worker[L]) bool {
 		return w.publishing < PublishLanes(w.Capacity) && !w.stalled && (!avoid[w] || !others)
 	}
-	if w, ok := r.affinity[stream]; ok && usable(w) {
-		return w
-	}
-	var best *Worker[L]
-	for w := range r.workers {
-		if !usable(w) {
-			continue
+	return r.pick(stream, usable, func(a, b *Worker[L]) bool {
+		if a.publishing != b.publishing {
+			return a.publishing < b.publishing
 		}
-		if best == nil || w.publishing < best.publishing ||
-			(w.publishing == best.publishing && (w.load*best.Capacity < best.load*w.Capacity ||
-				(w.load*best.Capacity == best.load*w.Capacity && w.ID < best.ID))) {
-			best = w
-		}
-	}
-	return best
+		return lessLoaded(a, b)
+	})
 }
 
 // Count returns the number of connected workers and their total capacity.
