@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/archive"
 	"github.com/lpswarm/archiver/hls"
+	"github.com/lpswarm/archiver/internal/freeport"
 	"github.com/lpswarm/archiver/internal/hlstest"
 	"github.com/lpswarm/archiver/internal/rig"
 )
@@ -153,10 +153,9 @@ func TestNodeRefusals(t *testing.T) {
 
 func freeAddr(tb testing.TB) string {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	a, err := freeport.Addr()
 	require.NoError(tb, err)
-	defer l.Close()
-	return l.Addr().String()
+	return a
 }
 
 func scrapeMetrics(t *testing.T, url string) string {

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/lpswarm/archiver/bee"
+	"github.com/lpswarm/archiver/internal/freeport"
 )
 
 // BeeVersion is the Bee release the scripts build: the last with `bee dev`.
@@ -94,7 +94,7 @@ func StartDev(ctx context.Context, logw io.Writer) (*Dev, error) {
 }
 
 func startOnce(ctx context.Context, bin string, logw io.Writer) (*Dev, error) {
-	port, err := freePort()
+	port, err := freeport.Port()
 	if err != nil {
 		return nil, err
 	}
@@ -175,15 +175,6 @@ func (d *Dev) Close() error {
 		}
 	})
 	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("beetest: free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Main runs a package's tests against one shared dev node, started before

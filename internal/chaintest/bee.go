@@ -17,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/lpswarm/archiver/bee"
+	"github.com/lpswarm/archiver/internal/freeport"
 )
 
 // beePassword protects the throwaway keys of the test nodes; it is on the
@@ -77,11 +78,11 @@ func (b *beeNode) start(ctx context.Context, bin, rpcURL string, c Contracts, ne
 
 func (b *beeNode) startOnce(ctx context.Context, bin, rpcURL string, c Contracts, networkID uint64,
 	allowPrivate bool, out io.Writer) error {
-	apiPort, err := freePort()
+	apiPort, err := freeport.Port()
 	if err != nil {
 		return err
 	}
-	p2pPort, err := freePort()
+	p2pPort, err := freeport.Port()
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/lpswarm/archiver/internal/beetest"
+	"github.com/lpswarm/archiver/internal/freeport"
 )
 
 // GethVersion is the geth release scripts/build-geth.sh builds.
@@ -71,7 +72,7 @@ func startGeth(ctx context.Context, bin, dir string, out io.Writer) (*chain, err
 }
 
 func startGethOnce(ctx context.Context, bin, datadir string, out io.Writer) (*chain, error) {
-	port, err := freePort()
+	port, err := freeport.Port()
 	if err != nil {
 		return nil, err
 	}
@@ -134,15 +135,6 @@ func (c *chain) close() {
 		c.eth.Close()
 	}
 	c.proc.stop(10 * time.Second)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("chaintest: free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // hostPort returns "127.0.0.1:<port>".

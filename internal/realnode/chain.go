@@ -15,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/lpswarm/archiver/internal/chaintest"
+	"github.com/lpswarm/archiver/internal/freeport"
 )
 
 // The one-chain loop's prices, in wei. Ticket parameters are chosen so that
@@ -228,7 +229,7 @@ func (l *ChainLoop) StockOrchestrator(ctx context.Context, bin, name string) (*N
 // active orchestrator from the next round. Fee share 0: it keeps every fee
 // as its commission, so what it withdraws is exactly what its tickets won.
 func (l *ChainLoop) register(ctx context.Context, key *ecdsa.PrivateKey) (string, error) {
-	service, err := freeAddr()
+	service, err := freeport.Addr()
 	if err != nil {
 		return "", err
 	}

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +22,8 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/accounts/keystore"
+
+	"github.com/lpswarm/archiver/internal/freeport"
 )
 
 // Node is one running process with its ports.
@@ -39,24 +40,6 @@ type Node struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 	err  error
-}
-
-// FreePort returns a loopback port nobody listens on now.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func freeAddr() (string, error) {
-	p, err := FreePort()
-	if err != nil {
-		return "", err
-	}
-	return "127.0.0.1:" + strconv.Itoa(p), nil
 }
 
 // Start runs bin with args, its output appended to logPath.
@@ -269,7 +252,7 @@ func WriteKeystore(dir string, key *ecdsa.PrivateKey, password string) (keyFile,
 func StartLivepeer(ctx context.Context, c LivepeerConfig) (*Node, error) {
 	var addrs [3]string
 	for i := range addrs {
-		a, err := freeAddr()
+		a, err := freeport.Addr()
 		if err != nil {
 			return nil, err
 		}
