@@ -3,12 +3,12 @@ package chunker
 import (
 	"bytes"
 	"encoding/binary"
-	"hash"
 	"runtime"
 	"sync"
 
 	"github.com/ethersphere/bee/v2/pkg/swarm"
-	"golang.org/x/crypto/sha3"
+
+	"github.com/lpswarm/archiver/internal/keccak"
 )
 
 // Without redundancy a file's reference is computed here, not by Bee's
@@ -32,36 +32,34 @@ type ref struct {
 	addr [swarm.HashSize]byte
 }
 
-// bmtHasher computes chunk addresses with one Keccak state and no
-// goroutines.
+// bmtHasher computes chunk addresses with no goroutines, eight Keccak
+// hashes at a time where the CPU allows (internal/keccak).
 type bmtHasher struct {
-	h     hash.Hash
+	k     *keccak.Hasher
 	level [swarm.ChunkSize]byte
 }
 
-func newBMTHasher() *bmtHasher { return &bmtHasher{h: sha3.NewLegacyKeccak256()} }
+func newBMTHasher() *bmtHasher { return &bmtHasher{k: keccak.New()} }
 
 // address is the BMT hash of a chunk: keccak256(span | root of the binary
-// Merkle tree over the zero-padded 4 KiB payload).
+// Merkle tree over the zero-padded 4 KiB payload). Each level is hashed in
+// place, eight pairs of siblings per call.
 func (b *bmtHasher) address(span uint64, payload []byte) [swarm.HashSize]byte {
 	n := copy(b.level[:], payload)
 	clear(b.level[n:])
 	level := b.level[:]
+	const batch = keccak.Lanes * 2 * swarm.HashSize
 	for len(level) > swarm.HashSize {
-		for i := 0; i < len(level)/2; i += swarm.HashSize {
-			b.h.Reset()
-			_, _ = b.h.Write(level[2*i : 2*i+2*swarm.HashSize])
-			b.h.Sum(level[i:i])
+		for i := 0; i < len(level); i += batch {
+			b.k.Sum(level[i/2:], level[i:min(len(level), i+batch)], 2*swarm.HashSize)
 		}
 		level = level[:len(level)/2]
 	}
-	var sp [swarm.SpanSize]byte
-	binary.LittleEndian.PutUint64(sp[:], span)
-	b.h.Reset()
-	_, _ = b.h.Write(sp[:])
-	_, _ = b.h.Write(level)
+	var msg [swarm.SpanSize + swarm.HashSize]byte
+	binary.LittleEndian.PutUint64(msg[:], span)
+	copy(msg[swarm.SpanSize:], level)
 	var out [swarm.HashSize]byte
-	b.h.Sum(out[:0])
+	b.k.Sum(out[:], msg[:], len(msg))
 	return out
 }
 

@@ -2,13 +2,17 @@ package chunker
 
 import (
 	"context"
+	"encoding/binary"
 	"math/rand/v2"
 	"testing"
 
+	"github.com/ethersphere/bee/v2/pkg/cac"
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
 	"github.com/ethersphere/bee/v2/pkg/storage"
 	"github.com/ethersphere/bee/v2/pkg/swarm"
 	"github.com/stretchr/testify/require"
+
+	"github.com/lpswarm/archiver/internal/keccak"
 )
 
 // TestReferenceMatchesBee: the serial tree gives Bee's pipeline's
@@ -65,4 +69,46 @@ func BenchmarkReference1MiB(b *testing.B) {
 			referenceNone(data)
 		}
 	})
+}
+
+// TestChunkAddressMatchesBee: a chunk's address, hashed eight siblings at a
+// time or one at a time, is Bee's BMT hash of the chunk, at every payload
+// size where a level of the tree fills.
+func TestChunkAddressMatchesBee(t *testing.T) {
+	rng := rand.NewChaCha8([32]byte{9})
+	hashers := map[string]*bmtHasher{"generic": {k: keccak.NewGeneric()}, "default": newBMTHasher()}
+	t.Logf("default hasher hashes eight at a time: %v", hashers["default"].k.Wide())
+	for _, n := range []int{0, 1, 32, 63, 64, 65, 256, 511, 512, 513, 1024, 2048, 4000, swarm.ChunkSize} {
+		payload := make([]byte, n)
+		_, _ = rng.Read(payload)
+		span := uint64(n) + 1<<40 // an intermediate chunk's span is not its length
+		data := binary.LittleEndian.AppendUint64(nil, span)
+		want, err := cac.NewWithDataSpan(append(data, payload...))
+		require.NoError(t, err)
+		for name, h := range hashers {
+			got := h.address(span, payload)
+			require.Equal(t, want.Address().Bytes(), got[:], "%s, %d bytes", name, n)
+		}
+	}
+}
+
+// BenchmarkChunkAddress compares, in one run, a full chunk's address
+// hashed one Keccak at a time and eight at a time (where the CPU has
+// AVX-512).
+//
+//	go test ./chunker -run '^$' -bench ChunkAddress
+func BenchmarkChunkAddress(b *testing.B) {
+	payload := make([]byte, swarm.ChunkSize)
+	_, _ = rand.NewChaCha8([32]byte{4}).Read(payload)
+	for _, v := range []struct {
+		name string
+		h    *bmtHasher
+	}{{"generic", &bmtHasher{k: keccak.NewGeneric()}}, {"default", newBMTHasher()}} {
+		b.Run(v.name, func(b *testing.B) {
+			b.SetBytes(swarm.ChunkSize)
+			for b.Loop() {
+				v.h.address(swarm.ChunkSize, payload)
+			}
+		})
+	}
 }

@@ -12,9 +12,9 @@ timed() { local t=$SECONDS; "$@"; log "($* took $((SECONDS - t)) s)"; }
 timed "$ROOT/scripts/build-livepeer.sh" >/dev/null
 
 log "generated code is current"
-"$ROOT/scripts/gen-proto.sh"
-stale=$(git status --porcelain -- proto)
-[ -z "$stale" ] || die "generated code is stale; run scripts/gen-proto.sh and commit: $stale"
+"$ROOT/scripts/generate.sh"
+stale=$(git status --porcelain -- proto internal/keccak)
+[ -z "$stale" ] || die "generated code is stale; run scripts/generate.sh and commit: $stale"
 
 log "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' | grep -v '^tools/') 2>&1 || true)

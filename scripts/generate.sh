@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Regenerates proto/archiverpb/*.pb.go from proto/*.proto with protoc (Debian's) and the protoc plugins
-# pinned in tools/protoc/go.mod. CI runs it and fails when the committed
-# code differs.
+# Regenerates every generated file: proto/archiverpb/*.pb.go from
+# proto/*.proto with protoc (Debian's) and the protoc plugins pinned in
+# tools/protoc/go.mod, and the AVX-512 Keccak in internal/keccak from its
+# generator. CI runs it and fails when the committed code differs.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -18,3 +19,6 @@ PATH="$bin:$PATH" protoc --proto_path=. \
 	--go_out=archiverpb --go_opt=paths=source_relative \
 	--go-grpc_out=archiverpb --go-grpc_opt=paths=source_relative \
 	*.proto
+
+cd "$ROOT"
+go generate ./internal/keccak
