@@ -12,6 +12,7 @@ import (
 
 	"github.com/ethersphere/bee/v2/pkg/file/redundancy"
 	"github.com/ethersphere/bee/v2/pkg/swarm"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/lpswarm/archiver/proto/archiverpb"
 	"github.com/lpswarm/archiver/upload"
@@ -44,36 +45,47 @@ func (w *Worker) work(ctx context.Context, job *archiverpb.ArchiveJob) {
 		log.Warn("fetch failed; the orchestrator will re-dispatch", "error", err)
 		return
 	}
-	var results []*archiverpb.FileResult
+	// A job's files (the source and each rendition) go up at once: they
+	// are independent, and Bee stores more per CPU second with more
+	// uploads in flight than one job at a time gives it.
+	results := make([]*archiverpb.FileResult, len(files))
+	g, gctx := errgroup.WithContext(ctx)
 	for i, f := range job.GetFiles() {
-		rec, err := uploadFile(ctx, up, files[i], f)
-		if err != nil {
-			w.cfg.Metrics.failed("upload")
-			w.cfg.Metrics.job("failed", started)
-			if beeDown(ctx, err) {
-				// Not the job's fault: reported, it would count against the
-				// job's attempts, and a long enough outage would make it a
-				// gap. Unreported, it goes back at its deadline, and a
-				// timed-out job is retried without limit, elsewhere if it can.
-				log.Warn("upload failed: Bee is unreachable; the job goes back to the orchestrator at its deadline", "error", err)
-				return
+		g.Go(func() error {
+			rec, err := uploadFile(gctx, up, files[i], f)
+			if err != nil {
+				return err
 			}
-			if outOfPostage(err) {
-				// Not the job's fault either: never a gap. The worker
-				// leaves, and the orchestrator re-dispatches the job.
-				log.Error("upload failed: out of postage; the job goes back to the orchestrator's spool", "error", err)
-				w.noPostage(err)
-				return
-			}
-			log.Warn("upload failed", "error", err)
-			w.report(ctx, job, nil, err, true)
+			w.cfg.Metrics.uploaded(rec.Bytes, rec.Chunks)
+			results[i] = &archiverpb.FileResult{Name: f.GetName(), Reference: rec.Reference.Bytes(),
+				Bytes: uint64(rec.Bytes), Chunks: uint64(rec.Chunks), Batches: batchIDs(rec.Batches)}
+			return nil
+		})
+	}
+	// The first failure decides; the others are its cancellations.
+	if err := g.Wait(); err != nil {
+		w.cfg.Metrics.failed("upload")
+		w.cfg.Metrics.job("failed", started)
+		if beeDown(ctx, err) {
+			// Not the job's fault: reported, it would count against the
+			// job's attempts, and a long enough outage would make it a
+			// gap. Unreported, it goes back at its deadline, and a
+			// timed-out job is retried without limit, elsewhere if it can.
+			log.Warn("upload failed: Bee is unreachable; the job goes back to the orchestrator at its deadline", "error", err)
 			return
 		}
-		w.cfg.Metrics.uploaded(rec.Bytes, rec.Chunks)
-		w.cfg.Metrics.postageExhausted(false)
-		results = append(results, &archiverpb.FileResult{Name: f.GetName(), Reference: rec.Reference.Bytes(),
-			Bytes: uint64(rec.Bytes), Chunks: uint64(rec.Chunks), Batches: batchIDs(rec.Batches)})
+		if outOfPostage(err) {
+			// Not the job's fault either: never a gap. The worker
+			// leaves, and the orchestrator re-dispatches the job.
+			log.Error("upload failed: out of postage; the job goes back to the orchestrator's spool", "error", err)
+			w.noPostage(err)
+			return
+		}
+		log.Warn("upload failed", "error", err)
+		w.report(ctx, job, nil, err, true)
+		return
 	}
+	w.cfg.Metrics.postageExhausted(false)
 	w.report(ctx, job, results, nil, false)
 	w.cfg.Metrics.job("archived", started)
 	log.Debug("archived")
