@@ -1,27 +1,40 @@
 package hooks
 
 import (
+	"runtime"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // liveMetrics times the archiver's share of go-livepeer's live path, inside
-// the real node: what each hook spends in archiver code, and each
-// segment's whole transcode, by whether it asked for archiving. Archiving
-// must not slow the reply: the first stays far below a millisecond, and the
-// second is the same with archiving on and off.
+// the real node: what each hook spends in archiver code, as wall time and
+// as the CPU time of the code itself, and each segment's whole transcode,
+// by whether it asked for archiving. Archiving must not slow the reply:
+// the first stays far below a millisecond, and the last is the same with
+// archiving on and off. The wall time also counts the time the archiver
+// code waited for a core (the transcoder's threads share them); the CPU
+// time does not.
 type liveMetrics struct {
-	inArchiver *prometheus.HistogramVec
-	transcode  *prometheus.HistogramVec
+	inArchiver, cpu *prometheus.HistogramVec
+	transcode       *prometheus.HistogramVec
 }
+
+var liveBuckets = []float64{5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 5e-2}
 
 func newLiveMetrics() *liveMetrics {
 	return &liveMetrics{
 		inArchiver: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "archiver_live_path_seconds",
 			Help:    "Time a go-livepeer hook spends in archiver code, per call (TranscodeSeg: per segment, around go-livepeer's own transcode).",
-			Buckets: []float64{5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 5e-2},
+			Buckets: liveBuckets,
+		}, []string{"hook"}),
+		cpu: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "archiver_live_path_cpu_seconds",
+			Help:    "CPU time a go-livepeer hook's archiver code uses, per call, on the thread that runs it (TranscodeSeg: per segment).",
+			Buckets: liveBuckets,
 		}, []string{"hook"}),
 		transcode: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "archiver_transcode_seconds",
@@ -33,22 +46,48 @@ func newLiveMetrics() *liveMetrics {
 
 // collectors are registered on the archiver's metrics endpoint.
 func (m *liveMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.inArchiver, m.transcode}
+	return []prometheus.Collector{m.inArchiver, m.cpu, m.transcode}
 }
 
-// hook records d spent in archiver code by hook.
-func (m *liveMetrics) hook(hook string, d time.Duration) {
+// hook records d spent in archiver code by hook, cpu of it on a core.
+func (m *liveMetrics) hook(hook string, d, cpu time.Duration) {
 	m.inArchiver.WithLabelValues(hook).Observe(d.Seconds())
+	m.cpu.WithLabelValues(hook).Observe(cpu.Seconds())
 }
 
 // segment records a TranscodeSeg that began at start and spent inner in
-// go-livepeer's own transcode: the rest was the archiver's.
-func (m *liveMetrics) segment(archiving bool, start time.Time, inner time.Duration) {
+// go-livepeer's own transcode: the rest was the archiver's, cpu of it on a
+// core.
+func (m *liveMetrics) segment(archiving bool, start time.Time, inner, cpu time.Duration) {
 	total := time.Since(start)
-	m.hook("TranscodeSeg", total-inner)
+	m.hook("TranscodeSeg", total-inner, cpu)
 	label := "false"
 	if archiving {
 		label = "true"
 	}
 	m.transcode.WithLabelValues(label).Observe(total.Seconds())
+}
+
+// onThread runs f on the calling goroutine's OS thread, locked to it, and
+// returns the CPU time the thread used meanwhile: f's own work, not the
+// time it waited for a lock or for a core. Zero where the thread's clock
+// cannot be read.
+func onThread(f func()) time.Duration {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	t0, ok0 := threadCPU()
+	f()
+	t1, ok1 := threadCPU()
+	if !ok0 || !ok1 {
+		return 0
+	}
+	return t1 - t0
+}
+
+func threadCPU() (time.Duration, bool) {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		return 0, false
+	}
+	return time.Duration(ts.Nano()), true
 }
