@@ -86,10 +86,10 @@ func BenchmarkRealNodeLivePath(b *testing.B) {
 				r := livePathStep(ctx, b, c, nodes[archiving], fmt.Sprintf("s%d", i), k, archiving)
 				b.Logf("%d streams, archiving %-5t: %d segments, %.0f%% at real time or better; TranscodeSeg p25/p50/p75/p99 %s; "+
 					"in archiver code per segment: TranscodeSeg p50 %s p99 %s, %.2f%% ≤ 1 ms (of which the decorator p50 %s p99 %s); "+
-					"its CPU time p50 %s p99 %s, %.2f%% ≤ 1 ms; SegmentReply p99 %s",
+					"its CPU time p50 %s p99 %s, %.2f%% ≤ 1 ms (%d of %d segments stayed on one thread); SegmentReply p99 %s",
 					k, archiving, r.segments, 100*r.realtime, r.transcode, ms(r.hook.Quantile(0.5)), ms(r.hook.Quantile(0.99)),
 					100*r.hook.AtMost(1e-3), ms(r.hold.Quantile(0.5)), ms(r.hold.Quantile(0.99)),
-					ms(r.cpu.Quantile(0.5)), ms(r.cpu.Quantile(0.99)), 100*r.cpu.AtMost(1e-3), ms(r.reply.Quantile(0.99)))
+					ms(r.cpu.Quantile(0.5)), ms(r.cpu.Quantile(0.99)), 100*r.cpu.AtMost(1e-3), r.cpu.Count, r.hook.Count, ms(r.reply.Quantile(0.99)))
 				if holding[archiving] && r.realtime >= *lpReal {
 					limit[archiving] = k
 				} else {

@@ -1,10 +1,7 @@
 package hooks
 
 import (
-	"runtime"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -33,7 +30,7 @@ func newLiveMetrics() *liveMetrics {
 		}, []string{"hook"}),
 		cpu: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "archiver_live_path_cpu_seconds",
-			Help:    "CPU time a go-livepeer hook's archiver code uses, per call, on the thread that runs it (TranscodeSeg: per segment).",
+			Help:    "CPU time a go-livepeer hook's archiver code uses, per call, on the thread that runs it (TranscodeSeg: per segment); calls that moved between threads are not observed.",
 			Buckets: liveBuckets,
 		}, []string{"hook"}),
 		transcode: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -49,16 +46,19 @@ func (m *liveMetrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.inArchiver, m.cpu, m.transcode}
 }
 
-// hook records d spent in archiver code by hook, cpu of it on a core.
-func (m *liveMetrics) hook(hook string, d, cpu time.Duration) {
+// hook records d spent in archiver code by hook, cpu of it on a core when
+// measured.
+func (m *liveMetrics) hook(hook string, d time.Duration, cpu cpuTime) {
 	m.inArchiver.WithLabelValues(hook).Observe(d.Seconds())
-	m.cpu.WithLabelValues(hook).Observe(cpu.Seconds())
+	if !cpu.unknown {
+		m.cpu.WithLabelValues(hook).Observe(cpu.d.Seconds())
+	}
 }
 
 // segment records a TranscodeSeg that began at start and spent inner in
 // go-livepeer's own transcode: the rest was the archiver's, cpu of it on a
 // core.
-func (m *liveMetrics) segment(archiving bool, start time.Time, inner, cpu time.Duration) {
+func (m *liveMetrics) segment(archiving bool, start time.Time, inner time.Duration, cpu cpuTime) {
 	total := time.Since(start)
 	m.hook("TranscodeSeg", total-inner, cpu)
 	label := "false"
@@ -68,26 +68,32 @@ func (m *liveMetrics) segment(archiving bool, start time.Time, inner, cpu time.D
 	m.transcode.WithLabelValues(label).Observe(total.Seconds())
 }
 
-// onThread runs f on the calling goroutine's OS thread, locked to it, and
-// returns the CPU time the thread used meanwhile: f's own work, not the
-// time it waited for a lock or for a core. Zero where the thread's clock
-// cannot be read.
-func onThread(f func()) time.Duration {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	t0, ok0 := threadCPU()
+// cpuOf runs f and returns the CPU time its thread used meanwhile: f's own
+// work, not the time it waited for a lock or a core. The goroutine is not
+// locked to its thread (a locked goroutine, once descheduled, waits for
+// that one thread to be woken, which on a busy machine takes milliseconds
+// of the reply); when f ends on another thread than it began on, or the
+// clock cannot be read, there is no measure (false).
+func cpuOf(f func()) (time.Duration, bool) {
+	tid0, t0, ok0 := threadCPU()
 	f()
-	t1, ok1 := threadCPU()
-	if !ok0 || !ok1 {
-		return 0
-	}
-	return t1 - t0
-}
-
-func threadCPU() (time.Duration, bool) {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+	tid1, t1, ok1 := threadCPU()
+	if !ok0 || !ok1 || tid0 != tid1 {
 		return 0, false
 	}
-	return time.Duration(ts.Nano()), true
+	return t1 - t0, true
+}
+
+// cpuTime adds up the CPU time of a hook's parts; it has no measure if
+// any part has none.
+type cpuTime struct {
+	d       time.Duration
+	unknown bool
+}
+
+func (c *cpuTime) run(f func()) { c.add(cpuOf(f)) }
+
+func (c *cpuTime) add(d time.Duration, ok bool) {
+	c.d += d
+	c.unknown = c.unknown || !ok
 }

@@ -42,7 +42,8 @@ func (o *orch) ProcessPayment(ctx context.Context, payment net.Payment, manifest
 		return err
 	}
 	start := time.Now()
-	cpu := onThread(func() { o.a.Paid(&payment, string(manifestID)) })
+	var cpu cpuTime
+	cpu.run(func() { o.a.Paid(&payment, string(manifestID)) })
 	o.m.hook("ProcessPayment", time.Since(start), cpu)
 	return nil
 }
@@ -55,11 +56,11 @@ func (o *orch) TranscodeSeg(ctx context.Context, md *core.SegTranscodingMetadata
 	start := time.Now()
 	var (
 		inner time.Duration // in go-livepeer's own transcode
-		cpu   time.Duration // the archiver code's own CPU
+		cpu   cpuTime       // the archiver code's own CPU
 		view  *orchestrator.SegTranscodingMetadata
 		asked bool
 	)
-	cpu += onThread(func() {
+	cpu.run(func() {
 		view = segMetadata(md)
 		asked = o.a.Begin(view)
 	})
@@ -73,16 +74,16 @@ func (o *orch) TranscodeSeg(ctx context.Context, md *core.SegTranscodingMetadata
 	// recovers it), or the session would wait for this segment forever.
 	var td *orchestrator.TranscodeData
 	defer func() {
-		cpu += onThread(func() { o.a.Transcoded(view, hlsSegment(seg), td) })
+		cpu.run(func() { o.a.Transcoded(view, hlsSegment(seg), td) })
 		o.m.segment(true, start, inner, cpu)
 	}()
 	stripped := *md
-	cpu += onThread(func() { stripped.Caps = core.CapabilitiesFromNetCapabilities(o.a.Strip(view.Caps)) })
+	cpu.run(func() { stripped.Caps = core.CapabilitiesFromNetCapabilities(o.a.Strip(view.Caps)) })
 	t := time.Now()
 	res, err := o.Orchestrator.TranscodeSeg(ctx, &stripped, seg)
 	inner = time.Since(t)
 	if err == nil && res != nil && res.Err == nil {
-		cpu += onThread(func() { td = transcodeData(res.TranscodeData) })
+		cpu.run(func() { td = transcodeData(res.TranscodeData) })
 	}
 	return res, err
 }
