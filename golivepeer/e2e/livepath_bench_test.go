@@ -32,9 +32,7 @@ var (
 // concurrent live streams, one after the other (alternating which goes
 // first), and the orchestrator's own histograms give, per segment:
 //   - the time its reply spends in archiver code (archiver_live_path_seconds,
-//     TranscodeSeg around go-livepeer's transcode, plus SegmentReply), and
-//     the CPU time of that code on its thread (archiver_live_path_cpu_seconds):
-//     the difference is the time it waited for a core;
+//     TranscodeSeg around go-livepeer's transcode, plus SegmentReply);
 //   - the whole TranscodeSeg with archiving on and off
 //     (archiver_transcode_seconds), p25/p50/p75/p99;
 //
@@ -86,10 +84,9 @@ func BenchmarkRealNodeLivePath(b *testing.B) {
 				r := livePathStep(ctx, b, c, nodes[archiving], fmt.Sprintf("s%d", i), k, archiving)
 				b.Logf("%d streams, archiving %-5t: %d segments, %.0f%% at real time or better; TranscodeSeg p25/p50/p75/p99 %s; "+
 					"in archiver code per segment: TranscodeSeg p50 %s p99 %s, %.2f%% ≤ 1 ms (of which the decorator p50 %s p99 %s); "+
-					"its CPU time p50 %s p99 %s, %.2f%% ≤ 1 ms (%d of %d segments stayed on one thread); SegmentReply p99 %s",
+					"SegmentReply p99 %s",
 					k, archiving, r.segments, 100*r.realtime, r.transcode, ms(r.hook.Quantile(0.5)), ms(r.hook.Quantile(0.99)),
-					100*r.hook.AtMost(1e-3), ms(r.hold.Quantile(0.5)), ms(r.hold.Quantile(0.99)),
-					ms(r.cpu.Quantile(0.5)), ms(r.cpu.Quantile(0.99)), 100*r.cpu.AtMost(1e-3), r.cpu.Count, r.hook.Count, ms(r.reply.Quantile(0.99)))
+					100*r.hook.AtMost(1e-3), ms(r.hold.Quantile(0.5)), ms(r.hold.Quantile(0.99)), ms(r.reply.Quantile(0.99)))
 				if holding[archiving] && r.realtime >= *lpReal {
 					limit[archiving] = k
 				} else {
@@ -111,7 +108,6 @@ type stepResult struct {
 	transcode   string  // p25/p50/p75/p99 of the whole TranscodeSeg
 	hook, reply realnode.Histogram
 	hold        realnode.Histogram // the decorator's share of hook
-	cpu         realnode.Histogram // hook's CPU time on its thread
 }
 
 // livePathStep pushes k concurrent streams to b for -lp.hold and returns
@@ -125,9 +121,6 @@ func livePathStep(ctx context.Context, tb testing.TB, c *realnode.Cluster, b *re
 		hold, err := realnode.Histograms(ctx, metrics, "archiver_orchestrator_reply_hold_seconds")
 		require.NoError(tb, err)
 		live["hold"] = hold[""]
-		cpu, err := realnode.Histograms(ctx, metrics, "archiver_live_path_cpu_seconds")
-		require.NoError(tb, err)
-		live["cpu"] = cpu["hook=TranscodeSeg"]
 		whole, err := realnode.Histograms(ctx, metrics, "archiver_transcode_seconds")
 		require.NoError(tb, err)
 		latency, err := realnode.Histograms(ctx, "http://"+b.CLI+"/metrics", "livepeer_transcode_overall_latency_seconds")
@@ -170,7 +163,6 @@ func livePathStep(ctx context.Context, tb testing.TB, c *realnode.Cluster, b *re
 		reply:     live1["hook=SegmentReply"].Sub(live0["hook=SegmentReply"]),
 		transcode: fmt.Sprintf("%s/%s/%s/%s", ms(d.Quantile(0.25)), ms(d.Quantile(0.5)), ms(d.Quantile(0.75)), ms(d.Quantile(0.99)))}
 	r.hold = live1["hold"].Sub(live0["hold"])
-	r.cpu = live1["cpu"].Sub(live0["cpu"])
 	r.realtime = latency1.Sub(latency0).AtMost(2) // 2 s: the test video's segments
 	return r
 }

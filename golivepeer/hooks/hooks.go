@@ -99,9 +99,8 @@ func startOrchestrator(ctx context.Context, f *plugin.Flags, n *core.LivepeerNod
 	}
 	server.SegmentReplyHook = func(_ context.Context, tr *net.TranscodeResult, _ ethcommon.Address, md *core.SegTranscodingMetadata) {
 		start := time.Now()
-		var cpu cpuTime
-		cpu.run(func() { a.AmendReply(tr, md.AuthToken.GetSessionId()) })
-		live.hook("SegmentReply", time.Since(start), cpu)
+		a.AmendReply(tr, md.AuthToken.GetSessionId())
+		live.hook("SegmentReply", time.Since(start))
 	}
 	server.EndSessionHook = a.EndSession
 	starter.OrchestratorHook = func(inner server.Orchestrator) server.Orchestrator {

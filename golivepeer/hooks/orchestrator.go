@@ -42,9 +42,8 @@ func (o *orch) ProcessPayment(ctx context.Context, payment net.Payment, manifest
 		return err
 	}
 	start := time.Now()
-	var cpu cpuTime
-	cpu.run(func() { o.a.Paid(&payment, string(manifestID)) })
-	o.m.hook("ProcessPayment", time.Since(start), cpu)
+	o.a.Paid(&payment, string(manifestID))
+	o.m.hook("ProcessPayment", time.Since(start))
 	return nil
 }
 
@@ -54,18 +53,10 @@ func (o *orch) ProcessPayment(ctx context.Context, payment net.Payment, manifest
 // result is returned as go-livepeer made it.
 func (o *orch) TranscodeSeg(ctx context.Context, md *core.SegTranscodingMetadata, seg *stream.HLSSegment) (*core.TranscodeResult, error) {
 	start := time.Now()
-	var (
-		inner time.Duration // in go-livepeer's own transcode
-		cpu   cpuTime       // the archiver code's own CPU
-		view  *orchestrator.SegTranscodingMetadata
-		asked bool
-	)
-	cpu.run(func() {
-		view = segMetadata(md)
-		asked = o.a.Begin(view)
-	})
-	if !asked {
-		defer func() { o.m.segment(false, start, inner, cpu) }()
+	var inner time.Duration // in go-livepeer's own transcode
+	view := segMetadata(md)
+	if !o.a.Begin(view) {
+		defer func() { o.m.segment(false, start, inner) }()
 		t := time.Now()
 		defer func() { inner = time.Since(t) }()
 		return o.Orchestrator.TranscodeSeg(ctx, md, seg)
@@ -74,16 +65,16 @@ func (o *orch) TranscodeSeg(ctx context.Context, md *core.SegTranscodingMetadata
 	// recovers it), or the session would wait for this segment forever.
 	var td *orchestrator.TranscodeData
 	defer func() {
-		cpu.run(func() { o.a.Transcoded(view, hlsSegment(seg), td) })
-		o.m.segment(true, start, inner, cpu)
+		o.a.Transcoded(view, hlsSegment(seg), td)
+		o.m.segment(true, start, inner)
 	}()
 	stripped := *md
-	cpu.run(func() { stripped.Caps = core.CapabilitiesFromNetCapabilities(o.a.Strip(view.Caps)) })
+	stripped.Caps = core.CapabilitiesFromNetCapabilities(o.a.Strip(view.Caps))
 	t := time.Now()
 	res, err := o.Orchestrator.TranscodeSeg(ctx, &stripped, seg)
 	inner = time.Since(t)
 	if err == nil && res != nil && res.Err == nil {
-		cpu.run(func() { td = transcodeData(res.TranscodeData) })
+		td = transcodeData(res.TranscodeData)
 	}
 	return res, err
 }
