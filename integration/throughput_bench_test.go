@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -36,6 +37,7 @@ import (
 	"github.com/ethersphere/bee/v2/pkg/storage"
 	"github.com/ethersphere/bee/v2/pkg/swarm"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/lpswarm/archiver"
 	"github.com/lpswarm/archiver/bee"
@@ -54,6 +56,7 @@ var (
 	tpCapacity   = flag.Int("tp.capacity", 4, "throughput benchmarks: worker -capacity (segments archived at once)")
 	tpRedundancy = flag.Int("tp.redundancy", 0, "throughput benchmarks: Swarm-Redundancy-Level of every upload")
 	tpBeforeBin  = flag.String("tp.beforebin", "", "throughput benchmarks: an archiver-node binary built before a change; adds pipeline-before/* variants run by it, for a before/after in one run")
+	tpCapacity2  = flag.Int("tp.capacity2", 0, "throughput benchmarks: a second worker -capacity; adds pipeline-capN/* variants with it, to compare capacities in one run")
 	tpRawConc    = flag.String("tp.rawconc", "4,8,16", "throughput benchmarks: concurrencies of raw POST /bytes, each a variant; the best is the baseline")
 	tpWorkerProf = flag.String("tp.workerprofile", "", "throughput benchmarks: write a 15 s CPU profile of the pipeline/noverify worker process, taken from the start of the measured loop, to this file")
 	tpOnly       = flag.String("tp.only", "", "throughput benchmarks: run only the variants matching this regexp besides raw (e.g. 'pipeline/noverify' for a -cpuprofile of it)")
@@ -231,7 +234,7 @@ type tpPipeline struct {
 // tpStartPipeline starts the orchestrator side and one worker process;
 // verify turns the offline reference checks on or off on both sides (the
 // worker's -verify, the orchestrator's TrustReferences).
-func tpStartPipeline(tb testing.TB, ctx context.Context, bin, batch string, level redundancy.Level, verify bool) *tpPipeline {
+func tpStartPipeline(tb testing.TB, ctx context.Context, bin, batch string, level redundancy.Level, verify bool, capacity int) *tpPipeline {
 	tb.Helper()
 	args := []string{"-verify=" + strconv.FormatBool(verify)}
 	var metrics string
@@ -251,7 +254,7 @@ func tpStartPipeline(tb testing.TB, ctx context.Context, bin, batch string, leve
 		Bee:     rig.Bee{Batch: batch},
 		NodeBin: bin,
 		Nodes:   1,
-		Node:    rig.NodeConfig{Capacity: *tpCapacity, Redundancy: int(level), Args: args},
+		Node:    rig.NodeConfig{Capacity: capacity, Redundancy: int(level), Args: args},
 	})
 	p := &tpPipeline{r: r, worker: r.Nodes()[0], metrics: metrics}
 	var seq int64 = 1 << 40 // warm-up: the worker archives one job
@@ -313,11 +316,13 @@ func tpConcs(tb testing.TB) []int {
 //     baseline;
 //   - upload/verify, upload/noverify: the worker's upload path alone
 //     (upload.NodeStamped, the worker's -capacity jobs at once, each job's
-//     files in turn as the worker does), in this process;
+//     files at once as the worker does), in this process;
 //   - pipeline/verify, pipeline/noverify: end to end, spool → gRPC → a real
 //     archiver-node worker process (-verify=true/false) → Bee → report
 //     recorded by the orchestrator, which checks every reference offline
-//     with verify and trusts it without (grpcsvc TrustReferences).
+//     with verify and trusts it without (grpcsvc TrustReferences);
+//   - pipeline-before/*, pipeline-capN/*: the same with -tp.beforebin's
+//     worker, or with a worker of -tp.capacity2.
 //
 // Metrics per variant: MB/s, ratio to raw (x), and CPU seconds per MB of
 // Bee, the worker process and this process (the orchestrator side for the
@@ -335,15 +340,23 @@ func BenchmarkThroughputVsRawBee(b *testing.B) {
 	b.Run("Interleaved", func(b *testing.B) {
 		b.Logf("loadavg before %s", tpLoadavg())
 		bin := archiverNode(b)
-		pipes := map[bool]*tpPipeline{
-			true:  tpStartPipeline(b, ctx, bin, batch, level, true),
-			false: tpStartPipeline(b, ctx, bin, batch, level, false),
+		// The pipelines by variant prefix ("pipeline", and the optional
+		// comparisons), each with verification on and off.
+		pipelines := map[string]map[bool]*tpPipeline{}
+		startPipes := func(prefix, bin string, capacity int) {
+			pipelines[prefix] = map[bool]*tpPipeline{
+				true:  tpStartPipeline(b, ctx, bin, batch, level, true, capacity),
+				false: tpStartPipeline(b, ctx, bin, batch, level, false, capacity),
+			}
 		}
-		pipesBefore := map[bool]*tpPipeline{}
+		startPipes("pipeline", bin, *tpCapacity)
 		if *tpBeforeBin != "" {
-			pipesBefore[true] = tpStartPipeline(b, ctx, *tpBeforeBin, batch, level, true)
-			pipesBefore[false] = tpStartPipeline(b, ctx, *tpBeforeBin, batch, level, false)
+			startPipes("pipeline-before", *tpBeforeBin, *tpCapacity)
 		}
+		if *tpCapacity2 > 0 {
+			startPipes(fmt.Sprintf("pipeline-cap%d", *tpCapacity2), bin, *tpCapacity2)
+		}
+		pipes := pipelines["pipeline"]
 		ups := map[bool]*upload.Uploader{
 			true:  upload.NodeStamped(dev.Client, batch, upload.Config{Redundancy: level}),
 			false: upload.NodeStamped(dev.Client, batch, upload.Config{Redundancy: level, SkipVerify: true}),
@@ -356,8 +369,10 @@ func BenchmarkThroughputVsRawBee(b *testing.B) {
 			rawConc[n] = c
 		}
 		names = append(names, "upload/verify", "upload/noverify", "pipeline/verify", "pipeline/noverify")
-		if *tpBeforeBin != "" {
-			names = append(names, "pipeline-before/verify", "pipeline-before/noverify")
+		for _, prefix := range slices.Sorted(maps.Keys(pipelines)) {
+			if prefix != "pipeline" {
+				names = append(names, prefix+"/verify", prefix+"/noverify")
+			}
 		}
 		if *tpOnly != "" {
 			only := regexp.MustCompile(*tpOnly)
@@ -421,24 +436,27 @@ func BenchmarkThroughputVsRawBee(b *testing.B) {
 				case "upload":
 					up := ups[n == "upload/verify"]
 					tpMeasure(b, tallies[n], size, 0, func() {
+						var mu sync.Mutex
 						require.NoError(b, tpParallel(*tpCapacity, jobs, func(j archiver.Job) error {
+							// A job's files at once, as the worker uploads them.
+							var g errgroup.Group
 							for _, f := range tpFiles([]archiver.Job{j}) {
-								rec, err := up.Upload(ctx, f)
-								if err != nil {
+								g.Go(func() error {
+									rec, err := up.Upload(ctx, f)
+									if err == nil && &f[0] == &files[len(files)-1][0] {
+										mu.Lock()
+										last = rec.Reference
+										mu.Unlock()
+									}
 									return err
-								}
-								if &f[0] == &files[len(files)-1][0] {
-									last = rec.Reference
-								}
+								})
 							}
-							return nil
+							return g.Wait()
 						}))
 					})
 				default:
-					p := pipes[strings.HasSuffix(n, "/verify")]
-					if strings.HasPrefix(n, "pipeline-before/") {
-						p = pipesBefore[strings.HasSuffix(n, "/verify")]
-					}
+					prefix, _, _ := strings.Cut(n, "/")
+					p := pipelines[prefix][strings.HasSuffix(n, "/verify")]
 					tpMeasure(b, tallies[n], size, p.worker.Pid(), func() { p.run(b, jobs) })
 					last, err = chunker.Reference(ctx, files[len(files)-1], level)
 					require.NoError(b, err)
