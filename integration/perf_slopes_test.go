@@ -503,7 +503,8 @@ func slopeInflightJobs(b *testing.B, bin string, counts []int, verify bool) {
 		sent = max(sent, k)
 		require.Eventually(b, func() bool {
 			st := r.Host().SpoolStats()
-			return st.Pending == 0 && st.Leased == k && r.Host().DispatchHeld().Assigned == k && stall.Holding() == k
+			// Each job's three files are uploaded at once: 3k held uploads.
+			return st.Pending == 0 && st.Leased == k && r.Host().DispatchHeld().Assigned == k && stall.Holding() == 3*k
 		}, 2*time.Minute, 10*time.Millisecond, "spool %+v, held %+v, proxy holding %d", r.Host().SpoolStats(), r.Host().DispatchHeld(), stall.Holding())
 		require.Eventually(b, func() bool {
 			accepted += r.takeAccepted(b, streamsN)
