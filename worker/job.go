@@ -47,12 +47,15 @@ func (w *Worker) work(ctx context.Context, job *archiverpb.ArchiveJob) {
 	}
 	// A job's files (the source and each rendition) go up at once: they
 	// are independent, and Bee stores more per CPU second with more
-	// uploads in flight than one job at a time gives it.
+	// uploads in flight than one job at a time gives it. One failing does
+	// not cancel the others: Bee's clean-up of an aborted upload deletes
+	// its chunks even where a later upload of the same file (this job
+	// again, on another worker) stored them too (see upload.Uploader).
 	results := make([]*archiverpb.FileResult, len(files))
-	g, gctx := errgroup.WithContext(ctx)
+	var g errgroup.Group
 	for i, f := range job.GetFiles() {
 		g.Go(func() error {
-			rec, err := uploadFile(gctx, up, files[i], f)
+			rec, err := uploadFile(ctx, up, files[i], f)
 			if err != nil {
 				return err
 			}
@@ -62,7 +65,7 @@ func (w *Worker) work(ctx context.Context, job *archiverpb.ArchiveJob) {
 			return nil
 		})
 	}
-	// The first failure decides; the others are its cancellations.
+	// The first failure decides.
 	if err := g.Wait(); err != nil {
 		w.cfg.Metrics.failed("upload")
 		w.cfg.Metrics.job("failed", started)
