@@ -3,7 +3,6 @@ package worker_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"sync"
 	"testing"
 	"time"
@@ -87,18 +86,14 @@ func TestWorkerUploadsWhatTheOrchestratorComputed(t *testing.T) {
 		roots, chunks = append(roots, root), append(chunks, cs)
 	}
 	job := func(withRefs bool) *archiverpb.ArchiveJob {
-		j := &archiverpb.ArchiveJob{JobId: "j", Token: []byte("t"), ManifestId: []byte("m"),
-			DeadlineUnixMs: time.Now().Add(time.Minute).UnixMilli()}
-		for i, d := range data {
-			sum := sha256.Sum256(d)
-			f := &archiverpb.JobFile{Name: []string{"source", "low"}[i], Size: uint64(len(d)), Sha256: sum[:]}
-			if withRefs {
+		j := jobOf(data)
+		if withRefs {
+			for i, f := range j.Files {
 				f.Reference = roots[i].Bytes()
 				for _, c := range chunks[i] {
 					f.ChunkAddresses = append(f.ChunkAddresses, c.Bytes()...)
 				}
 			}
-			j.Files = append(j.Files, f)
 		}
 		return j
 	}
