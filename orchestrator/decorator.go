@@ -138,7 +138,7 @@ func Attach(ledger Ledger, balances BalanceReader, sink archiver.Archiver, cfg C
 		sessions: make(map[archiver.ManifestID]*session),
 		hold: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "archiver_orchestrator_reply_hold_seconds",
-			Help: "Time a transcoded segment's reply spent in the archive decorator (checks, reservation, submit, AcceptWait): what archiving adds to the live path.",
+			Help: "Time the archive decorator spent deciding a transcoded segment (checks, reservation, submit, AcceptWait). A go-livepeer node decides after the reply unless -archiveAcceptWait is set; Decorator.TranscodeSeg decides before it.",
 			// Fine below a millisecond, where the default (no wait) lives.
 			Buckets: []float64{10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 1},
 		}),

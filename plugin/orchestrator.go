@@ -66,6 +66,7 @@ type Orchestrator struct {
 	now      func() time.Time        // the sessions' clock; tests set their own before Start
 	accounts feeBook
 	deposits *deposits // nil without -archiveMinDeposit
+	handover *handover
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -94,7 +95,7 @@ func OpenOrchestrator(f *Flags, env OrchestratorEnv) (*Orchestrator, error) {
 		return nil, err
 	}
 	o := &Orchestrator{flags: *f, cfg: oc, balances: env.Balances, log: env.Logger, sessions: map[string]*liveSession{},
-		now: time.Now}
+		now: time.Now, handover: newHandover(handoverTick)}
 	if oc.MinDeposit != nil {
 		if env.Deposit == nil {
 			return nil, errors.New("-archiveMinDeposit needs the node's view of the chain")
@@ -155,11 +156,13 @@ func (o *Orchestrator) Start(ctx context.Context) error {
 	}
 	ctx, o.cancel = context.WithCancel(ctx)
 	o.done = make(chan struct{})
+	o.handover.start()
 	go func() {
 		defer close(o.done)
 		var wg sync.WaitGroup
 		wg.Go(func() { _ = o.dec.Run(ctx) })
 		wg.Go(func() { o.endSessions(ctx) })
+		wg.Go(func() { o.handover.run(ctx, func(t transcoded) { o.transcoded(t.md, t.seg, t.td) }) })
 		wg.Wait()
 	}()
 	return nil
@@ -235,13 +238,26 @@ func (o *Orchestrator) Begin(md *orchestrator.SegTranscodingMetadata) bool {
 	s.manifestID, s.archiving = string(md.ManifestID), true
 	s.inflight++
 	o.accounts.open(string(md.Session()), s.manifestID)
+	o.handover.begin()
 	return true
 }
 
 // Transcoded hands a segment Begin accepted to the archiver, after
 // go-livepeer transcoded it (td nil when transcoding failed). It returns at
-// once: the reply never waits for Swarm.
+// once: the reply never waits for Swarm, nor for the archiver's checks,
+// which run on the handover's goroutine; the segment's receipt rides on
+// the session's next reply. With -archiveAcceptWait the operator chose to
+// have the reply wait for the outcome, and the checks run here.
 func (o *Orchestrator) Transcoded(md *orchestrator.SegTranscodingMetadata, seg *orchestrator.HLSSegment, td *orchestrator.TranscodeData) {
+	if td != nil && o.cfg.AcceptWait == 0 && o.handover.put(transcoded{md, seg, td}) {
+		return
+	}
+	o.handover.done()
+	o.transcoded(md, seg, td)
+}
+
+// transcoded decides a transcoded segment and counts it off its session.
+func (o *Orchestrator) transcoded(md *orchestrator.SegTranscodingMetadata, seg *orchestrator.HLSSegment, td *orchestrator.TranscodeData) {
 	if td != nil {
 		o.dec.Transcoded(md, seg, td)
 	}

@@ -213,6 +213,18 @@ func (fx orchFixture) waitReceipt(t *testing.T, session string, seq int64, want 
 	return got
 }
 
+// waitDecided waits until the session has no segment between Begin and
+// its decision (Transcoded hands segments over; the handover decides them).
+func (fx orchFixture) waitDecided(t *testing.T, session string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		fx.o.mu.Lock()
+		defer fx.o.mu.Unlock()
+		s := fx.o.sessions[session]
+		return s != nil && s.inflight == 0
+	}, 5*time.Second, time.Millisecond, "the handover did not decide the session's segments")
+}
+
 // hasSession reports whether the plugin and the decorator still hold a
 // session.
 func (fx orchFixture) hasSession(id string) (plugin, decorator bool) {
@@ -337,8 +349,9 @@ func TestOrchestratorBegin(t *testing.T) {
 }
 
 // TestOrchestratorSegmentPath: a segment asking for archiving is spooled
-// (no worker takes it), its receipt rides on the session's next reply, and
-// the fee is debited on acceptance from the payer's session.
+// (no worker takes it), its receipt rides on a later reply of the session
+// (its own reply does not wait for the decision), and the fee is debited on
+// acceptance from the payer's session.
 func TestOrchestratorSegmentPath(t *testing.T) {
 	fx := startOrchestrator(t, false, "-archivePricePerUnit", "3", "-archiveBytesPerUnit", "1000")
 	fx.o.Paid(&lpnet.Payment{Sender: senderA.Bytes()}, "sess1")
@@ -347,12 +360,14 @@ func TestOrchestratorSegmentPath(t *testing.T) {
 	require.True(t, fx.o.Begin(md))
 	fx.o.Transcoded(md, seg, td)
 
-	// The reply to the segment carries its receipt, decided or not.
-	tr := &lpnet.TranscodeResult{Seq: 0}
+	// The handover decides the segment after its reply: the next reply
+	// carries its receipt, accepted or not yet.
+	fx.waitDecided(t, "sess1")
+	tr := &lpnet.TranscodeResult{Seq: 1}
 	fx.o.AmendReply(tr, "sess1")
 	rs, ok, err := archiverpb.GetReceipts(tr)
 	require.NoError(t, err)
-	require.True(t, ok, "no receipts on the segment's reply")
+	require.True(t, ok, "no receipts on the next reply")
 	require.Len(t, rs.GetReceipts(), 1)
 	r := rs.GetReceipts()[0]
 	assert.Contains(t, []archiverpb.ArchiveReceipt_Status{archiverpb.ArchiveReceipt_PENDING, archiverpb.ArchiveReceipt_ACCEPTED}, r.GetStatus())
@@ -392,6 +407,57 @@ func TestOrchestratorSegmentPath(t *testing.T) {
 		assert.Empty(t, rs.GetReceipts())
 		assert.Equal(t, "423/50", rs.GetSessionFeeWei())
 	}
+}
+
+// TestOrchestratorReplyDoesNotDecide: Transcoded only hands the segment
+// over: its own reply carries no receipt, however long it is delayed, until
+// the handover decides it; Close decides what is still handed over.
+func TestOrchestratorReplyDoesNotDecide(t *testing.T) {
+	f := mustParseFlags(t, baseArgs()...)
+	o, err := OpenOrchestrator(f, OrchestratorEnv{DataDir: t.TempDir(), Offchain: true})
+	require.NoError(t, err)
+	o.handover = newHandover(time.Hour) // never takes while the test looks
+	require.NoError(t, o.Attach(&fakeLedger{}))
+	require.NoError(t, o.Start(context.Background()))
+	md, seg, td := segment("s1", "sess1", 0, true)
+	require.True(t, o.Begin(md))
+	o.Transcoded(md, seg, td)
+
+	tr := &lpnet.TranscodeResult{}
+	o.AmendReply(tr, "sess1")
+	rs, _, err := archiverpb.GetReceipts(tr)
+	require.NoError(t, err)
+	assert.Empty(t, rs.GetReceipts(), "the reply ran the archiver's decision")
+	o.mu.Lock()
+	assert.Equal(t, 1, o.sessions["sess1"].inflight, "the session's end must wait for the handed-over segment")
+	o.mu.Unlock()
+
+	require.NoError(t, o.Close())
+	tr = &lpnet.TranscodeResult{}
+	o.AmendReply(tr, "sess1")
+	rs, _, err = archiverpb.GetReceipts(tr)
+	require.NoError(t, err)
+	require.Len(t, rs.GetReceipts(), 1, "Close decides the segments handed over")
+	assert.Equal(t, int64(0), rs.GetReceipts()[0].GetSeq())
+	o.mu.Lock()
+	assert.Zero(t, o.sessions["sess1"].inflight)
+	o.mu.Unlock()
+}
+
+// TestOrchestratorAcceptWaitDecidesInReply: with -archiveAcceptWait the
+// operator has the reply wait for the durable write, so its own reply
+// carries the segment's final receipt.
+func TestOrchestratorAcceptWaitDecidesInReply(t *testing.T) {
+	fx := startOrchestrator(t, true, "-archiveAcceptWait", "10s")
+	md, seg, td := segment("s1", "sess1", 0, true)
+	require.True(t, fx.o.Begin(md))
+	fx.o.Transcoded(md, seg, td)
+	tr := &lpnet.TranscodeResult{}
+	fx.o.AmendReply(tr, "sess1")
+	rs, _, err := archiverpb.GetReceipts(tr)
+	require.NoError(t, err)
+	require.Len(t, rs.GetReceipts(), 1)
+	assert.Equal(t, archiverpb.ArchiveReceipt_ACCEPTED, rs.GetReceipts()[0].GetStatus(), rs.GetReceipts()[0].GetDetail())
 }
 
 // TestOrchestratorStockSegment: a segment without the bit is neither
@@ -507,6 +573,7 @@ func TestOrchestratorEndSessionWaitsForSegments(t *testing.T) {
 	require.True(t, p, "ended with a segment still transcoding")
 
 	fx.o.Transcoded(md, seg, td)
+	fx.waitDecided(t, "sess1")
 	ended := func() bool {
 		p, d := fx.hasSession("sess1")
 		return !p && !d

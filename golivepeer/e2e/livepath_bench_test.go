@@ -2,9 +2,13 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +26,7 @@ var (
 	lpSteps = flag.String("lp.streams", "1,2,4,6,8", "concurrent streams per step, rising")
 	lpHold  = flag.Duration("lp.hold", 20*time.Second, "how long each stream of a step pushes")
 	lpReal  = flag.Float64("lp.realtime", 0.95, "share of segments transcoded at least at real time for a step to hold")
+	lpPprof = flag.String("lp.pprof", "", "save an execution trace and a CPU profile of the orchestrator, 10 s from the middle of each archiving step, to files named by this prefix")
 )
 
 // BenchmarkRealNodeLivePath measures what archiving costs go-livepeer's
@@ -31,8 +36,8 @@ var (
 // -archive and one without. At each step both stream the same number of
 // concurrent live streams, one after the other (alternating which goes
 // first), and the orchestrator's own histograms give, per segment:
-//   - the time its reply spends in archiver code (archiver_live_path_seconds,
-//     TranscodeSeg around go-livepeer's transcode, plus SegmentReply);
+//   - the time its reply spends in archiver code (archiver_live_path_seconds
+//     Reply: TranscodeSeg around go-livepeer's transcode plus SegmentReply);
 //   - the whole TranscodeSeg with archiving on and off
 //     (archiver_transcode_seconds), p25/p50/p75/p99;
 //
@@ -83,10 +88,11 @@ func BenchmarkRealNodeLivePath(b *testing.B) {
 			for _, archiving := range order {
 				r := livePathStep(ctx, b, c, nodes[archiving], fmt.Sprintf("s%d", i), k, archiving)
 				b.Logf("%d streams, archiving %-5t: %d segments, %.0f%% at real time or better; TranscodeSeg p25/p50/p75/p99 %s; "+
-					"in archiver code per segment: TranscodeSeg p50 %s p99 %s, %.2f%% ≤ 1 ms (of which the decorator p50 %s p99 %s); "+
-					"SegmentReply p99 %s",
-					k, archiving, r.segments, 100*r.realtime, r.transcode, ms(r.hook.Quantile(0.5)), ms(r.hook.Quantile(0.99)),
-					100*r.hook.AtMost(1e-3), ms(r.hold.Quantile(0.5)), ms(r.hold.Quantile(0.99)), ms(r.reply.Quantile(0.99)))
+					"in archiver code per segment's reply: p50 %s p99 %s, %.2f%% ≤ 1 ms (TranscodeSeg p99 %s, SegmentReply p99 %s; before them ProcessPayment p99 %s); "+
+					"the decorator's decision, after the reply: p50 %s p99 %s",
+					k, archiving, r.segments, 100*r.realtime, r.transcode, ms(r.whole.Quantile(0.5)), ms(r.whole.Quantile(0.99)),
+					100*r.whole.AtMost(1e-3), ms(r.hook.Quantile(0.99)), ms(r.reply.Quantile(0.99)), ms(r.paid.Quantile(0.99)),
+					ms(r.hold.Quantile(0.5)), ms(r.hold.Quantile(0.99)))
 				if holding[archiving] && r.realtime >= *lpReal {
 					limit[archiving] = k
 				} else {
@@ -104,10 +110,12 @@ func BenchmarkRealNodeLivePath(b *testing.B) {
 // stepResult is what one variant of one step measured.
 type stepResult struct {
 	segments    int
-	realtime    float64 // share of segments at real time or better
-	transcode   string  // p25/p50/p75/p99 of the whole TranscodeSeg
-	hook, reply realnode.Histogram
-	hold        realnode.Histogram // the decorator's share of hook
+	realtime    float64            // share of segments at real time or better
+	transcode   string             // p25/p50/p75/p99 of the whole TranscodeSeg
+	hook, reply realnode.Histogram // TranscodeSeg's and SegmentReply's shares
+	paid        realnode.Histogram // ProcessPayment's share
+	whole       realnode.Histogram // both, per segment
+	hold        realnode.Histogram // the decorator's decision
 }
 
 // livePathStep pushes k concurrent streams to b for -lp.hold and returns
@@ -129,6 +137,11 @@ func livePathStep(ctx context.Context, tb testing.TB, c *realnode.Cluster, b *re
 	}
 	live0, whole0, latency0 := scrape()
 	var wg sync.WaitGroup
+	if archiving && *lpPprof != "" {
+		for _, kind := range []string{"trace", "profile"} {
+			wg.Go(func() { savePprof(ctx, tb, c.Orch.CLI, kind, fmt.Sprintf("%s-%d.%s", *lpPprof, k, kind)) })
+		}
+	}
 	errs := make([]error, k)
 	for i := range k {
 		wg.Go(func() {
@@ -163,8 +176,31 @@ func livePathStep(ctx context.Context, tb testing.TB, c *realnode.Cluster, b *re
 		reply:     live1["hook=SegmentReply"].Sub(live0["hook=SegmentReply"]),
 		transcode: fmt.Sprintf("%s/%s/%s/%s", ms(d.Quantile(0.25)), ms(d.Quantile(0.5)), ms(d.Quantile(0.75)), ms(d.Quantile(0.99)))}
 	r.hold = live1["hold"].Sub(live0["hold"])
+	r.whole = live1["hook=Reply"].Sub(live0["hook=Reply"])
+	r.paid = live1["hook=ProcessPayment"].Sub(live0["hook=ProcessPayment"])
 	r.realtime = latency1.Sub(latency0).AtMost(2) // 2 s: the test video's segments
 	return r
 }
 
 func ms(seconds float64) string { return fmt.Sprintf("%.2f ms", seconds*1e3) }
+
+// savePprof saves 10 s of the node's pprof kind ("trace", "profile") from
+// the middle of a step (go-livepeer serves pprof on its CLI port) to path.
+func savePprof(ctx context.Context, tb testing.TB, cli, kind, path string) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(max(*lpHold/2-5*time.Second, 0)):
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+cli+"/debug/pprof/"+kind+"?seconds=10", nil)
+	require.NoError(tb, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(tb, err)
+	defer resp.Body.Close()
+	require.Equal(tb, http.StatusOK, resp.StatusCode)
+	f, err := os.Create(path)
+	require.NoError(tb, err)
+	_, err = io.Copy(f, resp.Body)
+	require.NoError(tb, errors.Join(err, f.Close()))
+	tb.Logf("orchestrator %s: %s", kind, path)
+}

@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net/http"
 	"os"
+	"runtime/trace"
 	"time"
 
 	ethcommon "github.com/ethereum/go-ethereum/common"
@@ -97,10 +98,11 @@ func startOrchestrator(ctx context.Context, f *plugin.Flags, n *core.LivepeerNod
 		}
 		a.AmendInfo(info, sender, session)
 	}
-	server.SegmentReplyHook = func(_ context.Context, tr *net.TranscodeResult, _ ethcommon.Address, md *core.SegTranscodingMetadata) {
+	server.SegmentReplyHook = func(ctx context.Context, tr *net.TranscodeResult, _ ethcommon.Address, md *core.SegTranscodingMetadata) {
+		defer trace.StartRegion(ctx, "archiver.SegmentReply").End()
 		start := time.Now()
 		a.AmendReply(tr, md.AuthToken.GetSessionId())
-		live.hook("SegmentReply", time.Since(start))
+		live.reply(md, time.Since(start))
 	}
 	server.EndSessionHook = a.EndSession
 	starter.OrchestratorHook = func(inner server.Orchestrator) server.Orchestrator {

@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"context"
+	"runtime/trace"
 	"time"
 
 	"github.com/livepeer/go-livepeer/core"
@@ -54,9 +55,14 @@ func (o *orch) ProcessPayment(ctx context.Context, payment net.Payment, manifest
 func (o *orch) TranscodeSeg(ctx context.Context, md *core.SegTranscodingMetadata, seg *stream.HLSSegment) (*core.TranscodeResult, error) {
 	start := time.Now()
 	var inner time.Duration // in go-livepeer's own transcode
+	// The regions show, in an execution trace of the node, what the
+	// archiver's share of the reply waits on (scheduling, locks, GC).
+	region := trace.StartRegion(ctx, "archiver.Begin")
 	view := segMetadata(md)
-	if !o.a.Begin(view) {
-		defer func() { o.m.segment(false, start, inner) }()
+	begun := o.a.Begin(view)
+	region.End()
+	if !begun {
+		defer func() { o.m.segment(md, false, start, inner) }()
 		t := time.Now()
 		defer func() { inner = time.Since(t) }()
 		return o.Orchestrator.TranscodeSeg(ctx, md, seg)
@@ -65,11 +71,14 @@ func (o *orch) TranscodeSeg(ctx context.Context, md *core.SegTranscodingMetadata
 	// recovers it), or the session would wait for this segment forever.
 	var td *orchestrator.TranscodeData
 	defer func() {
+		defer trace.StartRegion(ctx, "archiver.Transcoded").End()
 		o.a.Transcoded(view, hlsSegment(seg), td)
-		o.m.segment(true, start, inner)
+		o.m.segment(md, true, start, inner)
 	}()
+	region = trace.StartRegion(ctx, "archiver.Strip")
 	stripped := *md
 	stripped.Caps = core.CapabilitiesFromNetCapabilities(o.a.Strip(view.Caps))
+	region.End()
 	t := time.Now()
 	res, err := o.Orchestrator.TranscodeSeg(ctx, &stripped, seg)
 	inner = time.Since(t)
