@@ -79,6 +79,10 @@ type Decorator struct {
 
 	mu       sync.Mutex
 	sessions map[archiver.ManifestID]*session
+	// outboxes holds each session's outbox (archiver.ManifestID →
+	// *outbox) apart from d.mu, which the decisions hold: a reply takes
+	// its receipts without waiting for them.
+	outboxes sync.Map
 }
 
 // session is the decorator's bookkeeping of one go-livepeer session.
@@ -86,10 +90,10 @@ type session struct {
 	sender   common.Address // payer, from ProcessPayment
 	reserved *big.Rat       // fees of jobs not yet decided
 	inflight int            // jobs submitted and not yet decided
-	pending  []*archiverpb.ArchiveReceipt
-	charged  *big.Rat  // archive fees debited
-	seen     time.Time // last payment, segment, outcome or reply
-	ended    bool      // EndSession came while outcomes were in flight
+	out      *outbox        // receipts for the next reply
+	charged  *big.Rat       // archive fees debited
+	seen     time.Time      // last payment, segment or outcome
+	ended    bool           // EndSession came while outcomes were in flight
 }
 
 var _ Orchestrator = (*Decorator)(nil)
@@ -178,7 +182,7 @@ func (d *Decorator) Expire(now time.Time) {
 	d.mu.Lock()
 	for id, s := range d.sessions {
 		if s.inflight == 0 && now.Sub(s.seen) > d.cfg.SessionTTL {
-			delete(d.sessions, id)
+			d.drop(id)
 			forget = append(forget, gone{id, s.sender})
 		}
 	}
@@ -209,11 +213,18 @@ func (d *Decorator) Sessions() []archiver.ManifestID {
 func (d *Decorator) session(id archiver.ManifestID) *session {
 	s := d.sessions[id]
 	if s == nil {
-		s = &session{reserved: new(big.Rat), charged: new(big.Rat)}
+		s = &session{reserved: new(big.Rat), charged: new(big.Rat), out: &outbox{fee: "0/1"}}
 		d.sessions[id] = s
+		d.outboxes.Store(id, s.out)
 	}
 	s.seen, s.ended = time.Now(), false
 	return s
+}
+
+// drop forgets a session; d.mu must be held.
+func (d *Decorator) drop(id archiver.ManifestID) {
+	delete(d.sessions, id)
+	d.outboxes.Delete(id)
 }
 
 // Capabilities advertises the Archive bit on top of go-livepeer's own.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -158,6 +159,7 @@ func (d *Decorator) decide(id archiver.ManifestID, r *archiverpb.ArchiveReceipt,
 	default:
 		r.Status, r.Detail, r.BytesCharged = archiverpb.ArchiveReceipt_FAILED, o.Err.Error(), 0
 	}
+	wire := d.marshal(r)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s := d.sessions[id]
@@ -167,14 +169,16 @@ func (d *Decorator) decide(id archiver.ManifestID, r *archiverpb.ArchiveReceipt,
 	s.reserved.Sub(s.reserved, fee)
 	s.inflight--
 	s.seen = time.Now()
+	total := ""
 	if r.Status == archiverpb.ArchiveReceipt_ACCEPTED {
 		s.charged.Add(s.charged, fee)
+		total = s.charged.String()
 	}
 	switch {
 	case !s.ended:
-		s.pending = append(s.pending, r)
+		s.out.post(wire, total)
 	case s.inflight == 0:
-		delete(d.sessions, id)
+		d.drop(id)
 	}
 }
 
@@ -185,10 +189,60 @@ func (d *Decorator) refuse(session archiver.ManifestID, r *archiverpb.ArchiveRec
 
 // deliver queues a receipt for the next reply of the session.
 func (d *Decorator) deliver(id archiver.ManifestID, r *archiverpb.ArchiveReceipt) {
+	wire := d.marshal(r)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s := d.session(id)
-	s.pending = append(s.pending, r)
+	d.session(id).out.post(wire, "")
+}
+
+// marshal is a receipt's wire form for an outbox; a receipt that cannot
+// be marshaled (it cannot happen: its fields are plain) is logged and
+// dropped, and the session's fee total still tells the broadcaster.
+func (d *Decorator) marshal(r *archiverpb.ArchiveReceipt) []byte {
+	wire, err := archiverpb.AppendReceipt(nil, r)
+	if err != nil {
+		d.cfg.Logger.Error("archive receipt dropped", "seq", r.GetSeq(), "error", err)
+		return nil
+	}
+	return wire
+}
+
+// outbox is a session's receipts waiting for its next reply, each
+// marshaled when it is decided, and the session's fee total. A reply takes
+// them under the outbox's own lock, held only to append or swap, and joins
+// bytes: on a node whose transcoders keep every core busy, the less a
+// reply runs and waits for, the less often the OS preempts it there.
+type outbox struct {
+	mu       sync.Mutex
+	receipts []byte // ArchiveReceipts.receipts entries (archiverpb.AppendReceipt)
+	fee      string // the session's archive fees so far, "num/den"
+}
+
+// post queues a receipt in wire form; fee, if set, is the new total.
+func (b *outbox) post(receipt []byte, fee string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.receipts = append(b.receipts, receipt...)
+	if fee != "" {
+		b.fee = fee
+	}
+}
+
+// take returns ArchiveReceipts in wire form, with the receipts not taken
+// before; fresh is false when there are none and nothing was charged.
+func (b *outbox) take() (wire []byte, fresh bool) {
+	b.mu.Lock()
+	receipts, fee := b.receipts, b.fee
+	b.receipts = nil
+	b.mu.Unlock()
+	return archiverpb.ReceiptsWire(receipts, fee), len(receipts) > 0 || fee != "0/1"
+}
+
+// clear drops the receipts not taken.
+func (b *outbox) clear() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.receipts = nil
 }
 
 // TakeReceipts returns the receipts not yet sent for a session (the id
@@ -199,17 +253,26 @@ func (d *Decorator) deliver(id archiver.ManifestID, r *archiverpb.ArchiveReceipt
 // broadcaster see the difference. A session the decorator does not know
 // (no archiving, ended or expired) gets an empty answer and is not created.
 func (d *Decorator) TakeReceipts(id archiver.ManifestID) *archiverpb.ArchiveReceipts {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	out := &archiverpb.ArchiveReceipts{SessionFeeWei: "0/1"}
-	s := d.sessions[id]
-	if s == nil {
-		return out
+	if wire, _ := d.TakeReceiptsWire(id); wire != nil {
+		if err := proto.Unmarshal(wire, out); err != nil {
+			d.cfg.Logger.Error("archive receipts dropped", "session", string(id), "error", err)
+		}
 	}
-	out.Receipts, s.pending = s.pending, nil
-	out.SessionFeeWei = s.charged.String()
-	s.seen = time.Now()
 	return out
+}
+
+// TakeReceiptsWire is TakeReceipts in wire form, for
+// archiverpb.SetReceiptsWire: it neither marshals nor waits for the
+// decisions. wire is nil for a session the decorator does not know; fresh
+// is false when it holds no receipt and nothing was charged, a reply that
+// a stock broadcaster may get as go-livepeer made it.
+func (d *Decorator) TakeReceiptsWire(id archiver.ManifestID) (wire []byte, fresh bool) {
+	b, ok := d.outboxes.Load(id)
+	if !ok {
+		return nil, false
+	}
+	return b.(*outbox).take()
 }
 
 // EndSession forgets a session's pinned price and bookkeeping. Outcomes
@@ -226,8 +289,9 @@ func (d *Decorator) EndSession(sender common.Address, id archiver.ManifestID) {
 		d.prices.Forget(s.sender, string(id)) // pinned under the payer's address
 	}
 	if s.inflight == 0 {
-		delete(d.sessions, id)
+		d.drop(id)
 		return
 	}
-	s.ended, s.pending = true, nil
+	s.ended = true
+	s.out.clear()
 }

@@ -283,11 +283,11 @@ func (o *Orchestrator) AmendInfo(info *lpnet.OrchestratorInfo, sender common.Add
 
 // AmendReply attaches the session's archive receipts to a segment's reply.
 func (o *Orchestrator) AmendReply(tr *lpnet.TranscodeResult, session string) {
-	r := o.dec.TakeReceipts(archiver.ManifestID(session))
-	if len(r.GetReceipts()) == 0 && (r.GetSessionFeeWei() == "" || r.GetSessionFeeWei() == "0/1") {
+	wire, fresh := o.dec.TakeReceiptsWire(archiver.ManifestID(session))
+	if !fresh {
 		return // nothing new: stock broadcasters' replies stay as go-livepeer made them
 	}
-	if err := archiverpb.SetReceipts(tr, r); err != nil {
+	if err := archiverpb.SetReceiptsWire(tr, wire); err != nil {
 		o.log.Error("attaching archive receipts", "error", err)
 	}
 }

@@ -53,12 +53,50 @@ func GetReceipts(res *lpnet.TranscodeResult) (r *ArchiveReceipts, ok bool, err e
 	return r, true, nil
 }
 
+// Field numbers of ArchiveReceipts, for its wire form built piece by piece
+// (AppendReceipt, ReceiptsWire); TestReceiptsWireFields checks them
+// against the generated descriptor.
+const (
+	receiptsEntryField protowire.Number = 1 // ArchiveReceipts.receipts
+	sessionFeeField    protowire.Number = 2 // ArchiveReceipts.session_fee_wei
+)
+
+// AppendReceipt appends r to b as one entry of ArchiveReceipts.receipts in
+// wire form. An orchestrator marshals each receipt when it is decided, so
+// that a reply only joins bytes (ReceiptsWire, SetReceiptsWire).
+func AppendReceipt(b []byte, r *ArchiveReceipt) ([]byte, error) {
+	payload, err := proto.Marshal(r)
+	if err != nil {
+		return b, fmt.Errorf("archiverpb: marshal receipt: %w", err)
+	}
+	b = protowire.AppendTag(b, receiptsEntryField, protowire.BytesType)
+	return protowire.AppendBytes(b, payload), nil
+}
+
+// ReceiptsWire is the wire form of ArchiveReceipts holding the entries
+// AppendReceipt built and the session's fee total. It appends to receipts.
+func ReceiptsWire(receipts []byte, sessionFeeWei string) []byte {
+	b := protowire.AppendTag(receipts, sessionFeeField, protowire.BytesType)
+	return protowire.AppendString(b, sessionFeeWei)
+}
+
+// SetReceiptsWire is SetReceipts for receipts in wire form (ReceiptsWire).
+func SetReceiptsWire(res *lpnet.TranscodeResult, wire []byte) error {
+	return setExtensionWire(res, ReceiptsField, wire)
+}
+
 // setExtension replaces field num in m's unknown fields with ext.
 func setExtension(m proto.Message, num protowire.Number, ext proto.Message) error {
 	payload, err := proto.Marshal(ext)
 	if err != nil {
 		return fmt.Errorf("archiverpb: marshal field %d: %w", num, err)
 	}
+	return setExtensionWire(m, num, payload)
+}
+
+// setExtensionWire replaces field num in m's unknown fields with payload,
+// a message in wire form.
+func setExtensionWire(m proto.Message, num protowire.Number, payload []byte) error {
 	rest, _, err := split(m.ProtoReflect().GetUnknown(), num)
 	if err != nil {
 		return err

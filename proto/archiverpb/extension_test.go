@@ -89,3 +89,35 @@ func TestMalformedExtension(t *testing.T) {
 	require.True(t, ok)
 	require.ErrorIs(t, err, archiverpb.ErrMalformed)
 }
+
+// TestReceiptsWire: receipts marshaled one by one and joined with the fee
+// total are byte for byte what marshaling ArchiveReceipts gives, and read
+// back from a TranscodeResult as the same message; so are no receipts.
+func TestReceiptsWire(t *testing.T) {
+	rs := []*archiverpb.ArchiveReceipt{
+		{ManifestId: []byte("m"), Seq: 4, SourceBytes: 1880, BytesCharged: 2820, FeeWei: "423/50",
+			Status: archiverpb.ArchiveReceipt_ACCEPTED, Renditions: []*archiverpb.RenditionBytes{{Name: "P240p30fps16x9", Bytes: 940}}},
+		{ManifestId: []byte("m"), Seq: 5, Status: archiverpb.ArchiveReceipt_REFUSED,
+			Reason: archiverpb.ArchiveReceipt_INSUFFICIENT_BALANCE, Detail: "balance does not cover the archive fee"},
+	}
+	for _, n := range []int{0, 1, 2} {
+		want := &archiverpb.ArchiveReceipts{Receipts: rs[:n], SessionFeeWei: "423/50"}
+		var entries []byte
+		for _, r := range rs[:n] {
+			var err error
+			entries, err = archiverpb.AppendReceipt(entries, r)
+			require.NoError(t, err)
+		}
+		wire := archiverpb.ReceiptsWire(entries, "423/50")
+		marshaled, err := proto.MarshalOptions{Deterministic: true}.Marshal(want)
+		require.NoError(t, err)
+		require.Equal(t, marshaled, wire, "%d receipts", n)
+
+		tr := &lpnet.TranscodeResult{Seq: 9}
+		require.NoError(t, archiverpb.SetReceiptsWire(tr, wire))
+		got, ok, err := archiverpb.GetReceipts(tr)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.True(t, proto.Equal(want, got), "%d receipts: got %v", n, got)
+	}
+}
