@@ -11,7 +11,7 @@ import (
 // handoverTick is how often the handover takes what go-livepeer's replies
 // left: a segment's outcome is decided at most this long after its reply,
 // and rides on the session's next one.
-const handoverTick = 5 * time.Millisecond
+const handoverTick = 20 * time.Millisecond
 
 // handover carries transcoded segments from go-livepeer's replies to the
 // archiver's decision (price, policy and name checks, the fee's
