@@ -249,6 +249,9 @@ func (o *Orchestrator) Begin(md *orchestrator.SegTranscodingMetadata) bool {
 // the session's next reply. With -archiveAcceptWait the operator chose to
 // have the reply wait for the outcome, and the checks run here.
 func (o *Orchestrator) Transcoded(md *orchestrator.SegTranscodingMetadata, seg *orchestrator.HLSSegment, td *orchestrator.TranscodeData) {
+	if !o.dec.Requested(md.Caps) {
+		return // Begin turned it away: nothing to archive, nothing counted
+	}
 	if td != nil && o.cfg.AcceptWait == 0 && o.handover.put(transcoded{md, seg, td}) {
 		return
 	}

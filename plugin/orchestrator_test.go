@@ -213,6 +213,17 @@ func (fx orchFixture) waitReceipt(t *testing.T, session string, seq int64, want 
 	return got
 }
 
+// replyReceipts are the receipts a reply of session carries now, and
+// whether it carries the extension at all.
+func replyReceipts(t *testing.T, o *Orchestrator, session string) (*archiverpb.ArchiveReceipts, bool) {
+	t.Helper()
+	tr := &lpnet.TranscodeResult{}
+	o.AmendReply(tr, session)
+	rs, ok, err := archiverpb.GetReceipts(tr)
+	require.NoError(t, err)
+	return rs, ok
+}
+
 // waitDecided waits until the session has no segment between Begin and
 // its decision (Transcoded hands segments over; the handover decides them).
 func (fx orchFixture) waitDecided(t *testing.T, session string) {
@@ -363,10 +374,7 @@ func TestOrchestratorSegmentPath(t *testing.T) {
 	// The handover decides the segment after its reply: the next reply
 	// carries its receipt, accepted or not yet.
 	fx.waitDecided(t, "sess1")
-	tr := &lpnet.TranscodeResult{Seq: 1}
-	fx.o.AmendReply(tr, "sess1")
-	rs, ok, err := archiverpb.GetReceipts(tr)
-	require.NoError(t, err)
+	rs, ok := replyReceipts(t, fx.o, "sess1")
 	require.True(t, ok, "no receipts on the next reply")
 	require.Len(t, rs.GetReceipts(), 1)
 	r := rs.GetReceipts()[0]
@@ -399,11 +407,7 @@ func TestOrchestratorSegmentPath(t *testing.T) {
 	assert.Equal(t, 1, fx.o.host.SpoolStats().Jobs)
 
 	// Once taken, receipts are not sent again; the session's fee total is.
-	tr = &lpnet.TranscodeResult{}
-	fx.o.AmendReply(tr, "sess1")
-	rs, ok, err = archiverpb.GetReceipts(tr)
-	require.NoError(t, err)
-	if ok {
+	if rs, ok = replyReceipts(t, fx.o, "sess1"); ok {
 		assert.Empty(t, rs.GetReceipts())
 		assert.Equal(t, "423/50", rs.GetSessionFeeWei())
 	}
@@ -423,20 +427,14 @@ func TestOrchestratorReplyDoesNotDecide(t *testing.T) {
 	require.True(t, o.Begin(md))
 	o.Transcoded(md, seg, td)
 
-	tr := &lpnet.TranscodeResult{}
-	o.AmendReply(tr, "sess1")
-	rs, _, err := archiverpb.GetReceipts(tr)
-	require.NoError(t, err)
+	rs, _ := replyReceipts(t, o, "sess1")
 	assert.Empty(t, rs.GetReceipts(), "the reply ran the archiver's decision")
 	o.mu.Lock()
 	assert.Equal(t, 1, o.sessions["sess1"].inflight, "the session's end must wait for the handed-over segment")
 	o.mu.Unlock()
 
 	require.NoError(t, o.Close())
-	tr = &lpnet.TranscodeResult{}
-	o.AmendReply(tr, "sess1")
-	rs, _, err = archiverpb.GetReceipts(tr)
-	require.NoError(t, err)
+	rs, _ = replyReceipts(t, o, "sess1")
 	require.Len(t, rs.GetReceipts(), 1, "Close decides the segments handed over")
 	assert.Equal(t, int64(0), rs.GetReceipts()[0].GetSeq())
 	o.mu.Lock()
@@ -452,10 +450,7 @@ func TestOrchestratorAcceptWaitDecidesInReply(t *testing.T) {
 	md, seg, td := segment("s1", "sess1", 0, true)
 	require.True(t, fx.o.Begin(md))
 	fx.o.Transcoded(md, seg, td)
-	tr := &lpnet.TranscodeResult{}
-	fx.o.AmendReply(tr, "sess1")
-	rs, _, err := archiverpb.GetReceipts(tr)
-	require.NoError(t, err)
+	rs, _ := replyReceipts(t, fx.o, "sess1")
 	require.Len(t, rs.GetReceipts(), 1)
 	assert.Equal(t, archiverpb.ArchiveReceipt_ACCEPTED, rs.GetReceipts()[0].GetStatus(), rs.GetReceipts()[0].GetDetail())
 }
@@ -466,12 +461,13 @@ func TestOrchestratorStockSegment(t *testing.T) {
 	fx := startOrchestrator(t, true)
 	md, seg, td := segment("s1", "sess1", 0, false)
 	assert.False(t, fx.o.Begin(md))
-	// A build that calls Transcoded regardless must not archive it.
+	// A build that calls Transcoded regardless must not archive it:
+	// Transcoded drops it at once, nothing is handed over.
 	fx.o.Transcoded(md, seg, td)
-	tr := &lpnet.TranscodeResult{}
-	fx.o.AmendReply(tr, "sess1")
-	rs, _, err := archiverpb.GetReceipts(tr)
-	require.NoError(t, err)
+	fx.o.handover.mu.Lock()
+	assert.Empty(t, fx.o.handover.queue, "a stock segment was handed over")
+	fx.o.handover.mu.Unlock()
+	rs, _ := replyReceipts(t, fx.o, "sess1")
 	assert.Empty(t, rs.GetReceipts())
 	assert.Empty(t, fx.ledger.list())
 	assert.Equal(t, 0, fx.o.host.SpoolStats().Jobs)
