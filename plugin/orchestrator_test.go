@@ -434,9 +434,12 @@ func TestOrchestratorReplyDoesNotDecide(t *testing.T) {
 	o.mu.Unlock()
 
 	require.NoError(t, o.Close())
+	// Its receipt, and its outcome too if that came already.
 	rs, _ = replyReceipts(t, o, "sess1")
-	require.Len(t, rs.GetReceipts(), 1, "Close decides the segments handed over")
-	assert.Equal(t, int64(0), rs.GetReceipts()[0].GetSeq())
+	require.NotEmpty(t, rs.GetReceipts(), "Close decides the segments handed over")
+	for _, r := range rs.GetReceipts() {
+		assert.Equal(t, int64(0), r.GetSeq())
+	}
 	o.mu.Lock()
 	assert.Zero(t, o.sessions["sess1"].inflight)
 	o.mu.Unlock()
