@@ -376,7 +376,8 @@ func TestOrchestratorSegmentPath(t *testing.T) {
 	fx.waitDecided(t, "sess1")
 	rs, ok := replyReceipts(t, fx.o, "sess1")
 	require.True(t, ok, "no receipts on the next reply")
-	require.Len(t, rs.GetReceipts(), 1)
+	require.NotEmpty(t, rs.GetReceipts())
+	require.LessOrEqual(t, len(rs.GetReceipts()), 2, "its receipt, and its outcome if that came already")
 	r := rs.GetReceipts()[0]
 	assert.Contains(t, []archiverpb.ArchiveReceipt_Status{archiverpb.ArchiveReceipt_PENDING, archiverpb.ArchiveReceipt_ACCEPTED}, r.GetStatus())
 	assert.Equal(t, []byte("s1"), r.GetManifestId())
@@ -389,7 +390,11 @@ func TestOrchestratorSegmentPath(t *testing.T) {
 	assert.Equal(t, int64(1000), r.GetPrice().GetBytesPerUnit())
 
 	if r.GetStatus() == archiverpb.ArchiveReceipt_PENDING {
-		r = fx.waitReceipt(t, "sess1", 0, archiverpb.ArchiveReceipt_ACCEPTED)
+		if last := rs.GetReceipts()[len(rs.GetReceipts())-1]; last.GetStatus() == archiverpb.ArchiveReceipt_ACCEPTED {
+			r = last
+		} else {
+			r = fx.waitReceipt(t, "sess1", 0, archiverpb.ArchiveReceipt_ACCEPTED)
+		}
 	}
 	total := uint64(len(seg.Data) + len(td.Segments[0].Data))
 	assert.Equal(t, total, r.GetBytesCharged())
