@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -150,6 +151,13 @@ func Start(ctx context.Context, o Options) (_ *Net, err error) {
 	}
 	log.Info("bee nodes linked and warmed up", "elapsed", time.Since(began))
 	warnUnreachable(ctx, log, n.nodes[:])
+	// The calls above leave keep-alive connections in the shared
+	// transport that a caller's first request would reuse; Bee has closed
+	// some of them by then, and a POST on one fails with EOF (Go replays
+	// only idempotent requests). Callers start on fresh connections.
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		t.CloseIdleConnections()
+	}
 	return n, nil
 }
 
