@@ -450,6 +450,39 @@ func TestOrchestratorReplyDoesNotDecide(t *testing.T) {
 	o.mu.Unlock()
 }
 
+// TestOrchestratorCloseKeepsHandedOverSegments: segments Close decides are
+// spooled before the spool closes: each ends ACCEPTED, none FAILED because
+// the spool was gone by the time its index record was written.
+func TestOrchestratorCloseKeepsHandedOverSegments(t *testing.T) {
+	const n = 24
+	f := mustParseFlags(t, baseArgs()...)
+	o, err := OpenOrchestrator(f, OrchestratorEnv{DataDir: t.TempDir(), Offchain: true})
+	require.NoError(t, err)
+	o.handover = newHandover(time.Hour) // Close decides them all
+	require.NoError(t, o.Attach(&fakeLedger{}))
+	require.NoError(t, o.Start(context.Background()))
+	for seq := range int64(n) {
+		md, seg, td := segment("s1", "sess1", seq, true)
+		require.True(t, o.Begin(md))
+		o.Transcoded(md, seg, td)
+	}
+	require.NoError(t, o.Close())
+
+	final := map[int64]*archiverpb.ArchiveReceipt{}
+	require.Eventually(t, func() bool {
+		rs, _ := replyReceipts(t, o, "sess1")
+		for _, r := range rs.GetReceipts() {
+			if r.GetStatus() != archiverpb.ArchiveReceipt_PENDING {
+				final[r.GetSeq()] = r
+			}
+		}
+		return len(final) == n
+	}, 5*time.Second, 10*time.Millisecond, "every segment decided at Close gets its outcome")
+	for seq, r := range final {
+		assert.Equal(t, archiverpb.ArchiveReceipt_ACCEPTED, r.GetStatus(), "seq %d: %s", seq, r.GetDetail())
+	}
+}
+
 // TestOrchestratorAcceptWaitDecidesInReply: with -archiveAcceptWait the
 // operator has the reply wait for the durable write, so its own reply
 // carries the segment's final receipt.

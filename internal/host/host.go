@@ -200,6 +200,11 @@ func (h *Host) Start(ctx context.Context) error {
 // stay in the spool for the next Open.
 func (h *Host) Close() error {
 	h.service.Close() // no report is recorded half-way, in the index but not the spool
+	if h.done != nil {
+		// Segments submitted just before Close reach the spool while its
+		// writer still runs.
+		h.streams.StopIntake()
+	}
 	if h.cancel != nil {
 		h.cancel()
 		<-h.done

@@ -42,8 +42,14 @@ func (in intake) Submit(job archiver.Job) <-chan archiver.Outcome {
 			archiver.ErrSpoolFull, waiting-n, in.s.cfg.MaxIntakeBytes)}
 		return out
 	}
+	if !in.s.enterIntake() {
+		in.s.intakeBytes.Add(-n)
+		out <- archiver.Outcome{Err: fmt.Errorf("refused %q seq %d: %w", job.ManifestID, job.Seq, ErrClosed)}
+		return out
+	}
 	st := in.s.arriving(streamID(job))
 	go func() {
+		defer in.s.leaveIntake()
 		defer in.s.intakeBytes.Add(-n)
 		defer in.s.arrived(st)
 		if err := in.s.record(context.Background(), job); err != nil {
@@ -67,6 +73,44 @@ func (in intake) Submit(job archiver.Job) <-chan archiver.Outcome {
 		out <- o
 	}()
 	return out
+}
+
+// ErrClosed: the host is closing and takes no more segments.
+var ErrClosed = errors.New("streams: closing")
+
+// enterIntake counts a submit on its way to the spool, or reports false
+// once StopIntake was called.
+func (s *Streams) enterIntake() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.intakes++
+	return true
+}
+
+func (s *Streams) leaveIntake() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.intakes--
+	if s.intakes == 0 {
+		s.idle.Broadcast()
+	}
+}
+
+// StopIntake refuses further submits and waits until every earlier one has
+// its outcome: recorded and spooled, or refused. A host calls it before it
+// stops the spool's writer, so a segment submitted just before the host
+// closes is spooled rather than failed for finding the spool gone. It
+// waits as long as those writes take.
+func (s *Streams) StopIntake() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closing = true
+	for s.intakes > 0 {
+		s.idle.Wait()
+	}
 }
 
 // dropEmpty records a job's 0-byte files as gaps, which nothing could play,

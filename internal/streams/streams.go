@@ -88,8 +88,11 @@ type Streams struct {
 
 	intakeBytes atomic.Int64 // bytes submitted and not yet spooled or refused
 
-	mu    sync.Mutex
-	state map[catalog.StreamID]*stream
+	mu      sync.Mutex
+	state   map[catalog.StreamID]*stream
+	intakes int        // Intake submits without their outcome yet
+	closing bool       // StopIntake was called: Intake refuses
+	idle    *sync.Cond // on mu: intakes fell to zero
 }
 
 // stream is the in-memory side of a stream; the index holds the rest.
@@ -109,7 +112,9 @@ var _ archiver.Results = (*Streams)(nil)
 // New returns the stream keeper over an open index.
 func New(ix *catalog.Index, pub Publisher, cfg Config) *Streams {
 	cfg = cfg.withDefaults()
-	return &Streams{ix: ix, pub: pub, cfg: cfg, log: cfg.Logger, state: map[catalog.StreamID]*stream{}}
+	s := &Streams{ix: ix, pub: pub, cfg: cfg, log: cfg.Logger, state: map[catalog.StreamID]*stream{}}
+	s.idle = sync.NewCond(&s.mu)
+	return s
 }
 
 // Len is the number of streams held in memory: live ones, and ending ones

@@ -210,3 +210,34 @@ func TestIntakeBoundsWhatWaits(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, recs, 6, "segments 1, 2 and 3 (after the refusal), two files each")
 }
+
+// TestStopIntakeWaitsThenRefuses: StopIntake returns only once an earlier
+// submit has its spool's outcome, and later submits are refused with
+// ErrClosed, recording nothing.
+func TestStopIntakeWaitsThenRefuses(t *testing.T) {
+	s, ix, _ := setup(t, streams.Config{IdleTimeout: time.Hour})
+	gate := spoolGate{release: make(chan struct{})}
+	in := s.Intake(gate)
+	first := in.Submit(job(0))
+
+	stopped := make(chan struct{})
+	go func() {
+		s.StopIntake()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+		t.Fatal("StopIntake returned while a submit waited for the spool")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(gate.release)
+	require.NoError(t, (<-first).Err)
+	<-stopped
+
+	require.ErrorIs(t, (<-in.Submit(job(1))).Err, streams.ErrClosed)
+	pending, err := ix.Pending(catalog.StreamID{ManifestID: "m", Sender: common.Address{1}})
+	require.NoError(t, err)
+	for _, f := range pending {
+		require.Equal(t, uint64(0), f.Seq, "only the first segment is recorded")
+	}
+}
