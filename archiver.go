@@ -105,6 +105,10 @@ type FileResult struct {
 	Reference []byte
 	Bytes     uint64
 	Chunks    uint64
+	// SHA256 is the file's content hash as the orchestrator computed it
+	// from the bytes it dispatched, once it has checked the report against
+	// them; zero when not known (the recorder then hashes the bytes).
+	SHA256 [32]byte
 }
 
 // Results records what workers report: the stream keeper, into the

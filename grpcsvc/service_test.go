@@ -2,6 +2,7 @@ package grpcsvc_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"net"
 	"os"
@@ -209,6 +210,7 @@ func requireArchived(t *testing.T, h *harness, js []archiver.Job) {
 			ref, err := chunker.Reference(context.Background(), want[i], redundancy.NONE)
 			require.NoError(t, err)
 			require.Equal(t, ref.Bytes(), f.Reference)
+			require.Equal(t, sha256.Sum256(want[i]), f.SHA256, "the recorder gets the content hash the dispatcher checked")
 			got, err := dev.Client.DownloadBytes(context.Background(), swarm.NewAddress(f.Reference), 1<<20)
 			require.NoError(t, err)
 			require.Equal(t, want[i], got)

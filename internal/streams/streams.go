@@ -143,10 +143,22 @@ func extinf(d time.Duration) string {
 
 // segmentFiles are a job's files as the index records them.
 func segmentFiles(j archiver.Job) []catalog.SegmentFile {
+	return segmentFilesKnown(j, nil)
+}
+
+// segmentFilesKnown is segmentFiles taking each file's content hash from
+// results where the orchestrator gave it, hashing only the others.
+func segmentFilesKnown(j archiver.Job, results []archiver.FileResult) []catalog.SegmentFile {
 	fs := files(j)
 	recs := make([]catalog.SegmentFile, len(fs))
 	for i, f := range fs {
-		recs[i] = catalog.SegmentFile{Rendition: f.Name, ContentHash: sha256.Sum256(f.Data), Size: int64(len(f.Data))}
+		var sum [sha256.Size]byte
+		if i < len(results) && results[i].SHA256 != ([sha256.Size]byte{}) {
+			sum = results[i].SHA256
+		} else {
+			sum = sha256.Sum256(f.Data)
+		}
+		recs[i] = catalog.SegmentFile{Rendition: f.Name, ContentHash: sum, Size: int64(len(f.Data))}
 	}
 	return recs
 }
@@ -213,9 +225,9 @@ func (s *Streams) arrived(st *stream) {
 func (s *Streams) Archived(ctx context.Context, j archiver.Job, results []archiver.FileResult) error {
 	id := streamID(j)
 	// Accepting again is idempotent, and it covers a job spooled before a
-	// crash kept it from the index. One transaction for the segment, and
-	// each file hashed once.
-	recs := segmentFiles(j)
+	// crash kept it from the index. One transaction for the segment; the
+	// dispatcher's hashes of the bytes, when given, are not computed again.
+	recs := segmentFilesKnown(j, results)
 	refs := make([]swarm.Address, len(recs))
 	for i := range recs {
 		refs[i] = swarm.NewAddress(results[i].Reference)
