@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lpswarm/archiver/internal/realnode"
 )
 
 // perfPin pins the given processes to the last CPU and this test process
@@ -27,15 +28,12 @@ func perfPin(pids ...int) (func(), error) {
 			rest.Set(i)
 		}
 	}
-	threads, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		return nil, fmt.Errorf("perf: list threads: %w", err)
-	}
 	var self []int
-	for _, t := range threads {
-		if tid, err := strconv.Atoi(t.Name()); err == nil {
-			self = append(self, tid)
-		}
+	if err := realnode.EachThread(os.Getpid(), func(tid int) error {
+		self = append(self, tid)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("perf: %w", err)
 	}
 	undo := func() {
 		for _, tid := range self {
@@ -62,18 +60,10 @@ func perfPin(pids ...int) (func(), error) {
 
 // perfPinProcess pins every thread of pid.
 func perfPinProcess(pid int, set *unix.CPUSet) error {
-	threads, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	if err != nil {
-		return fmt.Errorf("perf: list threads of %d: %w", pid, err)
-	}
-	for _, t := range threads {
-		tid, err := strconv.Atoi(t.Name())
-		if err != nil {
-			continue
-		}
+	return realnode.EachThread(pid, func(tid int) error {
 		if err := unix.SchedSetaffinity(tid, set); err != nil {
 			return fmt.Errorf("perf: pin %d/%d: %w", pid, tid, err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
