@@ -139,10 +139,6 @@ func (w *Worker) send(ctx context.Context, res *archiverpb.JobResult) {
 	}
 }
 
-// maxPresize caps the buffer fetch allocates for a file before its bytes
-// arrive.
-const maxPresize = 64 << 20
-
 // ErrBadData: fetched data does not match the job's description.
 var ErrBadData = errors.New("job data does not match its description")
 
@@ -153,12 +149,6 @@ func (w *Worker) fetch(ctx context.Context, job *archiverpb.ArchiveJob) ([][]byt
 		return nil, err
 	}
 	bufs := make([]bytes.Buffer, len(job.GetFiles()))
-	for i, f := range job.GetFiles() {
-		// Sized once: growing by doubling copies the file again and may
-		// hold twice its bytes. The hint is capped, as the size is only
-		// the orchestrator's word until the bytes arrive.
-		bufs[i].Grow(int(min(f.GetSize(), maxPresize)))
-	}
 	for {
 		c, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
