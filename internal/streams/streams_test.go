@@ -237,6 +237,7 @@ func TestStopIntakeWaitsThenRefuses(t *testing.T) {
 	require.ErrorIs(t, (<-in.Submit(job(1))).Err, streams.ErrClosed)
 	pending, err := ix.Pending(catalog.StreamID{ManifestID: "m", Sender: common.Address{1}})
 	require.NoError(t, err)
+	require.NotEmpty(t, pending, "the first segment is recorded, waiting for its archive")
 	for _, f := range pending {
 		require.Equal(t, uint64(0), f.Seq, "only the first segment is recorded")
 	}
