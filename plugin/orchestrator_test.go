@@ -418,16 +418,25 @@ func TestOrchestratorSegmentPath(t *testing.T) {
 	}
 }
 
+// startHeldOrchestrator starts an orchestrator whose handover never takes
+// a segment while the test looks: only Close decides them. The test closes
+// it.
+func startHeldOrchestrator(t *testing.T) *Orchestrator {
+	t.Helper()
+	f := mustParseFlags(t, baseArgs()...)
+	o, err := OpenOrchestrator(f, OrchestratorEnv{DataDir: t.TempDir(), Offchain: true})
+	require.NoError(t, err)
+	o.handover = newHandover(time.Hour)
+	require.NoError(t, o.Attach(&fakeLedger{}))
+	require.NoError(t, o.Start(context.Background()))
+	return o
+}
+
 // TestOrchestratorReplyDoesNotDecide: Transcoded only hands the segment
 // over: its own reply carries no receipt, however long it is delayed, until
 // the handover decides it; Close decides what is still handed over.
 func TestOrchestratorReplyDoesNotDecide(t *testing.T) {
-	f := mustParseFlags(t, baseArgs()...)
-	o, err := OpenOrchestrator(f, OrchestratorEnv{DataDir: t.TempDir(), Offchain: true})
-	require.NoError(t, err)
-	o.handover = newHandover(time.Hour) // never takes while the test looks
-	require.NoError(t, o.Attach(&fakeLedger{}))
-	require.NoError(t, o.Start(context.Background()))
+	o := startHeldOrchestrator(t)
 	md, seg, td := segment("s1", "sess1", 0, true)
 	require.True(t, o.Begin(md))
 	o.Transcoded(md, seg, td)
@@ -455,12 +464,7 @@ func TestOrchestratorReplyDoesNotDecide(t *testing.T) {
 // the spool was gone by the time its index record was written.
 func TestOrchestratorCloseKeepsHandedOverSegments(t *testing.T) {
 	const n = 24
-	f := mustParseFlags(t, baseArgs()...)
-	o, err := OpenOrchestrator(f, OrchestratorEnv{DataDir: t.TempDir(), Offchain: true})
-	require.NoError(t, err)
-	o.handover = newHandover(time.Hour) // Close decides them all
-	require.NoError(t, o.Attach(&fakeLedger{}))
-	require.NoError(t, o.Start(context.Background()))
+	o := startHeldOrchestrator(t) // Close decides them all
 	for seq := range int64(n) {
 		md, seg, td := segment("s1", "sess1", seq, true)
 		require.True(t, o.Begin(md))
